@@ -36,7 +36,8 @@ class RollSpec:
             raise ValueError(f"lowest_pitch must be in 0..127, got {self.lowest_pitch}")
         if self.n_pitches < 1 or self.lowest_pitch + self.n_pitches > 128:
             raise ValueError(
-                f"n_pitches must keep the range inside 0..127, got {self.lowest_pitch}+{self.n_pitches}"
+                "n_pitches must keep the range inside 0..127, "
+                f"got {self.lowest_pitch}+{self.n_pitches}"
             )
 
     @property

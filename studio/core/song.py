@@ -363,7 +363,10 @@ class Track:
         return all(getattr(self, f) == getattr(other, f) for f in self.__slots__)
 
     def __repr__(self) -> str:
-        return f"Track({self.name!r}, program={self.program}, drum={self.is_drum}, notes={len(self.notes)})"
+        return (
+            f"Track({self.name!r}, program={self.program}, drum={self.is_drum}, "
+            f"notes={len(self.notes)})"
+        )
 
 
 class Song:
