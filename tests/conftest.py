@@ -1,0 +1,48 @@
+"""Test configuration shared by every test.
+
+Qt runs offscreen; QSettings are redirected to a temporary folder so that no test
+reads or writes the user's real settings; and a test that leaves a QThread running
+fails, like napari's leak guards.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Point QSettings (and our own config dir) at a fresh temporary folder."""
+    config_dir = tmp_path_factory.mktemp("config")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(config_dir))
+    monkeypatch.setenv("PIANOLA_CONFIG_DIR", str(config_dir))
+    try:
+        from PySide6.QtCore import QCoreApplication, QSettings
+    except ImportError:  # core-only environments
+        yield
+        return
+    QCoreApplication.setOrganizationName("PianolaTests")
+    QCoreApplication.setApplicationName("PianolaTests")
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(config_dir))
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _no_dangling_threads(request: pytest.FixtureRequest):
+    """Fail a Qt test that leaves a QThread running (it would crash at exit)."""
+    yield
+    if "qtbot" not in request.fixturenames:
+        return
+    from studio.ui.threads import running_threads
+
+    leaked = running_threads()
+    if leaked:
+        for thread in leaked:
+            thread.quit()
+            thread.wait(5000)
+        pytest.fail(f"test left {len(leaked)} QThread(s) running: {leaked}")
