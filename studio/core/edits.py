@@ -613,16 +613,20 @@ def is_noop(primitive: Command) -> bool:
 def compose(first: Command, second: Command) -> Command | None:
     """One command equal to `first` then `second`, when cheaply possible (else None).
 
-    Used to fold the many small steps of a mouse drag into one record: a drag that
-    replaces notes X by X' and then X' by X'' is the same as replacing X by X''.
+    Used to fold the many small steps of a mouse drag (or an erase stroke) into one
+    record: remove R1 + add A1, then remove R2 + add A2, is the same as removing R1 plus
+    the notes of R2 that existed before, and adding what is left of A1 plus A2.
     """
     if not (isinstance(first, SetNotes) and isinstance(second, SetNotes)):
         return None
     if first.track != second.track:
         return None
-    if not np.array_equal(np.sort(second.remove), np.sort(first.add.ids)):
-        return None
-    return SetNotes(first.track, first.remove, second.add)
+    added_first = first.add.ids
+    from_original = second.remove[~np.isin(second.remove, added_first)]
+    kept_added = first.add.take(np.nonzero(~np.isin(added_first, second.remove))[0])
+    remove = np.concatenate([first.remove, from_original])
+    add = kept_added.with_notes(second.add) if len(second.add) else kept_added
+    return SetNotes(first.track, remove, add)
 
 
 def touched_ids(primitive: Command) -> np.ndarray:

@@ -3,7 +3,7 @@
 Every change to the song goes through `SongDocument.push(command)`, which wraps a pure
 `studio.core.edits` command in one generic QUndoCommand (Orange's owpaintdata pattern).
 A mouse drag pushes many small commands inside a gesture; they fold into one undo step
-(`mergeWith` composes them, and the gesture is a macro for anything that cannot fold).
+(`mergeWith` composes them into one record with an exact inverse).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 from studio.core import edits
 from studio.core.song import Notes, Song, Track, palette_colour
 
-_MERGE_ID = 0x5E7  # any fixed id: QUndoStack only merges commands with equal ids
 _CREATING = (edits.AddNotes, edits.Paste, edits.Duplicate)
 
 
@@ -23,19 +22,19 @@ class EditCommand(QUndoCommand):
     """One undoable edit: a resolved core command and its exact inverse."""
 
     def __init__(
-        self, document: SongDocument, primitive: edits.Command, kind: type, text: str, merge: bool
+        self, document: SongDocument, primitive: edits.Command, kind: type, text: str, merge_id: int
     ) -> None:
         super().__init__(text)
         self._doc = document
         self._primitive = primitive
         self._kind = kind
-        self._merge = merge
+        self._merge_id = merge_id
         self._inverse: edits.Command | None = None
         self._before = (document.active_track, document.selection)
         self._after: tuple[int, np.ndarray] | None = None
 
     def id(self) -> int:
-        return _MERGE_ID if self._merge else -1
+        return self._merge_id
 
     def redo(self) -> None:
         song, self._inverse = edits.apply(self._doc.song, self._primitive)
@@ -49,13 +48,16 @@ class EditCommand(QUndoCommand):
         self._doc._install(song, *self._before, tracks=self._is_track_edit())
 
     def mergeWith(self, other: QUndoCommand) -> bool:
-        if not isinstance(other, EditCommand) or not other._merge or self._inverse is None:
+        if not isinstance(other, EditCommand) or self._inverse is None or other._inverse is None:
             return False
         forward = edits.compose(self._primitive, other._primitive)
-        backward = edits.compose(other._inverse, self._inverse) if other._inverse else None
+        backward = edits.compose(other._inverse, self._inverse)
         if forward is None or backward is None:
             return False
         self._primitive, self._inverse, self._after = forward, backward, other._after
+        # A drag that ends where it started changes nothing: drop it from the history.
+        if isinstance(forward, edits.SetNotes) and isinstance(backward, edits.SetNotes):
+            self.setObsolete(forward.add == backward.add)
         return True
 
     def _is_track_edit(self) -> bool:
@@ -86,7 +88,7 @@ class SongDocument(QObject):
         self.path: str | None = None
         self.clipboard: Notes | None = None
         self._gesture_text: str | None = None
-        self._gesture_open = False
+        self._gesture_id = 1000
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
 
     # -- whole-song changes ----------------------------------------------------------
@@ -125,35 +127,30 @@ class SongDocument(QObject):
         self.set_path(path)
 
     # -- edits ---------------------------------------------------------------------
-    def push(self, command: edits.Command, text: str | None = None, merge: bool = False) -> bool:
+    def push(self, command: edits.Command, text: str | None = None) -> bool:
         """Apply an edit as an undoable step. Returns False when it would change nothing.
 
-        `merge=True` lets consecutive steps of a drag fold into one record.
+        Inside a gesture (a mouse drag) consecutive pushes fold into one undo step.
         """
         primitive = edits.resolve(self.song, command)
         if edits.is_noop(primitive):
             return False
-        label = text or _default_text(command)
-        if self._gesture_text is not None and not self._gesture_open:
-            self.undo_stack.beginMacro(self._gesture_text)
-            self._gesture_open = True
-        self.undo_stack.push(EditCommand(self, primitive, type(command), label, merge))
+        label = self._gesture_text or text or _default_text(command)
+        merge_id = self._gesture_id if self._gesture_text is not None else -1
+        self.undo_stack.push(EditCommand(self, primitive, type(command), label, merge_id))
         return True
 
     def begin_gesture(self, text: str) -> None:
-        """Start a user gesture (a drag): everything pushed until end_gesture is one step.
+        """Start a user gesture (a drag): its edits become ONE undo step.
 
-        The macro opens lazily at the first push, so a click that edits nothing leaves
-        no empty step in the history.
+        Each gesture gets its own merge id, so two separate drags never fold together,
+        and a click that edits nothing leaves no empty step in the history.
         """
-        self.end_gesture()
+        self._gesture_id += 1
         self._gesture_text = text
 
     def end_gesture(self) -> None:
-        if self._gesture_open:
-            self.undo_stack.endMacro()
         self._gesture_text = None
-        self._gesture_open = False
 
     @property
     def in_gesture(self) -> bool:
