@@ -1,0 +1,292 @@
+"""Live training plots: losses, gradient penalty and sample-quality metrics.
+
+pyqtgraph habits (see STYLE.md): one `PlotDataItem` per series, created once; points
+go into preallocated arrays that grow by doubling; curves are redrawn by a timer (a few
+times a second), never per training step; `setDownsampling(mode='peak')` and
+`setClipToView(True)` keep a 100,000-step run as cheap to draw as a 1,000-step one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+BACKGROUND = "#1e1f22"
+FOREGROUND = "#b8bcc4"
+GRID_ALPHA = 0.15
+GENERATOR_COLOUR = "#4fc3f7"
+CRITIC_COLOUR = "#ffb74d"
+PENALTY_COLOUR = "#81c784"
+METRIC_COLOURS = ("#ba68c8", "#4db6ac", "#f06292", "#fff176", "#90a4ae", "#e57373", "#aed581")
+REFRESH_MS = 200
+# Smoothing as in TensorBoard: an exponential moving average, debiased at the start.
+SMOOTHING = 0.97
+
+# What the engine calls its metrics, in words a composer reads at a glance.
+METRIC_LABELS = {
+    "empty_bars": "Empty bars",
+    "empty_bar_ratio": "Empty bars",
+    "used_pitch_classes": "Pitch classes used",
+    "pitch_classes": "Pitch classes used",
+    "polyphony": "Notes at once",
+    "polyphonicity": "Notes at once",
+    "notes_per_bar": "Notes per bar",
+    "pitch_range": "Pitch range",
+    "tonal_distance": "Tonal distance",
+    "in_scale": "In key",
+    "qualified_notes": "Note lengths OK",
+}
+
+
+def metric_label(name: str) -> str:
+    return METRIC_LABELS.get(name, name.replace("_", " ").capitalize())
+
+
+class GrowingSeries:
+    """x/y points in preallocated arrays that double when full, plus an EMA of y."""
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self.x = np.empty(capacity, dtype=np.float64)
+        self.y = np.empty(capacity, dtype=np.float64)
+        self.smooth = np.empty(capacity, dtype=np.float64)
+        self.count = 0
+        self._ema = 0.0
+        self._ema_weight = 0.0
+
+    def extend(self, xs: np.ndarray, ys: np.ndarray) -> None:
+        n = len(xs)
+        if not n:
+            return
+        need = self.count + n
+        if need > len(self.x):
+            capacity = max(need, 2 * len(self.x))
+            for name in ("x", "y", "smooth"):
+                grown = np.empty(capacity, dtype=np.float64)
+                grown[: self.count] = getattr(self, name)[: self.count]
+                setattr(self, name, grown)
+        end = self.count + n
+        self.x[self.count : end] = xs
+        self.y[self.count : end] = ys
+        # The EMA is a short Python loop over the new points only; non-finite points
+        # (a NaN loss) are shown as gaps and do not poison the average.
+        ema, weight = self._ema, self._ema_weight
+        out = self.smooth
+        for k, value in enumerate(ys, start=self.count):
+            if math.isfinite(value):
+                ema = SMOOTHING * ema + (1.0 - SMOOTHING) * value
+                weight = SMOOTHING * weight + (1.0 - SMOOTHING)
+            out[k] = ema / weight if weight > 0 else math.nan
+        self._ema, self._ema_weight = ema, weight
+        self.count = end
+
+    def clear(self) -> None:
+        self.count = 0
+        self._ema = 0.0
+        self._ema_weight = 0.0
+
+    def view(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        n = self.count
+        return self.x[:n], self.y[:n], self.smooth[:n]
+
+
+def _pen(colour: str, width: float = 1.0, alpha: int = 255, dashed: bool = False) -> pg.QtGui.QPen:
+    c = QColor(colour)
+    c.setAlpha(alpha)
+    pen = pg.mkPen(c, width=width)
+    if dashed:
+        pen.setStyle(Qt.PenStyle.DashLine)
+    pen.setCosmetic(True)
+    return pen
+
+
+def _style_axes(plot: pg.PlotItem) -> None:
+    for side in ("left", "bottom"):
+        axis = plot.getAxis(side)
+        axis.setPen(pg.mkPen(FOREGROUND))
+        axis.setTextPen(pg.mkPen(FOREGROUND))
+        axis.enableAutoSIPrefix(False)  # "(x0.001)" on an axis means nothing to a composer
+
+
+def _style_plot(plot: pg.PlotItem, title: str, y_label: str) -> None:
+    plot.setTitle(title, color=FOREGROUND, size="10pt")
+    plot.showGrid(x=True, y=True, alpha=GRID_ALPHA)
+    plot.setLabel("left", y_label, color=FOREGROUND)
+    plot.setLabel("bottom", "training step", color=FOREGROUND)
+    _style_axes(plot)
+    plot.setDownsampling(auto=True, mode="peak")
+    plot.setClipToView(True)
+    plot.setMenuEnabled(False)
+    legend = plot.addLegend(offset=(-8, 8), labelTextColor=FOREGROUND, labelTextSize="8pt")
+    legend.setBrush(pg.mkBrush(QColor(30, 31, 34, 200)))
+
+
+class _MetricPlot:
+    """One small plot: a quality metric of fresh samples and the dataset's value."""
+
+    def __init__(self, plot: pg.PlotItem, name: str, colour: str) -> None:
+        self.plot = plot
+        self.series = GrowingSeries(64)
+        self.curve = plot.plot(
+            pen=_pen(colour, 2.0),
+            symbol="o",
+            symbolSize=5,
+            symbolBrush=colour,
+            symbolPen=None,
+            name="samples",
+        )
+        self.reference = pg.InfiniteLine(
+            angle=0,
+            movable=False,
+            pen=_pen(colour, 1.5, 200, dashed=True),
+            label="dataset {value:.3g}",
+            labelOpts={"position": 0.05, "color": colour, "anchors": [(0, 1), (0, 1)]},
+        )
+        self.reference.setVisible(False)
+        plot.addItem(self.reference, ignoreBounds=False)
+        plot.setTitle(metric_label(name), color=FOREGROUND, size="9pt")
+        plot.showGrid(x=True, y=True, alpha=GRID_ALPHA)
+        plot.setMenuEnabled(False)
+        # Room above and below the reference line for its "dataset …" label.
+        plot.getViewBox().setDefaultPadding(0.2)
+        _style_axes(plot)
+
+
+class LossPlots(QWidget):
+    """Losses (raw + smoothed), gradient penalty and per-metric plots of a run."""
+
+    METRIC_COLUMNS = 4
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setMinimumHeight(260)
+        self._graphics = pg.GraphicsLayoutWidget()
+        self._graphics.setBackground(BACKGROUND)
+        self._graphics.ci.setSpacing(6)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self._graphics)
+
+        self.loss_plot: pg.PlotItem = self._graphics.addPlot(row=0, col=0, colspan=2)
+        _style_plot(self.loss_plot, "Losses — generator (writes) vs critic (judges)", "loss")
+        self.penalty_plot: pg.PlotItem = self._graphics.addPlot(row=0, col=2)
+        _style_plot(self.penalty_plot, "Gradient penalty", "penalty")
+
+        self.g_series = GrowingSeries()
+        self.d_series = GrowingSeries()
+        self.gp_series = GrowingSeries()
+        self._curves = {
+            "g_raw": self.loss_plot.plot(pen=_pen(GENERATOR_COLOUR, 1.0, 70)),
+            "d_raw": self.loss_plot.plot(pen=_pen(CRITIC_COLOUR, 1.0, 70)),
+            "g": self.loss_plot.plot(pen=_pen(GENERATOR_COLOUR, 2.0), name="generator"),
+            "d": self.loss_plot.plot(pen=_pen(CRITIC_COLOUR, 2.0), name="critic"),
+            "gp_raw": self.penalty_plot.plot(pen=_pen(PENALTY_COLOUR, 1.0, 70)),
+            "gp": self.penalty_plot.plot(pen=_pen(PENALTY_COLOUR, 2.0), name="penalty"),
+        }
+        for curve in self._curves.values():
+            curve.setData(x=np.zeros(0), y=np.zeros(0), connect="finite")
+
+        self._metrics_layout = self._graphics.addLayout(row=1, col=0, colspan=3)
+        self._metrics_layout.setSpacing(6)
+        self._metric_plots: dict[str, _MetricPlot] = {}
+        self._graphics.ci.layout.setRowStretchFactor(0, 3)
+        self._graphics.ci.layout.setRowStretchFactor(1, 2)
+
+        self._dirty = False
+        self._timer = QTimer(self)
+        self._timer.setInterval(REFRESH_MS)
+        self._timer.timeout.connect(self.refresh)
+        self._timer.start()
+        self._placeholder = pg.TextItem(
+            "Start training to watch the generator and the critic learn.",
+            color=FOREGROUND,
+            anchor=(0.5, 0.5),
+        )
+        self._placeholder.setFont(QFont(self.font().family(), 10))
+        self.loss_plot.addItem(self._placeholder, ignoreBounds=True)
+        self._placeholder.setPos(0.5, 0.5)
+
+    # -- feeding data (cheap: arrays only, drawing happens in `refresh`) ------------------
+    def add_losses(
+        self,
+        steps: np.ndarray | list[int],
+        g_loss: np.ndarray | list[float],
+        d_loss: np.ndarray | list[float],
+        gp: np.ndarray | list[float] | None = None,
+    ) -> None:
+        xs = np.asarray(steps, dtype=np.float64)
+        self.g_series.extend(xs, np.asarray(g_loss, dtype=np.float64))
+        self.d_series.extend(xs, np.asarray(d_loss, dtype=np.float64))
+        if gp is not None:
+            self.gp_series.extend(xs, np.asarray(gp, dtype=np.float64))
+        self._dirty = True
+
+    def add_metrics(
+        self, step: int, generated: Mapping[str, float], reference: Mapping[str, float]
+    ) -> None:
+        for name, value in generated.items():
+            plot = self._metric_plot(name)
+            plot.series.extend(np.array([step], dtype=np.float64), np.array([float(value)]))
+            ref = reference.get(name)
+            if ref is not None and math.isfinite(float(ref)):
+                # Visible first: the line's label only re-formats while it is shown.
+                plot.reference.setVisible(True)
+                plot.reference.setValue(float(ref))
+        self._dirty = True
+
+    def clear(self) -> None:
+        for series in (self.g_series, self.d_series, self.gp_series):
+            series.clear()
+        for plot in self._metric_plots.values():
+            self._metrics_layout.removeItem(plot.plot)
+        self._metric_plots.clear()
+        self._dirty = True
+        self.refresh()
+
+    # -- drawing ----------------------------------------------------------------------------
+    @property
+    def point_count(self) -> int:
+        """Loss points received so far (what the curves show after the next refresh)."""
+        return self.g_series.count
+
+    @property
+    def metric_names(self) -> list[str]:
+        return list(self._metric_plots)
+
+    def curve_point_count(self, key: str = "g") -> int:
+        """Points the named curve currently draws (for tests: proves `refresh` ran)."""
+        x, _ = self._curves[key].getOriginalDataset()
+        return 0 if x is None else len(x)
+
+    def metric_point_count(self, name: str) -> int:
+        x, _ = self._metric_plots[name].curve.getOriginalDataset()
+        return 0 if x is None else len(x)
+
+    def refresh(self) -> None:
+        if not self._dirty:
+            return
+        self._dirty = False
+        for key, series in (("g", self.g_series), ("d", self.d_series), ("gp", self.gp_series)):
+            x, raw, smooth = series.view()
+            self._curves[f"{key}_raw"].setData(x=x, y=raw, connect="finite")
+            self._curves[key].setData(x=x, y=smooth, connect="finite")
+        self._placeholder.setVisible(self.g_series.count == 0)
+        for plot in self._metric_plots.values():
+            x, y, _ = plot.series.view()
+            plot.curve.setData(x=x, y=y, connect="finite")
+
+    def _metric_plot(self, name: str) -> _MetricPlot:
+        found = self._metric_plots.get(name)
+        if found is not None:
+            return found
+        index = len(self._metric_plots)
+        row, col = divmod(index, self.METRIC_COLUMNS)
+        item = self._metrics_layout.addPlot(row=row, col=col)
+        plot = _MetricPlot(item, name, METRIC_COLOURS[index % len(METRIC_COLOURS)])
+        self._metric_plots[name] = plot
+        return plot

@@ -1,0 +1,101 @@
+"""Live loss plots and piano-roll thumbnails."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPoint, Qt
+
+from studio.core.pianoroll import ONSET, RollSpec
+from studio.core.song import Notes, Song, Track
+from studio.ui.panels.loss_plots import GrowingSeries, LossPlots
+from studio.ui.panels.roll_thumbnail import RollThumbnail, ThumbnailStrip
+
+
+def small_song(title: str = "Test", shift: int = 0) -> Song:
+    melody = Notes([60 + shift, 62 + shift, 64 + shift], [0, 480, 960], [480, 480, 960])
+    bass = Notes([36, 43], [0, 960], [960, 960])
+    return Song(
+        title,
+        tracks=[Track("Melody", notes=melody), Track("Bass", colour="#e57373", notes=bass)],
+    )
+
+
+def test_growing_series_keeps_every_point_and_smooths_past_nan():
+    series = GrowingSeries(capacity=4)
+    series.extend(np.arange(3.0), np.array([1.0, 1.0, 1.0]))
+    series.extend(np.arange(3.0, 10.0), np.array([1.0, np.nan, 1.0, 1.0, 1.0, 1.0, 1.0]))
+    x, y, smooth = series.view()
+    assert series.count == 10 and len(series.x) >= 10
+    assert list(x) == list(range(10))
+    assert np.isnan(y[4])
+    # A constant signal smooths to itself (debiased EMA), and NaN does not poison it.
+    assert np.allclose(smooth, 1.0)
+
+
+def test_loss_plots_draw_on_the_timer_not_per_call(qtbot):
+    plots = LossPlots()
+    qtbot.addWidget(plots)
+    steps = np.arange(1, 201)
+    plots.add_losses(steps, np.sin(steps / 10), np.cos(steps / 10), np.abs(np.sin(steps)))
+    assert plots.point_count == 200
+    assert plots.curve_point_count("g") == 0  # not drawn yet: drawing is the timer's job
+    qtbot.waitUntil(lambda: plots.curve_point_count("g") == 200, timeout=2000)
+    assert plots.curve_point_count("gp") == 200
+    plots.add_metrics(100, {"empty_bars": 0.3, "polyphony": 2.5}, {"empty_bars": 0.1})
+    plots.add_metrics(200, {"empty_bars": 0.2, "polyphony": 2.9}, {"empty_bars": 0.1})
+    assert plots.metric_names == ["empty_bars", "polyphony"]
+    qtbot.waitUntil(lambda: plots.metric_point_count("empty_bars") == 2, timeout=2000)
+    ref = plots._metric_plots["empty_bars"].reference
+    assert ref.isVisible() and ref.value() == 0.1
+    assert not plots._metric_plots["polyphony"].reference.isVisible()
+    plots.clear()
+    assert plots.point_count == 0 and plots.metric_names == []
+
+
+def test_thumbnail_click_plays_and_double_click_opens(qtbot):
+    strip = ThumbnailStrip()
+    qtbot.addWidget(strip)
+    strip.resize(600, 200)
+    strip.show()
+    for k in range(3):
+        strip.add_song(small_song(f"Variation {k + 1}", shift=k), f"Variation {k + 1}")
+    assert len(strip) == 3
+    thumb = strip.thumbnail(1)
+    with qtbot.waitSignal(strip.playRequested) as played:
+        qtbot.mouseClick(thumb, Qt.MouseButton.LeftButton, pos=QPoint(20, 20))
+    assert played.args == [1]
+    assert strip.selected_indices() == [1]
+    with qtbot.waitSignal(strip.openRequested) as opened:
+        qtbot.mouseDClick(strip.thumbnail(2), Qt.MouseButton.LeftButton, pos=QPoint(20, 20))
+    assert opened.args == [2]
+    # Ctrl-click adds to the selection (two variations to interpolate between).
+    qtbot.mouseClick(
+        strip.thumbnail(0), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier
+    )
+    assert strip.selected_indices() == [0, 1]
+
+
+def test_strip_drops_the_oldest_beyond_its_limit(qtbot):
+    strip = ThumbnailStrip(max_items=2)
+    qtbot.addWidget(strip)
+    for k in range(4):
+        strip.add_song(small_song(), f"step {k}")
+    assert [strip.thumbnail(k).caption for k in range(len(strip))] == ["step 2", "step 3"]
+
+
+def test_thumbnail_paints_the_notes_in_track_colours(qtbot):
+    thumb = RollThumbnail(small_song(), "Preview")
+    qtbot.addWidget(thumb)
+    image = thumb.grab().toImage()
+    colours = {image.pixelColor(x, y).name() for x in range(image.width()) for y in range(96)}
+    assert "#4fc3f7" in colours and "#e57373" in colours
+
+
+def test_thumbnail_from_a_roll(qtbot):
+    roll = np.zeros((2, 16, 128), dtype=np.int8)
+    roll[0, 0:4, 60] = [ONSET, 1, 1, 1]
+    roll[1, 8, 40] = ONSET
+    thumb = RollThumbnail.from_roll(roll, RollSpec(), caption="step 100")
+    qtbot.addWidget(thumb)
+    assert thumb.song.note_count == 2
+    assert thumb.caption == "step 100"
