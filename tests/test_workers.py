@@ -183,3 +183,35 @@ def test_signal_emit_keeps_reference_counts_intact():
     for k in range(200):
         emitter.ping.emit(k)
     assert sys.getrefcount(True) - before >= -5
+
+
+def test_plain_function_reports_progress_and_returns(qtbot):
+    def scan(n: int, progress):
+        for k in range(n):
+            progress(k + 1, n)
+        return {"files": n}
+
+    got: list[object] = []
+    returned: list[object] = []
+    handle = start_generator(
+        scan, 5, report_arg="progress", connect={"yielded": got.append, "returned": returned.append}
+    )
+    qtbot.waitUntil(lambda: bool(returned), timeout=5000)
+    assert returned == [{"files": 5}]
+    assert got == [(1, 5), (2, 5), (3, 5), (4, 5), (5, 5)]
+    qtbot.waitUntil(lambda: handle.is_finished, timeout=5000)
+
+
+def test_plain_function_is_aborted_at_its_next_report(qtbot):
+    release = threading.Event()
+
+    def scan(progress):
+        for k in range(1000):
+            release.wait(0.01)
+            progress(k)
+        return "complete"
+
+    handle = start_generator(scan, report_arg="progress")
+    with qtbot.waitSignals([handle.aborted, handle.finished], timeout=5000):
+        handle.abort()
+    assert not handle.is_running

@@ -37,8 +37,18 @@ DEFAULT_THROTTLE_MS = 80
 _live_handles: set[WorkerHandle] = set()
 
 
+class WorkerAborted(Exception):
+    """Raised inside a plain function's ``report`` callback once an abort was asked for."""
+
+
 class GeneratorWorker(QObject):
-    """Steps a generator in its thread; emits what it yields. Create via `WorkerHandle`."""
+    """Steps a generator in its thread; emits what it yields. Create via `WorkerHandle`.
+
+    ``func`` may also be a plain function that reports progress through a callback (an
+    engine call such as a dataset scan): with ``report_arg="progress"`` it is called with
+    ``progress=report``; each ``report(value)`` is delivered like a yield, and raises
+    `WorkerAborted` inside the function once an abort was asked for.
+    """
 
     started = Signal()
     yielded = Signal(object)
@@ -52,14 +62,16 @@ class GeneratorWorker(QObject):
 
     def __init__(
         self,
-        func: Callable[..., Generator[Any, Any, Any] | Iterator[Any]],
+        func: Callable[..., Generator[Any, Any, Any] | Iterator[Any] | Any],
         *args: Any,
         coalesce: Callable[[Any], bool] | None = None,
         throttle_ms: int = DEFAULT_THROTTLE_MS,
+        report_arg: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__()
         self._func = func
+        self._report_arg = report_arg
         self._args = args
         self._kwargs = kwargs
         self._coalesce = coalesce
@@ -104,8 +116,14 @@ class GeneratorWorker(QObject):
         self._is_running = True
         self.started.emit()
         try:
-            gen = self._func(*self._args, **self._kwargs)
-            result = self._drive(gen)
+            kwargs = dict(self._kwargs)
+            if self._report_arg:
+                kwargs[self._report_arg] = self._report
+            outcome = self._func(*self._args, **kwargs)
+            result = self._drive(outcome) if _is_iterator(outcome) else outcome
+        except WorkerAborted:
+            self._flush()
+            self.aborted.emit()
         except Exception as exc:  # the engine's errors reach the GUI, never kill the app
             self._flush()
             self.errored.emit(exc)
@@ -136,6 +154,11 @@ class GeneratorWorker(QObject):
                 return stop.value
             self._deliver(value)
 
+    def _report(self, *values: Any) -> None:
+        if self._abort.is_set():
+            raise WorkerAborted
+        self._deliver(values[0] if len(values) == 1 else values)
+
     def _wait_while_paused(self) -> None:
         self._flush()
         self._is_paused = True
@@ -161,6 +184,10 @@ class GeneratorWorker(QObject):
             batch, self._buffer = self._buffer, []
             self.yieldedBatch.emit(batch)
         self._last_flush = time.monotonic()
+
+
+def _is_iterator(value: object) -> bool:
+    return hasattr(value, "__next__") and hasattr(value, "__iter__")
 
 
 class WorkerHandle(QObject):
@@ -289,16 +316,19 @@ class WorkerHandle(QObject):
 
 
 def start_generator(
-    func: Callable[..., Generator[Any, Any, Any] | Iterator[Any]],
+    func: Callable[..., Generator[Any, Any, Any] | Iterator[Any] | Any],
     *args: Any,
     coalesce: Callable[[Any], bool] | None = None,
     throttle_ms: int = DEFAULT_THROTTLE_MS,
+    report_arg: str | None = None,
     connect: dict[str, Callable[..., Any]] | None = None,
     name: str = "pianola-worker",
     **kwargs: Any,
 ) -> WorkerHandle:
     """Create, connect (``{"yielded": slot, ...}`` to the handle) and start a worker."""
-    worker = GeneratorWorker(func, *args, coalesce=coalesce, throttle_ms=throttle_ms, **kwargs)
+    worker = GeneratorWorker(
+        func, *args, coalesce=coalesce, throttle_ms=throttle_ms, report_arg=report_arg, **kwargs
+    )
     handle = WorkerHandle(worker, name=name)
     for signal_name, slot in (connect or {}).items():
         getattr(handle, signal_name).connect(slot)
