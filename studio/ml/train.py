@@ -1,15 +1,69 @@
-"""Training loop (API skeleton; the loop lands in the next commit)."""
+"""The training loop: a plain generator that yields events between steps.
+
+``train(config, control)`` yields ``Started``, then per step ``StepMetrics`` and, at
+their intervals, ``Preview``, ``MetricsReport`` and ``CheckpointSaved``, and finally
+``Finished``. It checks ``control`` for stop/pause between steps, so a GUI worker and
+the CLI drive it the same way; it imports no Qt.
+
+Objective (per step, one batch):
+  * Each real window gets a random task mask (from scratch / continue / harmonize /
+    infill). G sees the given cells and fills the rest; the fake roll is the given
+    cells plus G's probabilities elsewhere.
+  * D (spectral norm) is trained with the hinge loss on real vs fake rolls; or
+    WGAN-GP (``loss="wgan-gp"``: λ·(‖∇D‖-1)², several D steps per G step).
+  * G: adversarial term + ``recon_weight`` × per-cell BCE on the hidden cells (the
+    "inpainting" term: it teaches voice leading within a few minutes of training,
+    where an adversarial signal alone is still noise) + ``fm_weight`` × D feature
+    matching. From-scratch windows get ``scratch_recon`` × the BCE weight: with nothing
+    given, BCE towards one particular chorale would pull every sample to the average.
+
+Determinism: each step's batch, transpositions, masks and latents come from a torch
+Generator seeded by (seed, rank, step), and the batch order from a DistributedSampler
+epoch permutation indexed by step — so a resumed run's next step is exactly the step
+an uninterrupted run would have taken.
+
+Distributed: under ``torchrun`` (``WORLD_SIZE`` > 1) both networks are wrapped in
+DistributedDataParallel (NCCL on CUDA, gloo on CPU); every rank draws a disjoint shard
+of windows; rank 0 alone writes checkpoints and logs.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import json
+import math
+import os
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
 
 from studio.core.song import Song
+from studio.ml import checkpoint as ckpt
+from studio.ml.data import DatasetScan, WindowSet, model_pitch_window, scan_dataset
+from studio.ml.devices import resolve_device
+from studio.ml.errors import (
+    NonFiniteLossError,
+    OutOfMemoryTrainingError,
+    TrainingError,
+)
+from studio.ml.models import (
+    ARCH_VERSION,
+    Discriminator,
+    Generator,
+    ModelConfig,
+    count_parameters,
+    flops_per_sample,
+    preset_config,
+)
 
 
 @dataclass
@@ -27,6 +81,27 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     resume: bool = False
+    # Data
+    mapping: str = "auto"
+    bars: int = 4
+    transpose: int | None = None  # max semitones of augmentation; None: 3 (Bach) / 5
+    cache_dir: str | None = None
+    # Objective
+    loss: str = "hinge"  # "hinge" | "wgan-gp"
+    n_critic: int = 1
+    gp_weight: float = 10.0
+    adv_weight: float = 1.0
+    recon_weight: float = 10.0
+    fm_weight: float = 1.0
+    scratch_recon: float = 0.25
+    betas: tuple[float, float] = (0.5, 0.9)
+    # Runtime
+    keep_last: int = 3
+    threads: int = 0  # 0: leave torch's default; the GUI passes cores - 1
+    amp: bool = True  # bf16 autocast on CUDA
+    metrics_samples: int = 64
+    log_every: int = 1
+    min_batch_size: int = 2
 
 
 class TrainControl:
@@ -55,12 +130,17 @@ class TrainControl:
     def stopping(self) -> bool:
         return self._stop.is_set()
 
+    def wait_while_paused(self, timeout: float = 0.1) -> None:
+        self._running.wait(timeout)
+
 
 @dataclass
 class Started:
     total_steps: int
     device: str
     dataset_summary: dict[str, Any]
+    model_summary: dict[str, Any] = field(default_factory=dict)
+    start_step: int = 0
 
 
 @dataclass
@@ -72,6 +152,9 @@ class StepMetrics:
     gp: float
     samples_per_s: float
     elapsed: float
+    recon: float = 0.0
+    adv: float = 0.0
+    batch_size: int = 0
 
 
 @dataclass
@@ -97,12 +180,570 @@ class CheckpointSaved:
 @dataclass
 class Finished:
     step: int
-    reason: str
+    reason: str  # "completed" | "stopped"
     checkpoint: str | None = field(default=None)
 
 
 TrainEvent = Started | StepMetrics | Preview | MetricsReport | CheckpointSaved | Finished
 
 
+# ----------------------------------------------------------------------------- masks
+def task_masks(
+    batch: int, n_tracks: int, n_steps: int, steps_per_bar: int, g: torch.Generator
+) -> torch.Tensor:
+    """Random given-cell masks ``[B, T, S]`` mixing the four tasks.
+
+    30% from scratch, 25% continuation (first 1..bars-1 bars given), 25% harmonisation
+    (a random proper subset of tracks given; half of them the top track alone, i.e. a
+    melody), 20% infill (a random beat-aligned time range hidden in some tracks).
+    """
+    mask = torch.zeros(batch, n_tracks, n_steps)
+    kind = torch.rand(batch, generator=g)
+    bars = n_steps // steps_per_bar
+    beats = steps_per_bar // 4 if steps_per_bar % 4 == 0 else 1
+    for b in range(batch):
+        u = float(kind[b])
+        if u < 0.30:
+            continue
+        if u < 0.55:
+            k = int(torch.randint(1, max(2, bars), (1,), generator=g))
+            mask[b, :, : k * steps_per_bar] = 1
+        elif u < 0.80:
+            if n_tracks == 1:
+                mask[b, :, : steps_per_bar * max(1, bars // 2)] = 1
+            elif float(torch.rand(1, generator=g)) < 0.5:
+                mask[b, 0] = 1
+            else:
+                keep = torch.rand(n_tracks, generator=g) < 0.5
+                if keep.all() or not keep.any():
+                    keep[int(torch.randint(0, n_tracks, (1,), generator=g))] ^= True
+                    if keep.all():
+                        keep[0] = False
+                mask[b, keep] = 1
+        else:
+            unit = max(1, beats)
+            units = n_steps // unit
+            length = int(torch.randint(1, max(2, units // 2 + 1), (1,), generator=g))
+            start = int(torch.randint(0, units - length + 1, (1,), generator=g))
+            mask[b] = 1
+            hidden = torch.rand(n_tracks, generator=g) < 0.7
+            if not hidden.any():
+                hidden[:] = True
+            mask[b, hidden, start * unit : (start + length) * unit] = 0
+    return mask
+
+
+# ----------------------------------------------------------------------------- helpers
+def _dist_info() -> tuple[int, int, int]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    return world, rank, local
+
+
+def _step_generator(seed: int, rank: int, step: int) -> torch.Generator:
+    return torch.Generator().manual_seed((seed * 1_000_003 + rank * 7_919 + step) % (2**63))
+
+
+def _batch_indices(
+    sampler: torch.utils.data.DistributedSampler, step: int, batch: int, cache: dict[int, list[int]]
+) -> np.ndarray:
+    """The ``step``-th batch of this rank's shard, walking epochs in sampler order."""
+    per_epoch = len(sampler)
+    first = step * batch
+    out: list[int] = []
+    pos = first
+    while len(out) < batch:
+        epoch, offset = divmod(pos, per_epoch)
+        if epoch not in cache:
+            cache.clear()
+            sampler.set_epoch(epoch)
+            cache[epoch] = list(iter(sampler))
+        take = cache[epoch][offset : offset + batch - len(out)]
+        out.extend(take)
+        pos += len(take)
+    return np.asarray(out, dtype=np.int64)
+
+
+def _unwrap(module: nn.Module) -> nn.Module:
+    return module.module if hasattr(module, "module") else module
+
+
+def _is_oom(exc: BaseException) -> bool:
+    return isinstance(exc, torch.OutOfMemoryError) or (
+        isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+    )
+
+
+@dataclass
+class _State:
+    step: int = 0
+    batch_size: int = 32
+    elapsed: float = 0.0
+    last_metrics: dict[str, float] = field(default_factory=dict)
+
+
+class Trainer:
+    """Holds the networks, optimizers and data of one run; `train` drives it."""
+
+    def __init__(self, config: TrainConfig, scan: DatasetScan | None = None) -> None:
+        self.config = config
+        self.world, self.rank, self.local_rank = _dist_info()
+        self.device = resolve_device(config.device, self.local_rank)
+        if config.threads > 0:
+            torch.set_num_threads(config.threads)
+        self.scan = scan or scan_dataset(
+            config.data, mapping=config.mapping, bars=config.bars, cache_dir=config.cache_dir
+        )
+        self.windows: WindowSet = self.scan.train_set  # type: ignore[assignment]
+        lo, hi = self.scan.pitch_range
+        spb = self.windows.n_steps // self.scan.bars
+        self.model_cfg = self._model_config(lo, hi, spb)
+        self.transpose = (
+            config.transpose
+            if config.transpose is not None
+            else (3 if self.scan.mapping == "bach" else 5)
+        )
+        if config.loss not in ("hinge", "wgan-gp"):
+            raise TrainingError(f"unknown loss {config.loss!r}; use 'hinge' or 'wgan-gp'")
+        if config.loss == "wgan-gp" and self.world > 1:
+            raise TrainingError("wgan-gp is single-process only; use loss='hinge' with torchrun")
+        torch.manual_seed(config.seed)
+        self.g = Generator(self.model_cfg).to(self.device)
+        self.d = Discriminator(self.model_cfg).to(self.device)
+        self.opt_g = torch.optim.Adam(self.g.parameters(), config.lr_g, betas=config.betas)
+        self.opt_d = torch.optim.Adam(self.d.parameters(), config.lr_d, betas=config.betas)
+        self.g_run: nn.Module = self.g
+        self.d_run: nn.Module = self.d
+        if self.world > 1:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.g_run = DDP(self.g, device_ids=ids)
+            self.d_run = DDP(self.d, device_ids=ids)
+        self.sampler = torch.utils.data.DistributedSampler(
+            range(len(self.windows)),
+            num_replicas=self.world,
+            rank=self.rank,
+            shuffle=True,
+            seed=config.seed,
+            drop_last=False,
+        )
+        self._epoch_cache: dict[int, list[int]] = {}
+        self.state = _State(batch_size=config.batch_size)
+        self.autocast = self.device.type == "cuda" and config.amp
+
+    # -- setup ---------------------------------------------------------------------
+    def _model_config(self, lo: int, hi: int, steps_per_bar: int) -> ModelConfig:
+        preset_probe = preset_config(self.config.preset) if self.config.preset else None
+        levels = 2 ** (len(preset_probe.g_channels) - 1) if preset_probe else 16
+        lowest, n = model_pitch_window(lo, hi, margin=3, multiple=levels)
+        self.lowest_pitch = lowest
+        n_steps = self.windows.n_steps
+        if n_steps % levels:
+            raise TrainingError(
+                f"a {self.scan.bars}-bar window has {n_steps} steps; preset "
+                f"{self.config.preset!r} needs a multiple of {levels}: choose another bar count"
+            )
+        return preset_config(
+            self.config.preset,
+            n_tracks=self.windows.n_tracks,
+            n_steps=n_steps,
+            n_pitches=n,
+            steps_per_bar=steps_per_bar,
+            steps_per_beat=self.scan.steps_per_beat,
+        )
+
+    def data_meta(self) -> dict[str, Any]:
+        return {
+            "summary": self.scan.summary(),
+            "fingerprint": self.scan.fingerprint,
+            "lowest_pitch": self.lowest_pitch,
+            "templates": self.scan.templates,
+            "time_signature": list(self.scan.time_signature),
+            "mapping": self.scan.mapping,
+            "bpm": 100.0,
+            "transpose": self.transpose,
+        }
+
+    def model_summary(self) -> dict[str, Any]:
+        flops = flops_per_sample(self.model_cfg)
+        return {
+            "preset": self.config.preset,
+            "generator_params": count_parameters(self.g),
+            "discriminator_params": count_parameters(self.d),
+            "generator_mb": count_parameters(self.g) * 4 / 1e6,
+            "gflops_generator": flops["generator"] / 1e9,
+            "gflops_discriminator": flops["discriminator"] / 1e9,
+            "gflops_train_step": flops["train_step"] / 1e9,
+            "window": [self.model_cfg.n_steps, self.model_cfg.n_pitches],
+            "lowest_pitch": self.lowest_pitch,
+        }
+
+    # -- one batch -------------------------------------------------------------------
+    def make_batch(
+        self, step: int, batch: int
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        cfg = self.model_cfg
+        g = _step_generator(self.config.seed, self.rank, step)
+        idx = _batch_indices(self.sampler, step, batch, self._epoch_cache)
+        uniform = torch.rand(len(idx), generator=g).numpy()
+        shifts = self.windows.random_shifts(
+            idx, self.transpose, self.lowest_pitch, cfg.n_pitches, uniform
+        )
+        roll = torch.from_numpy(self.windows.render(idx, self.lowest_pitch, cfg.n_pitches, shifts))
+        real = torch.cat([(roll > 0).float(), (roll == 2).float()], dim=1)
+        mask = task_masks(len(idx), cfg.n_tracks, cfg.n_steps, cfg.steps_per_bar, g)
+        z = torch.randn(len(idx), cfg.z_dim, generator=g)
+        return real.to(self.device), mask.to(self.device), z.to(self.device), roll
+
+    def train_step(self, step: int) -> dict[str, float]:
+        cfg, c = self.model_cfg, self.config
+        real, mask, z, _ = self.make_batch(step, self.state.batch_size)
+        t = cfg.n_tracks
+        m = mask[:, :, :, None].expand(-1, -1, -1, cfg.n_pitches)
+        m2 = m.repeat(1, 2, 1, 1)
+        amp = (
+            torch.autocast("cuda", dtype=torch.bfloat16)
+            if self.autocast
+            else contextlib.nullcontext()
+        )
+        with amp:
+            logits = self.g_run(z, real, mask)
+        logits = logits.float()
+        probs = torch.sigmoid(logits)
+        fake_planes = torch.cat([probs[:, :t], probs[:, t:] * probs[:, :t]], dim=1)
+        fake = m2 * real + (1 - m2) * fake_planes
+
+        # D step(s)
+        d_module = _unwrap(self.d_run)
+        gp_value = torch.zeros((), device=self.device)
+        for _ in range(max(1, c.n_critic)):
+            self.opt_d.zero_grad(set_to_none=True)
+            with amp:
+                both = torch.cat([real, fake.detach()])
+                scores = self.d_run(both, torch.cat([mask, mask])).float()
+            d_real, d_fake = scores[: len(real)], scores[len(real) :]
+            if c.loss == "hinge":
+                d_loss = F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean()
+            else:
+                d_loss = d_fake.mean() - d_real.mean()
+                alpha = torch.rand(len(real), 1, 1, 1, device=self.device)
+                mixed = (alpha * real + (1 - alpha) * fake.detach()).requires_grad_(True)
+                out = d_module(mixed, mask)
+                (grad,) = torch.autograd.grad(out.sum(), mixed, create_graph=True)
+                gp_value = ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+                d_loss = d_loss + c.gp_weight * gp_value
+            if not torch.isfinite(d_loss):
+                raise NonFiniteLossError(f"discriminator loss is {float(d_loss)}")
+            d_loss.backward()
+            self.opt_d.step()
+
+        # G step: the D pass goes through the unwrapped module (D is not being updated).
+        for p in self.d.parameters():
+            p.requires_grad_(False)
+        try:
+            self.opt_g.zero_grad(set_to_none=True)
+            with amp:
+                g_scores, feat_fake = d_module(fake, mask, return_features=True)
+                with torch.no_grad():
+                    _, feat_real = d_module(real, mask, return_features=True)
+            adv = -g_scores.float().mean()
+            hidden = (1 - m2).float()
+            scratch = (mask.flatten(1).sum(dim=1) == 0).float()
+            weight = hidden * (1 - scratch * (1 - c.scratch_recon))[:, None, None, None]
+            bce = F.binary_cross_entropy_with_logits(logits, real, reduction="none")
+            recon = (bce * weight).sum() / weight.sum().clamp_min(1.0)
+            fm = (feat_fake.float().mean(0) - feat_real.float().mean(0)).abs().mean()
+            g_loss = c.adv_weight * adv + c.recon_weight * recon + c.fm_weight * fm
+            if not torch.isfinite(g_loss):
+                raise NonFiniteLossError(f"generator loss is {float(g_loss)}")
+            g_loss.backward()
+            self.opt_g.step()
+        finally:
+            for p in self.d.parameters():
+                p.requires_grad_(True)
+        return {
+            "g_loss": float(g_loss.detach()),
+            "d_loss": float(d_loss.detach()),
+            "gp": float(gp_value.detach()),
+            "recon": float(recon.detach()),
+            "adv": float(adv.detach()),
+        }
+
+    # -- checkpoints -------------------------------------------------------------------
+    def checkpoint_meta(self) -> dict[str, Any]:
+        return {
+            "arch_version": ARCH_VERSION,
+            "model_config": self.model_cfg.to_dict(),
+            "train_config": dataclasses.asdict(self.config),
+            "data": self.data_meta(),
+            "step": self.state.step,
+            "batch_size": self.state.batch_size,
+            "elapsed": self.state.elapsed,
+            "metrics": self.state.last_metrics,
+            "world_size": self.world,
+        }
+
+    def save(self) -> Path:
+        path = Path(self.config.out_dir) / ckpt.CHECKPOINT_DIR / f"step_{self.state.step:07d}.pt"
+        tensors: dict[str, Any] = {
+            "generator": self.g.state_dict(),
+            "discriminator": self.d.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "rng_cpu": torch.get_rng_state(),
+        }
+        ckpt.save_checkpoint(path, tensors, self.checkpoint_meta())
+        ckpt.prune_checkpoints(self.config.out_dir, self.config.keep_last)
+        return path
+
+    def save_generator(self) -> Path:
+        path = Path(self.config.out_dir) / ckpt.GENERATOR_FILE
+        return ckpt.save_checkpoint(
+            path, {"generator": self.g.state_dict()}, self.checkpoint_meta()
+        )
+
+    def load(self, path: Path) -> None:
+        state, meta = ckpt.load_checkpoint(path)
+        if meta.get("model_config") != self.model_cfg.to_dict():
+            raise TrainingError(
+                f"{path} was trained with another model shape or preset "
+                f"({meta.get('train_config', {}).get('preset')!r}); use a new --out folder"
+            )
+        try:
+            self.g.load_state_dict(state["generator"])
+            self.d.load_state_dict(state["discriminator"])
+            self.opt_g.load_state_dict(state["opt_g"])
+            self.opt_d.load_state_dict(state["opt_d"])
+        except (KeyError, RuntimeError, ValueError) as exc:
+            raise TrainingError(f"{path}: cannot resume from this checkpoint ({exc})") from exc
+        if "rng_cpu" in state:
+            torch.set_rng_state(state["rng_cpu"])
+        self.state.step = int(meta["step"])
+        self.state.batch_size = int(meta.get("batch_size", self.config.batch_size))
+        self.state.elapsed = float(meta.get("elapsed", 0.0))
+        self.state.last_metrics = dict(meta.get("metrics", {}))
+
+    # -- previews and metrics --------------------------------------------------------
+    def loaded_model(self) -> Any:
+        from studio.ml.sample import LoadedModel
+
+        return LoadedModel(
+            self.g,
+            self.model_cfg,
+            self.lowest_pitch,
+            self.scan.templates,
+            tuple(self.scan.time_signature),
+            100.0,
+            self.checkpoint_meta(),
+        )
+
+    def preview(self) -> Preview:
+        from studio.ml.sample import generate_rolls, roll_to_song
+
+        model = self.loaded_model()
+        self.g.eval()
+        try:
+            roll = generate_rolls(model, 1, seed=self.config.seed + 12345)[0]
+        finally:
+            self.g.train()
+        song = roll_to_song(
+            roll,
+            model.spec,
+            480,
+            model.track_templates(),
+            100.0,
+            model.time_signature,
+            f"Preview at step {self.state.step}",
+            90,
+        )
+        return Preview(self.state.step, song, roll)
+
+    def reference_metrics(self) -> dict[str, float]:
+        from studio.ml.metrics import evaluate_rolls
+
+        held = self.scan.heldout_set
+        windows = held if held is not None and len(held) else self.windows
+        n = min(len(windows), 512)
+        idx = np.linspace(0, len(windows) - 1, n).astype(np.int64)
+        rolls = windows.render(idx, self.lowest_pitch, self.model_cfg.n_pitches)
+        return evaluate_rolls(
+            rolls, self.model_cfg.steps_per_bar, self.lowest_pitch, self.scan.mapping
+        )
+
+    def generated_metrics(self) -> dict[str, float]:
+        from studio.ml.metrics import evaluate_rolls
+        from studio.ml.sample import generate_rolls
+
+        self.g.eval()
+        try:
+            rolls = generate_rolls(self.loaded_model(), self.config.metrics_samples, seed=777)
+        finally:
+            self.g.train()
+        return evaluate_rolls(
+            rolls, self.model_cfg.steps_per_bar, self.lowest_pitch, self.scan.mapping
+        )
+
+
+# ----------------------------------------------------------------------------- the loop
+def _init_distributed(device_kind: str) -> bool:
+    world, _, _ = _dist_info()
+    if world <= 1:
+        return False
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device_kind == "cuda" else "gloo")
+    return True
+
+
 def train(config: TrainConfig, control: TrainControl | None = None) -> Iterator[TrainEvent]:
-    raise NotImplementedError("the training loop lands in the next commit")
+    """Run (or resume) training, yielding events; see the module docstring."""
+    control = control or TrainControl()
+    if config.steps < 1:
+        raise TrainingError(f"steps must be >= 1, got {config.steps}")
+    if config.batch_size < 1:
+        raise TrainingError(f"batch size must be >= 1, got {config.batch_size}")
+    out = Path(config.out_dir)
+    existing = ckpt.latest_checkpoint(out)
+    if existing is not None and not config.resume:
+        raise TrainingError(
+            f"{out} already holds checkpoints (latest {existing.name}); pass resume "
+            "(--resume) to continue that run, or choose another output folder"
+        )
+    device_kind = resolve_device(config.device, _dist_info()[2]).type
+    distributed = _init_distributed(device_kind)
+    try:
+        yield from _train(config, control, out, existing if config.resume else None)
+    finally:
+        if distributed:
+            import torch.distributed as dist
+
+            if dist.is_initialized():
+                dist.destroy_process_group()
+
+
+def _train(
+    config: TrainConfig, control: TrainControl, out: Path, resume_from: Path | None
+) -> Iterator[TrainEvent]:
+    trainer = Trainer(config)
+    is_main = trainer.rank == 0
+    if resume_from is not None:
+        trainer.load(resume_from)
+    if is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "config.json").write_text(
+            json.dumps(trainer.checkpoint_meta(), indent=2, default=str), encoding="utf-8"
+        )
+    log = (out / "metrics.jsonl").open("a", encoding="utf-8") if is_main else None
+    state = trainer.state
+    try:
+        yield Started(
+            config.steps,
+            _device_label(trainer.device),
+            trainer.scan.summary(),
+            trainer.model_summary(),
+            state.step,
+        )
+        reference: dict[str, float] | None = None
+        last_ckpt: Path | None = resume_from
+        rate = 0.0
+        while state.step < config.steps:
+            while control.paused and not control.stopping:
+                control.wait_while_paused(0.1)
+            if control.stopping:
+                break
+            t0 = time.perf_counter()
+            try:
+                metrics = trainer.train_step(state.step)
+            except NonFiniteLossError as exc:
+                where = f"; last good checkpoint: {last_ckpt}" if last_ckpt else ""
+                raise NonFiniteLossError(
+                    f"training diverged at step {state.step + 1}: {exc}; the step was discarded "
+                    f"and training stopped{where}. Try a lower learning rate."
+                ) from exc
+            except Exception as exc:
+                if not _is_oom(exc):
+                    raise
+                _free_memory(trainer.device)
+                if trainer.world > 1 or state.batch_size // 2 < config.min_batch_size:
+                    raise OutOfMemoryTrainingError(
+                        f"{trainer.device.type} ran out of memory at batch size "
+                        f"{state.batch_size}; try --batch-size {max(1, state.batch_size // 2)}, "
+                        "the 'tiny' preset, or --device cpu"
+                    ) from exc
+                state.batch_size //= 2
+                continue
+            dt = time.perf_counter() - t0
+            state.elapsed += dt
+            state.step += 1
+            state.last_metrics = metrics
+            inst = state.batch_size * trainer.world / max(dt, 1e-9)
+            rate = inst if rate == 0 else 0.9 * rate + 0.1 * inst
+            event = StepMetrics(
+                state.step,
+                config.steps,
+                metrics["g_loss"],
+                metrics["d_loss"],
+                metrics["gp"],
+                rate,
+                state.elapsed,
+                metrics["recon"],
+                metrics["adv"],
+                state.batch_size,
+            )
+            if log is not None and state.step % max(1, config.log_every) == 0:
+                log.write(json.dumps({"type": "step", **dataclasses.asdict(event)}) + "\n")
+            yield event
+            if not is_main:
+                continue
+            if config.preview_every and state.step % config.preview_every == 0:
+                yield trainer.preview()
+            if config.metrics_every and state.step % config.metrics_every == 0:
+                reference = reference or trainer.reference_metrics()
+                generated = trainer.generated_metrics()
+                if log is not None:
+                    log.write(
+                        json.dumps({"type": "metrics", "step": state.step, **generated}) + "\n"
+                    )
+                    log.flush()
+                yield MetricsReport(state.step, generated, reference)
+            if config.checkpoint_every and state.step % config.checkpoint_every == 0:
+                last_ckpt = trainer.save()
+                yield CheckpointSaved(state.step, str(last_ckpt))
+        reason = "completed" if state.step >= config.steps else "stopped"
+        final: Path | None = last_ckpt
+        if is_main and (last_ckpt is None or ckpt.step_of(last_ckpt) != state.step):
+            final = trainer.save()
+            yield CheckpointSaved(state.step, str(final))
+        if is_main:
+            trainer.save_generator()
+        yield Finished(state.step, reason, str(final) if final else None)
+    finally:
+        if log is not None:
+            log.close()
+
+
+def _free_memory(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+    elif device.type == "mps" and hasattr(torch, "mps"):
+        torch.mps.empty_cache()
+
+
+def _device_label(device: torch.device) -> str:
+    from studio.ml.devices import device_label
+
+    return device_label(device)
+
+
+def dry_run_summary(config: TrainConfig) -> dict[str, Any]:
+    """Parameters and FLOPs of the configured model on the configured data (no training)."""
+    trainer = Trainer(config)
+    summary = trainer.model_summary()
+    summary["dataset"] = trainer.scan.summary()
+    summary["device"] = _device_label(trainer.device)
+    summary["samples_per_epoch"] = len(trainer.windows)
+    summary["steps_per_epoch"] = math.ceil(len(trainer.windows) / max(1, config.batch_size))
+    return summary

@@ -1,0 +1,663 @@
+"""Training data: MIDI files -> fixed-length multi-track piano-roll windows.
+
+Pipeline: find files (a folder, recursive, or the bundled name ``bach-chorales``) ->
+parse each with symusic (a compiled MIDI parser; see ``bench/bench_ml.py`` for the
+comparison with pretty_midi) -> map its tracks onto the dataset's track layout -> keep
+note lists in step units. The parsed notes are cached on disk under a key made of the
+files' content hashes, so re-opening a scanned folder only stats and looks up files.
+Windows of N bars are cut from the note lists (time-signature and empty-window
+filters), and batches are rendered to frame/onset planes on the fly with random
+transposition, so even a 10,000-file corpus never needs a dense roll of everything.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from studio.ml.errors import DatasetError
+
+BACH_NAME = "bach-chorales"
+PARSER_VERSION = 3  # bump when parsing/mapping changes, so stale caches are ignored
+MIDI_SUFFIXES = (".mid", ".midi", ".kar", ".smf")
+Progress = Callable[[int, int], None]
+
+# Track layouts. ``monophonic`` tracks are sampled with one pitch per step.
+BACH_TRACKS: tuple[dict[str, Any], ...] = (
+    {"name": "Soprano", "program": 52, "colour": "#4fc3f7", "monophonic": True},
+    {"name": "Alto", "program": 52, "colour": "#ffb74d", "monophonic": True},
+    {"name": "Tenor", "program": 52, "colour": "#81c784", "monophonic": True},
+    {"name": "Bass", "program": 52, "colour": "#e57373", "monophonic": True},
+)
+# MuseGAN's five tracks (Dong et al., AAAI 2018), grouped by General MIDI program family.
+MUSEGAN_TRACKS: tuple[dict[str, Any], ...] = (
+    {"name": "Drums", "program": 0, "colour": "#fff176", "monophonic": False, "is_drum": True},
+    {"name": "Piano", "program": 0, "colour": "#4fc3f7", "monophonic": False},
+    {"name": "Guitar", "program": 24, "colour": "#81c784", "monophonic": False},
+    {"name": "Bass", "program": 33, "colour": "#e57373", "monophonic": False},
+    {"name": "Strings", "program": 48, "colour": "#ba68c8", "monophonic": False},
+)
+PIANO_TRACKS: tuple[dict[str, Any], ...] = (
+    {"name": "Piano", "program": 0, "colour": "#4fc3f7", "monophonic": False},
+)
+LAYOUTS = {"bach": BACH_TRACKS, "musegan": MUSEGAN_TRACKS, "piano": PIANO_TRACKS}
+
+
+def layout_templates(mapping: str) -> list[dict[str, Any]]:
+    if mapping not in LAYOUTS:
+        raise DatasetError(f"unknown track mapping {mapping!r}; use one of {sorted(LAYOUTS)}")
+    return [dict(t) for t in LAYOUTS[mapping]]
+
+
+# ----------------------------------------------------------------------------- sources
+def bach_dir() -> Path:
+    try:
+        from studio.paths import bach_dataset_dir
+
+        return Path(bach_dataset_dir())
+    except ImportError:  # foundation paths module not present: repository layout
+        return Path(__file__).resolve().parents[2] / "resources" / "datasets" / "bach_chorales"
+
+
+def default_cache_dir() -> Path:
+    try:
+        from studio.paths import user_data_dir
+
+        return Path(user_data_dir()) / "dataset-cache"
+    except ImportError:
+        base = os.environ.get("PIANOLA_DATA_DIR") or os.path.expanduser("~/.local/share/pianola")
+        return Path(base) / "dataset-cache"
+
+
+def resolve_source(source: str | os.PathLike[str]) -> tuple[Path, str]:
+    """(folder, default mapping) for a folder path or the bundled dataset name."""
+    if str(source) == BACH_NAME:
+        folder = bach_dir()
+        if not folder.is_dir():
+            raise DatasetError(f"the bundled Bach chorales are missing (expected {folder})")
+        return folder, "bach"
+    folder = Path(source).expanduser()
+    if not folder.exists():
+        raise DatasetError(f"dataset folder not found: {folder}")
+    if not folder.is_dir():
+        raise DatasetError(f"dataset must be a folder of MIDI files, got a file: {folder}")
+    return folder, "musegan"
+
+
+def find_midi_files(folder: Path) -> list[Path]:
+    files = [
+        p
+        for p in folder.rglob("*")
+        if p.suffix.lower() in MIDI_SUFFIXES and p.is_file() and not p.name.startswith(".")
+    ]
+    return sorted(files)
+
+
+def read_split(folder: Path) -> set[str]:
+    """Names (stems) of held-out files listed in ``split.json`` (never trained on)."""
+    path = folder / "split.json"
+    if not path.is_file():
+        return set()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DatasetError(f"{path}: unreadable split file ({exc})") from exc
+    names: list[str] = []
+    if isinstance(data, dict):
+        for key in ("heldout", "held_out", "test", "eval", "validation"):
+            value = data.get(key)
+            if isinstance(value, list):
+                names.extend(str(v) for v in value)
+    elif isinstance(data, list):
+        names = [str(v) for v in data]
+    return {Path(n).stem for n in names}
+
+
+# ----------------------------------------------------------------------------- parsing
+@dataclass
+class ParsedFile:
+    """One file's notes mapped onto the layout, in steps (sorted by start)."""
+
+    track: np.ndarray  # int8
+    pitch: np.ndarray  # int8
+    start: np.ndarray  # int32 steps
+    end: np.ndarray  # int32 steps (exclusive)
+    ts: np.ndarray  # int32 [k, 3]: start step, numerator, denominator
+    programs: np.ndarray  # int16 [tracks]: program seen for each layout track (-1 none)
+
+
+def _map_tracks(tracks: list[tuple[str, int, bool]], mapping: str) -> list[int]:
+    """Layout track index (or -1 to drop) for each (name, program, is_drum) of a file."""
+    if mapping == "piano":
+        return [-1 if drum else 0 for _, _, drum in tracks]
+    if mapping == "bach":
+        out: list[int] = []
+        by_letter = {"s": 0, "a": 1, "t": 2, "b": 3}
+        names = [n.strip().lower() for n, _, _ in tracks]
+        for n in names:
+            out.append(by_letter.get(n[:1], -1) if n else -1)
+        voices = [k for k, (_, _, drum) in enumerate(tracks) if not drum]
+        if sorted(v for v in out if v >= 0) != [0, 1, 2, 3] and len(voices) == 4:
+            out = [-1] * len(tracks)
+            for voice, k in enumerate(voices):
+                out[k] = voice
+        if sorted(v for v in out if v >= 0) != [0, 1, 2, 3]:
+            raise ValueError(
+                f"expected 4 voices (Soprano, Alto, Tenor, Bass), found {len(tracks)} tracks"
+            )
+        return out
+    out = []
+    for name, program, drum in tracks:
+        n = name.lower()
+        if drum or "drum" in n:
+            out.append(0)
+        elif "bass" in n or 32 <= program <= 39:
+            out.append(3)
+        elif "guitar" in n or 24 <= program <= 31:
+            out.append(2)
+        elif "piano" in n or "keys" in n or program <= 23:
+            out.append(1)
+        else:
+            out.append(4)
+    return out
+
+
+def parse_midi(
+    data: bytes, mapping: str, steps_per_beat: int, n_tracks: int
+) -> ParsedFile:  # raises on bad files; the caller records the reason
+    from symusic import Score
+
+    if len(data) < 14 or data[:4] != b"MThd":
+        raise ValueError("not a standard MIDI file (no MThd header)")
+    score = Score.from_midi(data)
+    tpq = int(score.ticks_per_quarter)
+    if tpq <= 0:
+        raise ValueError("SMPTE time division is not supported")
+    raw = [(t.name or "", int(t.program), bool(t.is_drum)) for t in score.tracks]
+    mapped = _map_tracks(raw, mapping)
+    cols: list[tuple[np.ndarray, ...]] = []
+    programs = np.full(n_tracks, -1, dtype=np.int16)
+    for t, target in zip(score.tracks, mapped, strict=True):
+        if target < 0 or target >= n_tracks:
+            continue
+        arr = t.notes.numpy()
+        if not len(arr["time"]):
+            continue
+        if programs[target] < 0:
+            programs[target] = t.program
+        start = np.rint(arr["time"].astype(np.int64) * steps_per_beat / tpq).astype(np.int64)
+        end = np.rint(
+            (arr["time"].astype(np.int64) + arr["duration"]) * steps_per_beat / tpq
+        ).astype(np.int64)
+        end = np.maximum(end, start + 1)
+        cols.append(
+            (np.full(len(start), target, np.int8), arr["pitch"].astype(np.int8), start, end)
+        )
+    if not cols:
+        raise ValueError("no notes in any usable track")
+    track, pitch, start, end = (np.concatenate(c) for c in zip(*cols, strict=True))
+    order = np.lexsort((pitch, track, start))
+    ts_arr = score.time_signatures.numpy()
+    if len(ts_arr["time"]):
+        ts = np.stack(
+            [
+                np.rint(ts_arr["time"].astype(np.int64) * steps_per_beat / tpq),
+                ts_arr["numerator"].astype(np.int64),
+                ts_arr["denominator"].astype(np.int64),
+            ],
+            axis=1,
+        ).astype(np.int32)
+        if ts[0, 0] != 0:
+            ts = np.concatenate([np.array([[0, 4, 4]], np.int32), ts])
+    else:
+        ts = np.array([[0, 4, 4]], dtype=np.int32)
+    return ParsedFile(
+        track[order],
+        pitch[order],
+        start[order].astype(np.int32),
+        end[order].astype(np.int32),
+        ts,
+        programs,
+    )
+
+
+# ----------------------------------------------------------------------------- cache
+def _file_hashes(files: Sequence[Path], cache_dir: Path, progress: Progress | None) -> list[str]:
+    """Content hash of each file, reusing hashes of files whose size and mtime are unchanged."""
+    index_path = cache_dir / "hash-index.json"
+    try:
+        index: dict[str, list[Any]] = json.loads(index_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        index = {}
+    out: list[str] = []
+    changed = False
+    for k, path in enumerate(files):
+        st = path.stat()
+        key = str(path.resolve())
+        entry = index.get(key)
+        if entry and entry[0] == st.st_size and entry[1] == st.st_mtime_ns:
+            out.append(entry[2])
+        else:
+            digest = hashlib.sha1(path.read_bytes()).hexdigest()
+            index[key] = [st.st_size, st.st_mtime_ns, digest]
+            out.append(digest)
+            changed = True
+        if progress and (k % 256 == 0):
+            progress(k, len(files) * 2)
+    if changed:
+        _atomic_write_bytes(index_path, json.dumps(index).encode("utf-8"))
+    return out
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+@dataclass
+class ParsedCorpus:
+    """Every usable file's notes, concatenated, plus the skipped files' reasons."""
+
+    names: list[str]  # relative paths of usable files
+    offsets: np.ndarray  # int64 [files+1] into the note columns
+    track: np.ndarray
+    pitch: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    ts_offsets: np.ndarray  # int64 [files+1] into ts
+    ts: np.ndarray  # int32 [k, 3]
+    programs: np.ndarray  # int16 [files, tracks]
+    skipped: list[tuple[str, str]]
+    fingerprint: str
+
+    def to_npz(self, path: Path) -> None:
+        meta = json.dumps({"names": self.names, "skipped": self.skipped, "fp": self.fingerprint})
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(
+            tmp,
+            meta=np.frombuffer(meta.encode("utf-8"), dtype=np.uint8),
+            offsets=self.offsets,
+            track=self.track,
+            pitch=self.pitch,
+            start=self.start,
+            end=self.end,
+            ts_offsets=self.ts_offsets,
+            ts=self.ts,
+            programs=self.programs,
+        )
+        os.replace(tmp, path)
+
+    @classmethod
+    def from_npz(cls, path: Path) -> ParsedCorpus:
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(bytes(z["meta"]).decode("utf-8"))
+            return cls(
+                meta["names"],
+                z["offsets"],
+                z["track"],
+                z["pitch"],
+                z["start"],
+                z["end"],
+                z["ts_offsets"],
+                z["ts"],
+                z["programs"],
+                [tuple(s) for s in meta["skipped"]],
+                meta["fp"],
+            )
+
+
+def parse_corpus(
+    folder: Path,
+    mapping: str,
+    steps_per_beat: int = 4,
+    cache_dir: Path | None = None,
+    progress: Progress | None = None,
+    use_cache: bool = True,
+) -> ParsedCorpus:
+    files = find_midi_files(folder)
+    if not files:
+        raise DatasetError(f"no MIDI files (.mid/.midi) found in {folder}")
+    n_tracks = len(layout_templates(mapping))
+    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    hashes = _file_hashes(files, cache_dir, progress)
+    rel = [str(p.relative_to(folder)) for p in files]
+    key_src = json.dumps(
+        [PARSER_VERSION, mapping, steps_per_beat, sorted(zip(rel, hashes, strict=True))]
+    )
+    fingerprint = hashlib.sha1(key_src.encode("utf-8")).hexdigest()[:16]
+    cache_path = cache_dir / f"corpus-{fingerprint}.npz"
+    if use_cache and cache_path.is_file():
+        try:
+            corpus = ParsedCorpus.from_npz(cache_path)
+            if progress:
+                progress(len(files) * 2, len(files) * 2)
+            return corpus
+        except (OSError, ValueError, KeyError):
+            pass  # a damaged cache is rebuilt below
+    parsed: list[ParsedFile] = []
+    names: list[str] = []
+    skipped: list[tuple[str, str]] = []
+    for k, (path, name) in enumerate(zip(files, rel, strict=True)):
+        try:
+            parsed.append(parse_midi(path.read_bytes(), mapping, steps_per_beat, n_tracks))
+            names.append(name)
+        except Exception as exc:  # any parser failure is a per-file skip reason
+            skipped.append((name, str(exc).strip().splitlines()[0] if str(exc) else repr(exc)))
+        if progress and (k % 32 == 0 or k == len(files) - 1):
+            progress(len(files) + k + 1, len(files) * 2)
+    counts = np.array([len(p.start) for p in parsed], dtype=np.int64)
+    ts_counts = np.array([len(p.ts) for p in parsed], dtype=np.int64)
+
+    def cat(attr: str, dtype: Any, shape: tuple[int, ...] = (0,)) -> np.ndarray:
+        if not parsed:
+            return np.zeros(shape, dtype=dtype)
+        return np.concatenate([getattr(p, attr) for p in parsed]).astype(dtype)
+
+    corpus = ParsedCorpus(
+        names,
+        np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+        cat("track", np.int8),
+        cat("pitch", np.int8),
+        cat("start", np.int32),
+        cat("end", np.int32),
+        np.concatenate([[0], np.cumsum(ts_counts)]).astype(np.int64),
+        cat("ts", np.int32, (0, 3)),
+        (np.stack([p.programs for p in parsed]) if parsed else np.zeros((0, n_tracks), np.int16)),
+        skipped,
+        fingerprint,
+    )
+    if use_cache:
+        with contextlib.suppress(OSError):  # a read-only cache dir only costs speed
+            corpus.to_npz(cache_path)
+    return corpus
+
+
+# ----------------------------------------------------------------------------- windows
+@dataclass
+class WindowSet:
+    """Windows as note lists relative to each window's start (rendered per batch)."""
+
+    n_tracks: int
+    n_steps: int
+    offsets: np.ndarray  # int64 [W+1]
+    track: np.ndarray  # int64
+    pitch: np.ndarray  # int64
+    start: np.ndarray  # int64, may be < 0 for a note tied in from before the window
+    end: np.ndarray  # int64, may be > n_steps
+    lo: np.ndarray  # lowest pitch per window
+    hi: np.ndarray  # highest pitch per window
+    file_index: np.ndarray  # which usable file each window came from
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def render(
+        self,
+        indices: np.ndarray,
+        lowest_pitch: int,
+        n_pitches: int,
+        shifts: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """int8 rolls ``[B, tracks, steps, pitches]`` (OFF/HOLD/ONSET) for some windows."""
+        indices = np.asarray(indices, dtype=np.int64)
+        b = len(indices)
+        roll = np.zeros((b, self.n_tracks, self.n_steps, n_pitches), dtype=np.int8)
+        lens = self.offsets[indices + 1] - self.offsets[indices]
+        rows = np.repeat(self.offsets[indices] - np.cumsum(lens) + lens, lens) + np.arange(
+            int(lens.sum())
+        )
+        batch = np.repeat(np.arange(b), lens)
+        shift = np.zeros(b, np.int64) if shifts is None else np.asarray(shifts, np.int64)
+        row = self.pitch[rows] + shift[batch] - lowest_pitch
+        keep = (row >= 0) & (row < n_pitches)
+        rows, batch, row = rows[keep], batch[keep], row[keep]
+        s = self.start[rows]
+        e = np.minimum(self.end[rows], self.n_steps)
+        inside = s >= 0
+        s = np.maximum(s, 0)
+        lengths = np.maximum(e - s, 0)
+        total = int(lengths.sum())
+        offs = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        roll[
+            np.repeat(batch, lengths),
+            np.repeat(self.track[rows], lengths),
+            np.repeat(s, lengths) + offs,
+            np.repeat(row, lengths),
+        ] = 1
+        roll[batch[inside], self.track[rows][inside], s[inside], row[inside]] = 2
+        return roll
+
+    def random_shifts(
+        self,
+        indices: np.ndarray,
+        max_shift: int,
+        lowest_pitch: int,
+        n_pitches: int,
+        uniform: np.ndarray,
+    ) -> np.ndarray:
+        """Transpositions in [-max_shift, max_shift] that keep each window inside the range.
+
+        ``uniform`` holds one U(0,1) draw per window, so the caller owns the randomness.
+        """
+        lo = np.maximum(-max_shift, lowest_pitch - self.lo[indices])
+        hi = np.minimum(max_shift, lowest_pitch + n_pitches - 1 - self.hi[indices])
+        hi = np.maximum(hi, lo)
+        return (lo + np.floor(uniform * (hi - lo + 1))).astype(np.int64)
+
+
+def steps_per_bar(time_signature: tuple[int, int], steps_per_beat: int) -> int:
+    num, den = time_signature
+    value = num * steps_per_beat * 4 / den
+    if value != int(value):
+        raise DatasetError(f"time signature {num}/{den} does not fit a {steps_per_beat}-step beat")
+    return int(value)
+
+
+def cut_windows(
+    corpus: ParsedCorpus,
+    file_rows: Sequence[int],
+    n_tracks: int,
+    bars: int,
+    steps_per_beat: int,
+    time_signature: tuple[int, int],
+    hop_bars: int = 1,
+    min_notes: int = 4,
+) -> tuple[WindowSet, int]:
+    """Windows of ``bars`` bars inside stretches of the wanted time signature.
+
+    Returns the windows and how many candidate windows the empty-window filter dropped.
+    """
+    spb = steps_per_bar(time_signature, steps_per_beat)
+    n_steps = bars * spb
+    parts: dict[str, list[np.ndarray]] = {
+        k: [] for k in ("track", "pitch", "start", "end", "lo", "hi", "file", "count")
+    }
+    dropped = 0
+    for f in file_rows:
+        a, b = corpus.offsets[f], corpus.offsets[f + 1]
+        start, end = corpus.start[a:b].astype(np.int64), corpus.end[a:b].astype(np.int64)
+        song_end = int(end.max()) if len(end) else 0
+        ts = corpus.ts[corpus.ts_offsets[f] : corpus.ts_offsets[f + 1]]
+        win_starts: list[int] = []
+        for k, (t0, num, den) in enumerate(ts):
+            if (int(num), int(den)) != tuple(time_signature):
+                continue
+            t1 = int(ts[k + 1, 0]) if k + 1 < len(ts) else song_end
+            win_starts.extend(range(int(t0), t1 - n_steps + 1, hop_bars * spb))
+        if not win_starts:
+            continue
+        ws = np.array(win_starts, dtype=np.int64)
+        # Notes overlapping each window: start < w + n and end > w (start-sorted).
+        hi_idx = np.searchsorted(start, ws + n_steps, side="left")
+        max_len = int((end - start).max())
+        lo_idx = np.searchsorted(start, ws - max_len, side="left")
+        for w, i0, i1 in zip(ws, lo_idx, hi_idx, strict=True):
+            sel = np.arange(i0, i1)
+            sel = sel[end[sel] > w]
+            if len(sel) < min_notes:
+                dropped += 1
+                continue
+            p = corpus.pitch[a:b][sel].astype(np.int64)
+            parts["track"].append(corpus.track[a:b][sel].astype(np.int64))
+            parts["pitch"].append(p)
+            parts["start"].append(start[sel] - w)
+            parts["end"].append(end[sel] - w)
+            parts["lo"].append(np.array([p.min()]))
+            parts["hi"].append(np.array([p.max()]))
+            parts["file"].append(np.array([f]))
+            parts["count"].append(np.array([len(sel)]))
+
+    def cat(key: str) -> np.ndarray:
+        return np.concatenate(parts[key]).astype(np.int64) if parts[key] else np.zeros(0, np.int64)
+
+    counts = cat("count")
+    windows = WindowSet(
+        n_tracks,
+        n_steps,
+        np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+        cat("track"),
+        cat("pitch"),
+        cat("start"),
+        cat("end"),
+        cat("lo"),
+        cat("hi"),
+        cat("file"),
+    )
+    return windows, dropped
+
+
+def model_pitch_window(lo: int, hi: int, margin: int = 3, multiple: int = 16) -> tuple[int, int]:
+    """(lowest pitch, n pitches): the data's range plus a margin, rounded up for pooling."""
+    need = hi - lo + 1 + 2 * margin
+    n = int(np.ceil(need / multiple) * multiple)
+    n = min(n, 128)
+    lowest = int(np.clip(lo - margin - (n - need) // 2, 0, 128 - n))
+    return lowest, n
+
+
+# ----------------------------------------------------------------------------- scan
+@dataclass
+class DatasetScan:
+    """What a dataset holds, as shown to the user before training."""
+
+    source: str
+    files_found: int
+    windows: int
+    tracks: list[str]
+    pitch_range: tuple[int, int]
+    skipped: list[tuple[str, str]]
+    mapping: str = "bach"
+    bars: int = 4
+    steps_per_beat: int = 4
+    time_signature: tuple[int, int] = (4, 4)
+    heldout_files: int = 0
+    heldout_windows: int = 0
+    empty_windows_dropped: int = 0
+    fingerprint: str = ""
+    seconds: float = 0.0
+    templates: list[dict[str, Any]] = field(default_factory=list)
+    train_set: WindowSet | None = field(default=None, repr=False)
+    heldout_set: WindowSet | None = field(default=None, repr=False)
+
+    def summary(self) -> dict[str, Any]:
+        """A JSON-friendly summary (for the GUI, logs and checkpoint metadata)."""
+        return {
+            "source": self.source,
+            "files_found": self.files_found,
+            "files_used": self.files_found - len(self.skipped),
+            "windows": self.windows,
+            "heldout_files": self.heldout_files,
+            "heldout_windows": self.heldout_windows,
+            "tracks": list(self.tracks),
+            "pitch_range": list(self.pitch_range),
+            "skipped": len(self.skipped),
+            "mapping": self.mapping,
+            "bars": self.bars,
+            "time_signature": list(self.time_signature),
+            "fingerprint": self.fingerprint,
+        }
+
+
+def scan_dataset(
+    source: str | os.PathLike[str],
+    progress: Progress | None = None,
+    *,
+    mapping: str = "auto",
+    bars: int = 4,
+    steps_per_beat: int = 4,
+    time_signature: tuple[int, int] = (4, 4),
+    cache_dir: str | os.PathLike[str] | None = None,
+    hop_bars: int = 1,
+    min_notes: int = 4,
+    use_cache: bool = True,
+) -> DatasetScan:
+    """Scan a folder (or ``bach-chorales``) into training and held-out windows.
+
+    ``mapping``: ``auto`` (Bach voices for the bundled set, MuseGAN's five program
+    families otherwise), ``bach``, ``musegan`` or ``piano`` (every pitched track merged).
+    ``progress(done, total)`` is called as files are hashed and parsed. Files listed in
+    the folder's ``split.json`` go to the held-out set and are never trained on.
+    """
+    t0 = time.perf_counter()
+    folder, default_mapping = resolve_source(source)
+    mapping = default_mapping if mapping == "auto" else mapping
+    templates = layout_templates(mapping)
+    corpus = parse_corpus(
+        folder, mapping, steps_per_beat, Path(cache_dir) if cache_dir else None, progress, use_cache
+    )
+    files_found = len(corpus.names) + len(corpus.skipped)
+    if not corpus.names:
+        reasons = "; ".join(f"{n}: {r}" for n, r in corpus.skipped[:3])
+        raise DatasetError(f"no usable MIDI in {folder} ({files_found} files skipped: {reasons})")
+    heldout_names = read_split(folder)
+    held = [k for k, n in enumerate(corpus.names) if Path(n).stem in heldout_names]
+    train_rows = [
+        k for k in range(len(corpus.names)) if Path(corpus.names[k]).stem not in heldout_names
+    ]
+    args = (len(templates), bars, steps_per_beat, time_signature, hop_bars, min_notes)
+    train_set, dropped = cut_windows(corpus, train_rows, *args)
+    held_set, _ = cut_windows(corpus, held, *args)
+    if len(train_set) == 0:
+        raise DatasetError(
+            f"no {bars}-bar windows in {time_signature[0]}/{time_signature[1]} time in {folder}: "
+            "the pieces are shorter than the model's window or in another time signature"
+        )
+    # Programs: the most common program each layout track had in the data.
+    for k, template in enumerate(templates):
+        seen = corpus.programs[:, k] if len(corpus.programs) else np.zeros(0)
+        seen = seen[seen >= 0]
+        if len(seen) and not template.get("is_drum"):
+            template["program"] = int(np.bincount(seen).argmax())
+    pitches = train_set.pitch
+    return DatasetScan(
+        source=str(source),
+        files_found=files_found,
+        windows=len(train_set),
+        tracks=[t["name"] for t in templates],
+        pitch_range=(int(pitches.min()), int(pitches.max())),
+        skipped=list(corpus.skipped),
+        mapping=mapping,
+        bars=bars,
+        steps_per_beat=steps_per_beat,
+        time_signature=tuple(time_signature),
+        heldout_files=len(held),
+        heldout_windows=len(held_set),
+        empty_windows_dropped=dropped,
+        fingerprint=corpus.fingerprint,
+        seconds=time.perf_counter() - t0,
+        templates=templates,
+        train_set=train_set,
+        heldout_set=held_set,
+    )

@@ -1,0 +1,663 @@
+"""Sampling: turn the generator's probabilities into Songs for every task.
+
+All tasks are one call of the same network with a different mask: ``generate`` (empty
+mask), ``continue_`` (the primer's bars given), ``harmonize`` (some tracks given for the
+whole song) and ``infill`` (everything outside a time range given). Songs longer than
+the model's window are covered by overlapping windows: each window is given the
+previous window's last bars, so the music flows on. All variations are one batch.
+
+Decoding: hard threshold (``temperature=0``) or Bernoulli sampling with a temperature.
+Monophonic tracks (the Bach voices) keep one pitch per step: a sounding note is held
+while its probability stays high and no new onset is predicted, otherwise the most
+likely pitch (or a temperature-weighted draw) starts a new note. ``min_note_steps``
+removes fragments shorter than that (a monophonic voice holds its previous note instead).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from studio.core.pianoroll import HOLD, OFF, ONSET, RollSpec, roll_to_song, song_to_roll
+from studio.core.song import Notes, Song, Track
+from studio.ml.checkpoint import load_checkpoint, resolve_model
+from studio.ml.errors import CheckpointError, MLError
+from studio.ml.models import Generator, ModelConfig
+
+
+@dataclass
+class LoadedModel:
+    """A generator with everything needed to turn its output into Songs."""
+
+    generator: Generator
+    config: ModelConfig
+    lowest_pitch: int
+    templates: list[dict[str, Any]]
+    time_signature: tuple[int, int] = (4, 4)
+    bpm: float = 100.0
+    meta: dict[str, Any] = field(default_factory=dict)
+    path: str = ""
+
+    @property
+    def spec(self) -> RollSpec:
+        return RollSpec(self.config.steps_per_beat, self.lowest_pitch, self.config.n_pitches)
+
+    @property
+    def monophonic(self) -> list[bool]:
+        return [bool(t.get("monophonic")) for t in self.templates]
+
+    @property
+    def bars(self) -> int:
+        return self.config.n_steps // self.config.steps_per_bar
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.generator.parameters()).device
+
+    def track_templates(self) -> list[Track]:
+        return [
+            Track(t["name"], int(t["program"]), bool(t.get("is_drum", False)), t["colour"])
+            for t in self.templates
+        ]
+
+
+def model_from_state(
+    g_state: dict[str, Any], meta: dict[str, Any], device: str | torch.device = "cpu"
+) -> LoadedModel:
+    try:
+        cfg = ModelConfig.from_dict(meta["model_config"])
+        data = meta["data"]
+        generator = Generator(cfg)
+        generator.load_state_dict(g_state)
+    except (KeyError, TypeError, RuntimeError, ValueError) as exc:
+        raise CheckpointError(f"checkpoint does not match this model layout ({exc})") from exc
+    generator.to(device).eval()
+    return LoadedModel(
+        generator,
+        cfg,
+        int(data["lowest_pitch"]),
+        list(data["templates"]),
+        tuple(data.get("time_signature", (4, 4))),
+        float(data.get("bpm", 100.0)),
+        meta,
+    )
+
+
+def load_generator(
+    source: str | os.PathLike[str] = "default", device: str | torch.device = "cpu"
+) -> LoadedModel:
+    """Load a generator from a checkpoint file, a run folder, or ``default`` (bundled)."""
+    path = resolve_model(source)
+    state, meta = load_checkpoint(path)
+    if "generator" not in state:
+        raise CheckpointError(f"{path}: checkpoint holds no generator weights")
+    model = model_from_state(state["generator"], meta, device)
+    model.path = str(path)
+    return model
+
+
+# ----------------------------------------------------------------------------- decoding
+def remove_short_notes(roll: np.ndarray, min_steps: int, monophonic: Sequence[bool]) -> np.ndarray:
+    """Drop notes shorter than ``min_steps`` from ``[N, T, S, P]`` rolls.
+
+    In a monophonic track the previous note is held through the gap instead, so a voice
+    does not fall silent where the generator wavered for one step.
+    """
+    if min_steps <= 1:
+        return roll
+    roll = roll.copy()
+    n, t, s, p = roll.shape
+    cells = np.moveaxis(roll, 2, 3).reshape(-1, s)  # rows (n, t, p), time along axis 1
+    sounding = cells > 0
+    prev = np.zeros_like(sounding)
+    prev[:, 1:] = sounding[:, :-1]
+    starts = (cells == ONSET) | (sounding & ~prev)
+    row, col = np.nonzero(starts)
+    stops = np.concatenate([starts | ~sounding, np.ones((len(cells), 1), bool)], axis=1)
+    flat = np.flatnonzero(stops)
+    ends = flat[np.searchsorted(flat, row * (s + 1) + col + 1)] - row * (s + 1)
+    short = (ends - col) < min_steps
+    short_mask = np.zeros_like(sounding)
+    for r, c0, c1 in zip(row[short], col[short], ends[short], strict=True):
+        short_mask[r, c0:c1] = True
+    cells[short_mask] = OFF
+    out = np.moveaxis(cells.reshape(n, t, p, s), 3, 2).copy()
+    for k in (k for k, mono in enumerate(monophonic) if mono):
+        voice = out[:, k]  # [N, S, P]
+        for step in range(1, s):
+            silent = ~(voice[:, step] > 0).any(axis=1)
+            gap = short_mask.reshape(n, t, p, s)[:, k, :, step].any(axis=1) & silent
+            if gap.any():
+                held = voice[gap, step - 1] > 0
+                voice[gap, step] = np.where(held, HOLD, voice[gap, step])
+    return out
+
+
+def decode(
+    logits: torch.Tensor,
+    monophonic: Sequence[bool],
+    temperature: float = 0.0,
+    threshold: float = 0.5,
+    generator: torch.Generator | None = None,
+) -> np.ndarray:
+    """Generator logits ``[N, 2T, S, P]`` -> int8 rolls ``[N, T, S, P]`` (OFF/HOLD/ONSET)."""
+    logits = logits.detach().float().cpu()
+    n, c, s, p = logits.shape
+    t = c // 2
+    frame_logit, onset_logit = logits[:, :t], logits[:, t:]
+    fp, op = torch.sigmoid(frame_logit), torch.sigmoid(onset_logit)
+    out = torch.zeros(n, t, s, p, dtype=torch.int8)
+    for k in range(t):
+        if monophonic[k]:
+            out[:, k] = _decode_monophonic(fp[:, k], op[:, k], temperature, threshold, generator)
+        else:
+            if temperature > 0:
+                probs = torch.sigmoid(frame_logit[:, k] / temperature)
+                on = torch.bernoulli(probs, generator=generator).bool()
+            else:
+                on = fp[:, k] > threshold
+            prev = torch.zeros_like(on)
+            prev[:, 1:] = on[:, :-1]
+            onset = on & (~prev | (op[:, k] > 0.5))
+            out[:, k] = on.to(torch.int8) * HOLD
+            out[:, k][onset] = ONSET
+    return out.numpy()
+
+
+def _decode_monophonic(
+    fp: torch.Tensor,
+    op: torch.Tensor,
+    temperature: float,
+    threshold: float,
+    generator: torch.Generator | None,
+) -> torch.Tensor:
+    n, s, p = fp.shape
+    out = torch.zeros(n, s, p, dtype=torch.int8)
+    rows = torch.arange(n)
+    current = torch.full((n,), -1, dtype=torch.long)
+    # The voice sounds with probability ~ the sum of its pitches' probabilities.
+    active_p = fp.sum(dim=2).clamp(0.0, 1.0)
+    if temperature > 0:
+        active = torch.rand(n, s, generator=generator) < active_p
+        weights = (fp.clamp_min(1e-6).log() / temperature).softmax(dim=2)
+        choice = torch.multinomial(weights.reshape(-1, p), 1, generator=generator).view(n, s)
+    else:
+        active = active_p > threshold
+        choice = fp.argmax(dim=2)
+    for step in range(s):
+        cur = current.clamp_min(0)
+        hold_p = fp[rows, step, cur]
+        hold = (current >= 0) & active[:, step] & (hold_p > threshold * 0.5)
+        hold &= op[rows, step, cur] < 0.5
+        start = active[:, step] & ~hold
+        new_pitch = torch.where(start, choice[:, step], current)
+        current = torch.where(active[:, step], new_pitch, torch.full_like(current, -1))
+        on = current >= 0
+        out[rows[on], step, current[on]] = HOLD
+        started = start & on
+        out[rows[started], step, current[started]] = ONSET
+    return out
+
+
+# ----------------------------------------------------------------------------- running G
+def _latents(model: LoadedModel, variations: int, seed: int) -> torch.Tensor:
+    g = torch.Generator().manual_seed(int(seed))
+    return torch.randn(variations, model.config.z_dim, generator=g)
+
+
+def planes_from_roll(roll: np.ndarray) -> torch.Tensor:
+    """int8 rolls ``[N, T, S, P]`` -> float frame+onset planes ``[N, 2T, S, P]``."""
+    r = torch.from_numpy(np.ascontiguousarray(roll))
+    return torch.cat([(r > 0).float(), (r == ONSET).float()], dim=1)
+
+
+@torch.no_grad()
+def run_windows(
+    model: LoadedModel,
+    given: np.ndarray,
+    mask: np.ndarray,
+    z: torch.Tensor,
+    temperature: float,
+    threshold: float,
+    seed: int,
+    min_note_steps: int = 1,
+) -> np.ndarray:
+    """Fill the hidden cells of ``given`` (``[N, T, L, P]``, any length L).
+
+    ``mask`` (``[N, T, L]`` bool) marks given cells. Windows of the model's length slide
+    over L with half-window overlap; each window sees the already generated steps before
+    it as given, so long outputs stay continuous.
+    """
+    cfg = model.config
+    n, t, length, p = given.shape
+    w = cfg.n_steps
+    if length < w:  # pad with hidden steps; cut afterwards
+        pad = w - length
+        given = np.concatenate([given, np.zeros((n, t, pad, p), np.int8)], axis=2)
+        mask = np.concatenate([mask, np.zeros((n, t, pad), bool)], axis=2)
+    total = given.shape[2]
+    hop = max(cfg.steps_per_bar, (w // 2) // cfg.steps_per_bar * cfg.steps_per_bar)
+    starts = list(range(0, total - w + 1, hop))
+    if starts[-1] != total - w:
+        starts.append(total - w)
+    roll = given.copy()
+    known = mask.copy()
+    gen = torch.Generator().manual_seed(int(seed) + 1)
+    device = model.device
+    z = z.to(device)
+    for s0 in starts:
+        window_known = known[:, :, s0 : s0 + w]
+        if window_known.all():
+            continue
+        ctx = planes_from_roll(roll[:, :, s0 : s0 + w]).to(device)
+        m = torch.from_numpy(window_known).float().to(device)
+        logits = model.generator(z, ctx, m)
+        out = decode(logits, model.monophonic, temperature, threshold, gen)
+        if min_note_steps > 1:
+            out = remove_short_notes(out, min_note_steps, model.monophonic)
+        keep = window_known[:, :, :, None]
+        roll[:, :, s0 : s0 + w] = np.where(keep, roll[:, :, s0 : s0 + w], out)
+        known[:, :, s0 : s0 + w] = True
+    return roll[:, :, :length]
+
+
+def _song(
+    model: LoadedModel,
+    roll: np.ndarray,
+    title: str,
+    tempo: float | None,
+    time_signature: tuple[int, int] | None = None,
+    ticks_per_beat: int = 480,
+) -> Song:
+    return roll_to_song(
+        roll,
+        model.spec,
+        ticks_per_beat,
+        model.track_templates(),
+        float(tempo or model.bpm),
+        time_signature or model.time_signature,
+        title,
+        90,
+    )
+
+
+def _check_common(variations: int, temperature: float, bars: int | None = None) -> None:
+    if variations < 1:
+        raise MLError(f"variations must be >= 1, got {variations}")
+    if temperature < 0:
+        raise MLError(f"temperature must be >= 0, got {temperature}")
+    if bars is not None and bars < 1:
+        raise MLError(f"bars must be >= 1, got {bars}")
+
+
+# ----------------------------------------------------------------------------- tasks
+def generate(
+    model: LoadedModel,
+    bars: int = 4,
+    variations: int = 1,
+    seed: int = 0,
+    temperature: float = 0.0,
+    tempo: float | None = None,
+    threshold: float = 0.5,
+    min_note_steps: int = 1,
+) -> list[Song]:
+    """New music from scratch: ``variations`` Songs of ``bars`` bars."""
+    _check_common(variations, temperature, bars)
+    cfg = model.config
+    length = bars * cfg.steps_per_bar
+    shape = (variations, cfg.n_tracks, length, cfg.n_pitches)
+    roll = run_windows(
+        model,
+        np.zeros(shape, np.int8),
+        np.zeros(shape[:3], bool),
+        _latents(model, variations, seed),
+        temperature,
+        threshold,
+        seed,
+        min_note_steps,
+    )
+    return [_song(model, r, f"Generated {seed}-{k + 1}", tempo) for k, r in enumerate(roll)]
+
+
+def generate_rolls(
+    model: LoadedModel,
+    n: int,
+    seed: int = 0,
+    temperature: float = 0.0,
+    threshold: float = 0.5,
+    min_note_steps: int = 1,
+    batch: int = 256,
+) -> np.ndarray:
+    """``n`` window-length rolls from scratch (for metrics), batched."""
+    cfg = model.config
+    out = []
+    for k in range(0, n, batch):
+        m = min(batch, n - k)
+        shape = (m, cfg.n_tracks, cfg.n_steps, cfg.n_pitches)
+        z = _latents(model, m, seed + k)
+        out.append(
+            run_windows(
+                model,
+                np.zeros(shape, np.int8),
+                np.zeros(shape[:3], bool),
+                z,
+                temperature,
+                threshold,
+                seed + k,
+                min_note_steps,
+            )
+        )
+    return np.concatenate(out) if out else np.zeros((0, *shape[1:]), np.int8)
+
+
+def map_song_tracks(model: LoadedModel, song: Song, track_indices: Sequence[int]) -> list[int]:
+    """Model track for each given song track: by name, else in order of free model tracks."""
+    names = [t["name"].lower() for t in model.templates]
+    taken: list[int] = []
+    out: list[int] = []
+    for k in track_indices:
+        name = song.tracks[k].name.strip().lower()
+        target = names.index(name) if name in names and names.index(name) not in taken else -1
+        if target < 0:
+            free = [j for j in range(len(names)) if j not in taken]
+            if not free:
+                raise MLError(f"the model has only {len(names)} tracks")
+            target = free[0]
+        taken.append(target)
+        out.append(target)
+    return out
+
+
+def _song_roll(
+    model: LoadedModel, song: Song, mapping: dict[int, int], n_steps: int
+) -> tuple[np.ndarray, int]:
+    """The song's mapped tracks as a ``[T, n_steps, P]`` model roll, octave-shifted into range.
+
+    Returns the roll and the semitone shift applied (generated notes are shifted back).
+    """
+    spec_full = RollSpec(model.config.steps_per_beat, 0, 128)
+    cfg = model.config
+    roll = np.zeros((cfg.n_tracks, n_steps, cfg.n_pitches), np.int8)
+    full = song_to_roll(song, spec_full, list(mapping), 0, n_steps) if mapping else None
+    shift = 0
+    if full is not None and (full > 0).any():
+        used = np.nonzero((full > 0).any(axis=(0, 1)))[0]
+        lo, hi = int(used.min()), int(used.max())
+        top = model.lowest_pitch + cfg.n_pitches - 1
+        while lo + shift < model.lowest_pitch and hi + shift + 12 <= top:
+            shift += 12
+        while hi + shift > top and lo + shift - 12 >= model.lowest_pitch:
+            shift -= 12
+        for row, target in enumerate(mapping.values()):
+            src = full[row]
+            a = model.lowest_pitch - shift
+            lo_row, hi_row = max(a, 0), min(a + cfg.n_pitches, 128)
+            roll[target, :, lo_row - a : hi_row - a] = src[:, lo_row:hi_row]
+    return roll, shift
+
+
+def _steps_of(song: Song, model: LoadedModel) -> int:
+    tps = song.ticks_per_beat / model.config.steps_per_beat
+    return max(1, math.ceil(song.end_tick / tps))
+
+
+def _merge_output(
+    model: LoadedModel,
+    song: Song,
+    roll: np.ndarray,
+    shift: int,
+    keep_song_tracks: dict[int, int],
+    title: str,
+    replace_range: tuple[int, int] | None = None,
+) -> Song:
+    """Build a result Song: given tracks copied verbatim, generated tracks decoded."""
+    generated = _song(model, roll, title, None, None, song.ticks_per_beat)
+    tracks: list[Track] = []
+    for _k, template in enumerate(generated.tracks):
+        notes = template.notes
+        if shift:
+            notes = notes.replaced(pitch=np.clip(notes.pitch.astype(np.int64) - shift, 0, 127))
+        template.notes = notes
+        tracks.append(template)
+    for song_index, model_index in keep_song_tracks.items():
+        tracks[model_index] = song.tracks[song_index].copy()
+    return Song(
+        title,
+        song.ticks_per_beat,
+        list(song.tempos),
+        list(song.time_signatures),
+        tracks,
+    )
+
+
+def harmonize(
+    model: LoadedModel,
+    song: Song,
+    keep_tracks: Sequence[int] | dict[int, int] = (0,),
+    variations: int = 1,
+    seed: int = 0,
+    temperature: float = 0.0,
+    threshold: float = 0.5,
+    min_note_steps: int = 1,
+) -> list[Song]:
+    """Write the other voices under/around the kept tracks, for the whole song.
+
+    ``keep_tracks``: song track indices (mapped to model tracks by name, else the first
+    free ones, so a lone melody becomes the top voice) or ``{song_track: model_track}``.
+    Kept tracks are copied note for note into the result.
+    """
+    _check_common(variations, temperature)
+    mapping = _keep_mapping(model, song, keep_tracks)
+    n_steps = _steps_of(song, model)
+    base, shift = _song_roll(model, song, mapping, n_steps)
+    cfg = model.config
+    mask = np.zeros((cfg.n_tracks, n_steps), bool)
+    for target in mapping.values():
+        mask[target] = True
+    roll = run_windows(
+        model,
+        np.repeat(base[None], variations, 0),
+        np.repeat(mask[None], variations, 0),
+        _latents(model, variations, seed),
+        temperature,
+        threshold,
+        seed,
+        min_note_steps,
+    )
+    return [
+        _merge_output(model, song, r, shift, mapping, f"{song.title} (harmonized {k + 1})")
+        for k, r in enumerate(roll)
+    ]
+
+
+def _keep_mapping(
+    model: LoadedModel, song: Song, keep_tracks: Sequence[int] | dict[int, int]
+) -> dict[int, int]:
+    if isinstance(keep_tracks, dict):
+        mapping = {int(k): int(v) for k, v in keep_tracks.items()}
+    else:
+        indices = [int(k) for k in keep_tracks]
+        mapping = dict(zip(indices, map_song_tracks(model, song, indices), strict=True))
+    for k, v in mapping.items():
+        if not 0 <= k < len(song.tracks):
+            raise MLError(f"track {k} does not exist (the song has {len(song.tracks)} tracks)")
+        if not 0 <= v < model.config.n_tracks:
+            raise MLError(f"model track {v} does not exist")
+    return mapping
+
+
+def continue_(
+    model: LoadedModel,
+    primer: Song,
+    bars: int = 4,
+    variations: int = 1,
+    seed: int = 0,
+    temperature: float = 0.0,
+    threshold: float = 0.5,
+    min_note_steps: int = 1,
+    tracks: Sequence[int] | dict[int, int] | None = None,
+) -> list[Song]:
+    """The primer followed by ``bars`` new bars. Primer tracks are mapped onto the model's
+    (by name, else in order); model tracks the primer lacks are generated throughout."""
+    _check_common(variations, temperature, bars)
+    cfg = model.config
+    indices = tracks if tracks is not None else list(range(min(len(primer.tracks), cfg.n_tracks)))
+    mapping = _keep_mapping(model, primer, indices)
+    primer_steps = _steps_of(primer, model)
+    primer_steps = int(math.ceil(primer_steps / cfg.steps_per_bar) * cfg.steps_per_bar)
+    n_steps = primer_steps + bars * cfg.steps_per_bar
+    base, shift = _song_roll(model, primer, mapping, n_steps)
+    base[:, primer_steps:] = OFF
+    mask = np.zeros((cfg.n_tracks, n_steps), bool)
+    for target in mapping.values():
+        mask[target, :primer_steps] = True
+    roll = run_windows(
+        model,
+        np.repeat(base[None], variations, 0),
+        np.repeat(mask[None], variations, 0),
+        _latents(model, variations, seed),
+        temperature,
+        threshold,
+        seed,
+        min_note_steps,
+    )
+    primer_end_tick = round(primer_steps * primer.ticks_per_beat / cfg.steps_per_beat)
+    results = []
+    for k, r in enumerate(roll):
+        song = _merge_output(model, primer, r, shift, {}, f"{primer.title} (continued {k + 1})")
+        for song_index, model_index in mapping.items():
+            # Primer notes verbatim, generated notes only after the primer.
+            generated = song.tracks[model_index].notes
+            after = generated.take(np.nonzero(generated.start >= primer_end_tick)[0])
+            given = primer.tracks[song_index].notes
+            song.tracks[model_index].notes = _concat_notes(given, after)
+        results.append(song)
+    return results
+
+
+def _concat_notes(a: Notes, b: Notes) -> Notes:
+    return Notes(
+        np.concatenate([a.pitch, b.pitch]),
+        np.concatenate([a.start, b.start]),
+        np.concatenate([a.duration, b.duration]),
+        np.concatenate([a.velocity, b.velocity]),
+    )
+
+
+def infill(
+    model: LoadedModel,
+    song: Song,
+    start_tick: int,
+    end_tick: int,
+    tracks: Sequence[int] | None = None,
+    variations: int = 1,
+    seed: int = 0,
+    temperature: float = 0.0,
+    threshold: float = 0.5,
+    min_note_steps: int = 1,
+) -> list[Song]:
+    """Regenerate ``[start_tick, end_tick)`` of the given song tracks (default: all mapped).
+
+    Everything else is kept exactly: notes starting outside the range are untouched;
+    new notes start inside the range and end by ``end_tick``.
+    """
+    _check_common(variations, temperature)
+    if end_tick <= start_tick or start_tick < 0:
+        raise MLError(f"infill range must satisfy 0 <= start < end, got {start_tick}..{end_tick}")
+    cfg = model.config
+    all_tracks = list(range(min(len(song.tracks), cfg.n_tracks)))
+    mapping = _keep_mapping(model, song, all_tracks)
+    regen = set(all_tracks if tracks is None else [int(k) for k in tracks])
+    unknown = regen - set(mapping)
+    if unknown:
+        raise MLError(f"cannot infill tracks {sorted(unknown)}: the model has no track for them")
+    tpb = song.ticks_per_beat
+    tps = tpb / cfg.steps_per_beat
+    s0, s1 = int(start_tick // tps), math.ceil(end_tick / tps)
+    n_steps = max(_steps_of(song, model), s1)
+    base, shift = _song_roll(model, song, mapping, n_steps)
+    mask = np.zeros((cfg.n_tracks, n_steps), bool)
+    for song_index, target in mapping.items():
+        mask[target] = True
+        if song_index in regen:
+            mask[target, s0:s1] = False
+            base[target, s0:s1] = OFF
+    roll = run_windows(
+        model,
+        np.repeat(base[None], variations, 0),
+        np.repeat(mask[None], variations, 0),
+        _latents(model, variations, seed),
+        temperature,
+        threshold,
+        seed,
+        min_note_steps,
+    )
+    results = []
+    for k, r in enumerate(roll):
+        generated = _merge_output(model, song, r, shift, {}, f"{song.title} (infill {k + 1})")
+        out = song.copy()
+        out.title = generated.title
+        for song_index, model_index in mapping.items():
+            if song_index not in regen:
+                continue
+            old = song.tracks[song_index].notes
+            outside = np.nonzero((old.start < start_tick) | (old.start >= end_tick))[0]
+            new = generated.tracks[model_index].notes
+            inside = np.nonzero((new.start >= start_tick) & (new.start < end_tick))[0]
+            new = new.take(inside)
+            new = new.replaced(
+                duration=np.maximum(np.minimum(new.start + new.duration, end_tick) - new.start, 1)
+            )
+            out.tracks[song_index].notes = _concat_notes(old.take(outside), new)
+        results.append(out)
+    return results
+
+
+def interpolate(
+    model: LoadedModel,
+    seed_a: int,
+    seed_b: int,
+    steps: int = 5,
+    bars: int | None = None,
+    temperature: float = 0.0,
+    threshold: float = 0.5,
+    tempo: float | None = None,
+    min_note_steps: int = 1,
+) -> list[Song]:
+    """``steps`` Songs morphing from seed A's latent to seed B's (spherical interpolation)."""
+    if steps < 2:
+        raise MLError(f"interpolation needs at least 2 steps, got {steps}")
+    za, zb = _latents(model, 1, seed_a)[0], _latents(model, 1, seed_b)[0]
+    omega = torch.arccos(torch.clamp(torch.dot(za / za.norm(), zb / zb.norm()), -1.0, 1.0))
+    z = []
+    for k in range(steps):
+        a = k / (steps - 1)
+        if float(omega) < 1e-4:
+            z.append((1 - a) * za + a * zb)
+        else:
+            z.append(
+                (torch.sin((1 - a) * omega) * za + torch.sin(a * omega) * zb) / torch.sin(omega)
+            )
+    cfg = model.config
+    length = (bars or model.bars) * cfg.steps_per_bar
+    shape = (steps, cfg.n_tracks, length, cfg.n_pitches)
+    roll = run_windows(
+        model,
+        np.zeros(shape, np.int8),
+        np.zeros(shape[:3], bool),
+        torch.stack(z),
+        temperature,
+        threshold,
+        seed_a,
+        min_note_steps,
+    )
+    return [
+        _song(model, r, f"Interpolation {seed_a}->{seed_b} ({k + 1}/{steps})", tempo)
+        for k, r in enumerate(roll)
+    ]
