@@ -183,6 +183,8 @@ def _parse(data: bytes, default_title: str) -> Song:
                 f"but it ends after {len(tracks)}"
             )
         kind = data[pos : pos + 4]
+        if kind != b"MTrk" and not (kind.isascii() and kind.isalnum()):
+            raise _Malformed(f"the file is corrupt: unexpected bytes {kind!r} where a chunk starts")
         (length,) = struct.unpack_from(">I", data, pos + 4)
         body = pos + 8
         if body + length > len(data):
@@ -194,8 +196,6 @@ def _parse(data: bytes, default_title: str) -> Song:
             track = _parse_track(data, body, body + length, len(tracks) + 1, notes_so_far)
             notes_so_far += len(track.pitch)
             tracks.append(track)
-        elif not kind.isascii() or not kind.isalnum():
-            raise _Malformed(f"the file is corrupt: unexpected bytes {kind!r} where a chunk starts")
         # Chunks of other types are skipped, as the standard asks of readers.
         pos = body + length
     return _build_song(tracks, division, default_title)
@@ -354,12 +354,16 @@ def _build_song(tracks: list[_TrackData], ticks_per_beat: int, default_title: st
         title = first.name
 
     all_programs = sorted(p for t in tracks for p in t.programs)
+    channels_with_notes = {c for t in tracks for c in t.channel}
     song_tracks: list[Track] = []
     for data in tracks:
         if not data.pitch:
-            # A track with a program change but no notes is an empty part worth keeping
-            # (Pianola writes one for an empty track); a conductor track is not.
+            # A named track with a program change but no notes is an empty part worth
+            # keeping (Pianola writes one for an empty track). A nameless one that only
+            # sets up a channel whose notes live elsewhere, or a conductor track, is not.
             for channel in sorted({c for _, c, _ in data.programs}):
+                if data.name is None and channel in channels_with_notes:
+                    continue
                 program = _program_at(data.programs, all_programs, channel, 0)
                 song_tracks.append(
                     _make_track(data, channel, program, Notes(), 1, len(song_tracks))
@@ -533,7 +537,10 @@ def _note_chunk(track: Track, channel: int) -> bytes:
     is_on = np.concatenate([np.ones(n, np.int64), np.zeros(n, np.int64)])
     pitch = np.concatenate([notes.pitch, notes.pitch]).astype(np.int64)
     velocity = np.concatenate([notes.velocity, np.full(n, 64)]).astype(np.int64)
-    order = np.lexsort((pitch, is_on, ticks))
+    # Readers pair notes of one pitch first-on, first-off, so among notes starting
+    # together the one that ends first must start first.
+    ends = np.concatenate([notes.start + notes.duration, np.zeros(n, np.int64)])
+    order = np.lexsort((ends, pitch, is_on, ticks))
     ticks, is_on, pitch, velocity = ticks[order], is_on[order], pitch[order], velocity[order]
     deltas = np.diff(ticks, prepend=0)
     if deltas.max() > MAX_VLQ:
