@@ -384,9 +384,12 @@ class Song:
             raise ValueError(f"title must be a string, got {title!r}")
         self.title = title
         self.ticks_per_beat = _check_int("ticks_per_beat", ticks_per_beat, 1, 32767)
-        self.tempos = sorted(tempos or [TempoChange(0, DEFAULT_BPM)], key=lambda t: t.tick)
+        # list() first: a generator or a dict view is truthy even when empty.
+        self.tempos = sorted(
+            list(tempos or []) or [TempoChange(0, DEFAULT_BPM)], key=lambda t: t.tick
+        )
         self.time_signatures = sorted(
-            time_signatures or [TimeSignature(0, 4, 4)], key=lambda t: t.tick
+            list(time_signatures or []) or [TimeSignature(0, 4, 4)], key=lambda t: t.tick
         )
         if self.tempos[0].tick != 0:
             self.tempos.insert(0, TempoChange(0, self.tempos[0].bpm))
