@@ -22,14 +22,21 @@ FOREGROUND = "#b8bcc4"
 GRID_ALPHA = 0.15
 GENERATOR_COLOUR = "#4fc3f7"
 CRITIC_COLOUR = "#ffb74d"
-PENALTY_COLOUR = "#81c784"
-METRIC_COLOURS = ("#ba68c8", "#4db6ac", "#f06292", "#fff176", "#90a4ae", "#e57373", "#aed581")
+PENALTY_COLOUR = "#ba68c8"
+RECON_COLOUR = "#81c784"
+METRIC_COLOURS = ("#4db6ac", "#ba68c8", "#f06292", "#fff176", "#90a4ae", "#e57373", "#aed581")
 REFRESH_MS = 200
 # Smoothing as in TensorBoard: an exponential moving average, debiased at the start.
 SMOOTHING = 0.97
 
 # What the engine calls its metrics, in words a composer reads at a glance.
 METRIC_LABELS = {
+    "empty_bar_rate": "Empty bars",
+    "pitch_classes_per_bar": "Pitch classes per bar",
+    "qualified_note_rate": "Notes long enough",
+    "polyphonic_rate": "Steps with chords",
+    "pitch_class_entropy": "Pitch variety",
+    "scale_consistency": "In one key",
     "empty_bars": "Empty bars",
     "empty_bar_ratio": "Empty bars",
     "used_pitch_classes": "Pitch classes used",
@@ -131,6 +138,8 @@ class _MetricPlot:
 
     def __init__(self, plot: pg.PlotItem, name: str, colour: str) -> None:
         self.plot = plot
+        self.name = name
+        self.colour = colour
         self.series = GrowingSeries(64)
         self.curve = plot.plot(
             pen=_pen(colour, 2.0),
@@ -144,23 +153,28 @@ class _MetricPlot:
             angle=0,
             movable=False,
             pen=_pen(colour, 1.5, 200, dashed=True),
-            label="dataset {value:.3g}",
-            labelOpts={"position": 0.05, "color": colour, "anchors": [(0, 1), (0, 1)]},
         )
         self.reference.setVisible(False)
         plot.addItem(self.reference, ignoreBounds=False)
-        plot.setTitle(metric_label(name), color=FOREGROUND, size="9pt")
+        self.set_title(None)
         plot.showGrid(x=True, y=True, alpha=GRID_ALPHA)
         plot.setMenuEnabled(False)
-        # Room above and below the reference line for its "dataset …" label.
-        plot.getViewBox().setDefaultPadding(0.2)
+        plot.getViewBox().setDefaultPadding(0.15)
         _style_axes(plot)
+
+    def set_title(self, reference: float | None) -> None:
+        # The data's value goes in the title, not on the line: a label on the line is
+        # clipped whenever the line sits at the edge of the view.
+        title = metric_label(self.name)
+        if reference is not None:
+            title += f" <span style='color:{self.colour}'>— data {reference:.3g}</span>"
+        self.plot.setTitle(title, color=FOREGROUND, size="8pt")
 
 
 class LossPlots(QWidget):
     """Losses (raw + smoothed), gradient penalty and per-metric plots of a run."""
 
-    METRIC_COLUMNS = 4
+    METRIC_COLUMNS = 5
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -175,19 +189,26 @@ class LossPlots(QWidget):
         self.loss_plot: pg.PlotItem = self._graphics.addPlot(row=0, col=0, colspan=2)
         _style_plot(self.loss_plot, "Losses — generator (writes) vs critic (judges)", "loss")
         self.penalty_plot: pg.PlotItem = self._graphics.addPlot(row=0, col=2)
-        _style_plot(self.penalty_plot, "Gradient penalty", "penalty")
+        _style_plot(self.penalty_plot, "Note-for-note error", "loss")
 
         self.g_series = GrowingSeries()
         self.d_series = GrowingSeries()
         self.gp_series = GrowingSeries()
+        self.recon_series = GrowingSeries()
         self._curves = {
             "g_raw": self.loss_plot.plot(pen=_pen(GENERATOR_COLOUR, 1.0, 70)),
             "d_raw": self.loss_plot.plot(pen=_pen(CRITIC_COLOUR, 1.0, 70)),
             "g": self.loss_plot.plot(pen=_pen(GENERATOR_COLOUR, 2.0), name="generator"),
             "d": self.loss_plot.plot(pen=_pen(CRITIC_COLOUR, 2.0), name="critic"),
+            "recon_raw": self.penalty_plot.plot(pen=_pen(RECON_COLOUR, 1.0, 70)),
+            "recon": self.penalty_plot.plot(pen=_pen(RECON_COLOUR, 2.0), name="reconstruction"),
             "gp_raw": self.penalty_plot.plot(pen=_pen(PENALTY_COLOUR, 1.0, 70)),
-            "gp": self.penalty_plot.plot(pen=_pen(PENALTY_COLOUR, 2.0), name="penalty"),
+            "gp": self.penalty_plot.plot(pen=_pen(PENALTY_COLOUR, 2.0)),
         }
+        # The penalty only exists with the WGAN-GP objective: show it once it is non-zero.
+        self._gp_seen = False
+        self._curves["gp_raw"].setVisible(False)
+        self._curves["gp"].setVisible(False)
         for curve in self._curves.values():
             curve.setData(x=np.zeros(0), y=np.zeros(0), connect="finite")
 
@@ -218,12 +239,17 @@ class LossPlots(QWidget):
         g_loss: np.ndarray | list[float],
         d_loss: np.ndarray | list[float],
         gp: np.ndarray | list[float] | None = None,
+        recon: np.ndarray | list[float] | None = None,
     ) -> None:
         xs = np.asarray(steps, dtype=np.float64)
         self.g_series.extend(xs, np.asarray(g_loss, dtype=np.float64))
         self.d_series.extend(xs, np.asarray(d_loss, dtype=np.float64))
         if gp is not None:
-            self.gp_series.extend(xs, np.asarray(gp, dtype=np.float64))
+            gp_values = np.asarray(gp, dtype=np.float64)
+            self.gp_series.extend(xs, gp_values)
+            self._gp_seen = self._gp_seen or bool(np.any(np.abs(gp_values) > 0))
+        if recon is not None:
+            self.recon_series.extend(xs, np.asarray(recon, dtype=np.float64))
         self._dirty = True
 
     def add_metrics(
@@ -234,14 +260,15 @@ class LossPlots(QWidget):
             plot.series.extend(np.array([step], dtype=np.float64), np.array([float(value)]))
             ref = reference.get(name)
             if ref is not None and math.isfinite(float(ref)):
-                # Visible first: the line's label only re-formats while it is shown.
-                plot.reference.setVisible(True)
                 plot.reference.setValue(float(ref))
+                plot.reference.setVisible(True)
+                plot.set_title(float(ref))
         self._dirty = True
 
     def clear(self) -> None:
-        for series in (self.g_series, self.d_series, self.gp_series):
+        for series in (self.g_series, self.d_series, self.gp_series, self.recon_series):
             series.clear()
+        self._gp_seen = False
         for plot in self._metric_plots.values():
             self._metrics_layout.removeItem(plot.plot)
         self._metric_plots.clear()
@@ -271,10 +298,19 @@ class LossPlots(QWidget):
         if not self._dirty:
             return
         self._dirty = False
-        for key, series in (("g", self.g_series), ("d", self.d_series), ("gp", self.gp_series)):
+        for key, series in (
+            ("g", self.g_series),
+            ("d", self.d_series),
+            ("gp", self.gp_series),
+            ("recon", self.recon_series),
+        ):
             x, raw, smooth = series.view()
             self._curves[f"{key}_raw"].setData(x=x, y=raw, connect="finite")
             self._curves[key].setData(x=x, y=smooth, connect="finite")
+        if self._gp_seen and not self._curves["gp"].isVisible():
+            self._curves["gp_raw"].setVisible(True)
+            self._curves["gp"].setVisible(True)
+            self.penalty_plot.legend.addItem(self._curves["gp"], "gradient penalty")
         self._placeholder.setVisible(self.g_series.count == 0)
         for plot in self._metric_plots.values():
             x, y, _ = plot.series.view()
@@ -287,6 +323,9 @@ class LossPlots(QWidget):
         index = len(self._metric_plots)
         row, col = divmod(index, self.METRIC_COLUMNS)
         item = self._metrics_layout.addPlot(row=row, col=col)
+        # Small plots may shrink: the panel is often a narrow dock.
+        item.setMinimumWidth(60)
+        item.setMinimumHeight(60)
         plot = _MetricPlot(item, name, METRIC_COLOURS[index % len(METRIC_COLOURS)])
         self._metric_plots[name] = plot
         return plot

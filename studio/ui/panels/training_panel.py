@@ -1,0 +1,424 @@
+"""The Training panel: pick data, set the knobs, train, watch the plots and hear it learn.
+
+The engine's `train()` generator runs in a `GeneratorWorker` thread. Step metrics are
+coalesced by the worker (a batch every ~80 ms instead of a signal per step) and drawn
+by the plots' own timer; previews, quality reports and checkpoints arrive one by one.
+Pause is cooperative (the generator is held between two steps); Stop asks the engine
+to stop, and the engine saves a checkpoint before it finishes. Errors (NaN losses, out
+of memory, bad data) are shown in the panel; they never end the app.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.core.song import Song
+from studio.ui.panels.common import MessageBox, describe_error, format_duration, heading, hint
+from studio.ui.panels.dataset_box import DataSourceBox
+from studio.ui.panels.loss_plots import LossPlots
+from studio.ui.panels.roll_thumbnail import ThumbnailStrip
+from studio.ui.panels.training_settings import TrainingSettingsForm
+from studio.ui.workers import WorkerHandle, start_generator
+
+MAX_PREVIEWS = 60
+STOP_TIMEOUT_MS = 120_000
+
+
+def run_training(config: Any, control: Any) -> Iterator[Any]:
+    """The engine's training generator (imported here so the panel opens without it)."""
+    from studio.ml.train import train
+
+    yield from train(config, control)
+
+
+def _is_step(event: object) -> bool:
+    return type(event).__name__ == "StepMetrics"
+
+
+class TrainingPanel(QWidget):
+    """Data, settings, run control, live plots and the 'hear it learn' strip."""
+
+    trainingStarted = Signal(str)  # run folder
+    trainingFinished = Signal(object)  # the engine's Finished event, or None after an error
+    checkpointSaved = Signal(str)
+    previewPlayRequested = Signal(object)  # Song
+    previewOpenRequested = Signal(object)  # Song
+
+    def __init__(
+        self,
+        play_song: Callable[[Song], None] | None = None,
+        open_song: Callable[[Song], None] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("trainingPanel")
+        self._play_song = play_song
+        self._open_song = open_song
+        self._handle: WorkerHandle | None = None
+        self._control: Any = None
+        self._run_dir: str | None = None
+        self._last_checkpoint: str | None = None
+        self._finished_event: Any = None
+        self._rate_window: deque[tuple[float, int]] = deque(maxlen=64)
+        self._total_steps = 0
+        self._pause_wanted = False
+        self._playing_timer = QTimer(self)
+        self._playing_timer.setSingleShot(True)
+        self._playing_timer.timeout.connect(lambda: self.previews.set_playing(None))
+
+        self.data_box = DataSourceBox()
+        self.settings_form = TrainingSettingsForm()
+        self.plots = LossPlots()
+        self.previews = ThumbnailStrip(
+            max_items=MAX_PREVIEWS,
+            empty_text="Samples of the model's music appear here as it learns. "
+            "Click one to listen, double-click to open it in the editor.",
+        )
+
+        self.start_button = QPushButton("▶  Start training")
+        self.start_button.setToolTip("Train a new model on the chosen music with these settings")
+        self.start_button.setDefault(True)
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.setToolTip("Hold training between two steps; resume at any time")
+        self.stop_button = QPushButton("■  Stop")
+        self.stop_button.setToolTip("Stop training and save a checkpoint you can generate from")
+        self.resume_button = QPushButton("Resume a run…")
+        self.resume_button.setToolTip(
+            "Continue an earlier run from its latest checkpoint (choose its folder)"
+        )
+        self.progress = QProgressBar()
+        self.progress.setFormat("step %v / %m")
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.speed_label = QLabel("")
+        self.status_label = hint("Choose what to learn from, then press Start.")
+        self.message = MessageBox()
+
+        self.start_button.clicked.connect(self.start)
+        self.pause_button.clicked.connect(self.toggle_pause)
+        self.stop_button.clicked.connect(self.stop)
+        self.resume_button.clicked.connect(self._choose_run_to_resume)
+        self.previews.playRequested.connect(self._on_preview_play)
+        self.previews.openRequested.connect(self._on_preview_open)
+        self.data_box.scanned.connect(self._update_buttons)
+        self.data_box.scanFailed.connect(self._update_buttons)
+        self.data_box.scanStarted.connect(self._update_buttons)
+
+        self._build_layout()
+        self._update_buttons()
+
+    def _build_layout(self) -> None:
+        run_box = QWidget()
+        run_layout = QVBoxLayout(run_box)
+        run_layout.setContentsMargins(0, 0, 0, 0)
+        run_layout.addWidget(heading("3 · Train"))
+        buttons = QHBoxLayout()
+        for button in (self.start_button, self.pause_button, self.stop_button):
+            buttons.addWidget(button)
+        run_layout.addLayout(buttons)
+        run_layout.addWidget(self.resume_button)
+        run_layout.addWidget(self.progress)
+        run_layout.addWidget(self.speed_label)
+        run_layout.addWidget(self.status_label)
+        run_layout.addWidget(self.message)
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(8, 4, 8, 8)
+        left_layout.setSpacing(10)
+        left_layout.addWidget(self.data_box)
+        left_layout.addWidget(self.settings_form)
+        left_layout.addWidget(run_box)
+        left_layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidget(left)
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(360)
+
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(4, 4, 4, 4)
+        right_layout.addWidget(self.plots, 1)
+        right_layout.addWidget(heading("Hear it learn"))
+        right_layout.addWidget(self.previews)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(scroll)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 0)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([380, 900])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter)
+
+    # -- state ------------------------------------------------------------------------------
+    @property
+    def is_training(self) -> bool:
+        return self._handle is not None and self._handle.is_running
+
+    @property
+    def is_paused(self) -> bool:
+        """True once the worker holds training between two steps."""
+        return self._handle is not None and self._handle.worker.is_paused
+
+    @property
+    def run_dir(self) -> str | None:
+        return self._run_dir
+
+    @property
+    def last_checkpoint(self) -> str | None:
+        return self._last_checkpoint
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        # Scan lazily: only when the composer first looks at the panel.
+        QTimer.singleShot(0, self.data_box.ensure_scanned)
+
+    # -- run control --------------------------------------------------------------------------
+    def start(self) -> bool:
+        """Start a new run on the scanned data. False (with a message) when it cannot."""
+        if self.is_training:
+            return False
+        scan = self.data_box.scan_result
+        if scan is None:
+            if self.data_box.is_scanning:
+                self.status_label.setText("Still reading the music — Start when it is done.")
+            else:
+                self.message.show_error(
+                    "Training cannot start: there is no usable music to learn from.",
+                    "Choose the Bach chorales or a folder with MIDI files.",
+                )
+            return False
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        preset = self.settings_form.preset.currentData()
+        name = "".join(c if c.isalnum() else "-" for c in self.data_box.source_label())
+        out_dir = Path(self.settings_form.runs_folder.text()) / f"{stamp}-{name}-{preset}"
+        config = self.settings_form.config(self.data_box.source(), str(out_dir))
+        return self._launch(config)
+
+    def resume_run(self, run_dir: str) -> bool:
+        """Continue a run from the latest checkpoint in its folder."""
+        if self.is_training:
+            return False
+        from studio.ml.checkpoint import latest_checkpoint
+
+        if latest_checkpoint(run_dir) is None:
+            self.message.show_error(
+                "Nothing to resume in that folder.",
+                f"{run_dir} holds no checkpoints. Choose the folder of an earlier run.",
+            )
+            return False
+        config = self.settings_form.config(self.data_box.source(), str(run_dir), resume=True)
+        return self._launch(config)
+
+    def _launch(self, config: Any) -> bool:
+        from studio.ml.train import TrainControl
+
+        self.settings_form.save()
+        self.message.hide()
+        self.plots.clear()
+        self.previews.clear()
+        self._rate_window.clear()
+        self._finished_event = None
+        self._pause_wanted = False
+        self._last_checkpoint = None
+        self._run_dir = config.out_dir
+        self._total_steps = config.steps
+        self.progress.setRange(0, config.steps)
+        self.progress.setValue(0)
+        self.speed_label.setText("")
+        self.status_label.setText("Preparing the data and the model…")
+        self._control = TrainControl()
+        self._handle = start_generator(
+            run_training,
+            config,
+            self._control,
+            coalesce=_is_step,
+            name="pianola-training",
+            connect={
+                "yielded": self._on_event,
+                "yieldedBatch": self._on_steps,
+                "errored": self._on_error,
+                "paused": self._update_buttons,
+                "resumed": self._update_buttons,
+                "finished": self._on_finished,
+            },
+        )
+        self._update_buttons()
+        self.trainingStarted.emit(config.out_dir)
+        return True
+
+    def toggle_pause(self) -> None:
+        if not self.is_training or self._control.stopping:
+            return
+        assert self._handle is not None
+        self._pause_wanted = not self._pause_wanted
+        if self._pause_wanted:
+            self._handle.pause()
+            self.status_label.setText("Paused — press Resume to go on.")
+        else:
+            self._handle.resume()
+            self.status_label.setText("Training…")
+        self._update_buttons()
+
+    def stop(self) -> None:
+        """Ask the engine to stop; it saves a checkpoint and then finishes."""
+        if not self.is_training:
+            return
+        assert self._handle is not None
+        self._control.request_stop()
+        self._pause_wanted = False
+        self._handle.resume()
+        self.status_label.setText("Stopping — saving a checkpoint…")
+        self._update_buttons()
+
+    def stop_and_wait(self, timeout_ms: int = STOP_TIMEOUT_MS) -> bool:
+        """Stop (checkpoint saved) and join the thread: for closing the window."""
+        if self._handle is None:
+            self.data_box.shutdown()
+            return True
+        control = self._control
+        done = self._handle.shutdown(timeout_ms, stop=control.request_stop if control else None)
+        self.data_box.shutdown()
+        return done
+
+    # -- events from the worker (GUI thread) ------------------------------------------------
+    def _on_steps(self, steps: list) -> None:
+        self.plots.add_losses(
+            [m.step for m in steps],
+            [m.g_loss for m in steps],
+            [m.d_loss for m in steps],
+            [m.gp for m in steps],
+            [getattr(m, "recon", 0.0) for m in steps],
+        )
+        last = steps[-1]
+        self._total_steps = last.total
+        if self.progress.maximum() != last.total:
+            self.progress.setRange(0, last.total)
+        self.progress.setValue(last.step)
+        self._rate_window.append((time.monotonic(), last.step))
+        eta = self._eta(last.step, last.total)
+        self.speed_label.setText(
+            f"{last.samples_per_s:,.0f} phrases/s · elapsed {format_duration(last.elapsed)}"
+            f" · about {format_duration(eta)} left"
+        )
+        if not self._pause_wanted and not self._control.stopping:
+            self.status_label.setText("Training…")
+
+    def _eta(self, step: int, total: int) -> float:
+        if len(self._rate_window) < 2:
+            return float("nan")
+        (t0, s0), (t1, s1) = self._rate_window[0], self._rate_window[-1]
+        if s1 <= s0 or t1 <= t0:
+            return float("nan")
+        return (total - step) * (t1 - t0) / (s1 - s0)
+
+    def _on_event(self, event: Any) -> None:
+        kind = type(event).__name__
+        if kind == "Started":
+            summary = event.dataset_summary or {}
+            self.progress.setRange(0, event.total_steps)
+            self.progress.setValue(getattr(event, "start_step", 0))
+            self.status_label.setText(
+                f"Training on {event.device} · {summary.get('windows', '?'):,} phrases"
+                if isinstance(summary.get("windows"), int)
+                else f"Training on {event.device}"
+            )
+        elif kind == "Preview":
+            self.previews.add_song(event.song, f"step {event.step:,}")
+        elif kind == "MetricsReport":
+            self.plots.add_metrics(event.step, event.generated, event.reference)
+        elif kind == "CheckpointSaved":
+            self._last_checkpoint = event.path
+            self.checkpointSaved.emit(event.path)
+        elif kind == "Finished":
+            self._finished_event = event
+            if event.checkpoint:
+                self._last_checkpoint = event.checkpoint
+            verb = "Finished" if event.reason == "completed" else "Stopped"
+            where = (
+                f" Checkpoint saved: {Path(event.checkpoint).name} — generate from it in the "
+                "Generation panel."
+                if event.checkpoint
+                else ""
+            )
+            self.status_label.setText(f"{verb} at step {event.step:,}.{where}")
+            self.status_label.setToolTip(event.checkpoint or "")
+
+    def _on_error(self, error: BaseException) -> None:
+        title, detail = describe_error(error)
+        if self._last_checkpoint:
+            detail += f"\nLast checkpoint: {self._last_checkpoint}"
+        self.message.show_error(title, detail)
+        self.status_label.setText("Training stopped with an error (see below).")
+
+    def _on_finished(self) -> None:
+        self._handle = None
+        self._pause_wanted = False
+        self.plots.refresh()
+        if self._finished_event is not None or self.message.is_error:
+            self.speed_label.setText(self.speed_label.text().split(" · about")[0])
+        self._update_buttons()
+        self.trainingFinished.emit(self._finished_event)
+
+    # -- previews ----------------------------------------------------------------------------
+    def _on_preview_play(self, index: int) -> None:
+        song = self.previews.song(index)
+        self.previews.set_playing(index)
+        seconds = float(song.tick_to_seconds(max(song.end_tick, 1)))
+        self._playing_timer.start(int(seconds * 1000) + 200)
+        if self._play_song is not None:
+            self._play_song(song)
+        self.previewPlayRequested.emit(song)
+
+    def _on_preview_open(self, index: int) -> None:
+        song = self.previews.song(index).copy()
+        song.title = f"Training preview ({self.previews.thumbnail(index).caption})"
+        if self._open_song is not None:
+            self._open_song(song)
+        self.previewOpenRequested.emit(song)
+
+    def set_play_song(self, play_song: Callable[[Song], None] | None) -> None:
+        self._play_song = play_song
+
+    def set_open_song(self, open_song: Callable[[Song], None] | None) -> None:
+        self._open_song = open_song
+
+    # -- internals ------------------------------------------------------------------------------
+    def _update_buttons(self, *_: Any) -> None:
+        running = self.is_training
+        stopping = running and self._control is not None and self._control.stopping
+        ready = self.data_box.scan_result is not None
+        self.start_button.setEnabled(not running and ready)
+        self.resume_button.setEnabled(not running)
+        self.pause_button.setEnabled(running and not stopping)
+        self.pause_button.setText("Resume" if running and self._pause_wanted else "Pause")
+        self.stop_button.setEnabled(running and not stopping)
+        self.settings_form.setEnabled(not running)
+        self.data_box.setEnabled(not running)
+
+    def _choose_run_to_resume(self) -> None:
+        folder = QFileDialog.getExistingDirectory(
+            self, "Resume which training run?", self.settings_form.runs_folder.text()
+        )
+        if folder:
+            self.resume_run(folder)
