@@ -1,0 +1,36 @@
+"""Start the desktop app: ``run_app(["song.mid"])`` opens a window (and the file)."""
+
+from __future__ import annotations
+
+import sys
+
+from PySide6.QtWidgets import QApplication
+
+from studio.ui.icons import icon
+from studio.ui.style import apply_dark_style
+
+
+def create_application(argv: list[str]) -> QApplication:
+    """The QApplication with Pianola's names, icon and dark style (reused if it exists)."""
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication([sys.argv[0] if sys.argv else "pianola", *argv])
+    app.setOrganizationName("Pianola")
+    app.setApplicationName("Pianola")
+    app.setApplicationDisplayName("Pianola")
+    app.setWindowIcon(icon("pianola"))
+    apply_dark_style(app)
+    return app
+
+
+def run_app(argv: list[str]) -> int:
+    """Show the main window, open FILE (a .mid or .pianola) if given, and run the loop."""
+    app = create_application(argv)
+    from studio.ui.main_window import MainWindow  # after the QApplication exists
+
+    window = MainWindow()
+    window.show()
+    files = [arg for arg in argv if not arg.startswith("-")]
+    if files:
+        window.open_path(files[0])
+    return app.exec()

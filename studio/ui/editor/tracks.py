@@ -1,0 +1,215 @@
+"""Track list beside the roll: name, colour, mute, solo, instrument; add/delete/reorder."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QColor, QMouseEvent
+from PySide6.QtWidgets import (
+    QColorDialog,
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QLineEdit,
+    QScrollArea,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.core import edits
+from studio.core.gm import GM_PROGRAM_NAMES
+from studio.core.song import Track, palette_colour
+from studio.ui.document import SongDocument
+
+DRUMS_ENTRY = len(GM_PROGRAM_NAMES)  # the combo's last entry means "drum kit"
+
+
+class TrackRow(QFrame):
+    """One track: click anywhere to make it the active (editable) track."""
+
+    activated = Signal(int)
+
+    def __init__(self, document: SongDocument, index: int, parent=None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.index = index
+        track = document.song.tracks[index]
+        self.setObjectName("TrackRow")
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setAutoFillBackground(True)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(6, 4, 6, 4)
+        outer.setSpacing(3)
+        top = QHBoxLayout()
+        top.setSpacing(4)
+        self.colour_button = QToolButton(self)
+        self.colour_button.setFixedSize(14, 22)
+        self.colour_button.setToolTip("Track colour")
+        self.colour_button.setStyleSheet(
+            f"QToolButton {{ background: {track.colour}; border: none; border-radius: 3px; }}"
+        )
+        self.colour_button.clicked.connect(self._choose_colour)
+        self.name_edit = QLineEdit(track.name, self)
+        self.name_edit.setToolTip("Track name (edit to rename)")
+        self.name_edit.setFrame(False)
+        self.name_edit.editingFinished.connect(self._rename)
+        self.mute_button = self._toggle("M", "Mute", track.mute, "mute", "#e57373")
+        self.solo_button = self._toggle("S", "Solo", track.solo, "solo", "#fff176")
+        top.addWidget(self.colour_button)
+        top.addWidget(self.name_edit, 1)
+        top.addWidget(self.mute_button)
+        top.addWidget(self.solo_button)
+        outer.addLayout(top)
+        self.instrument = QComboBox(self)
+        self.instrument.setToolTip("Instrument (General MIDI program)")
+        for number, name in enumerate(GM_PROGRAM_NAMES):
+            self.instrument.addItem(f"{number + 1:>3}  {name}")
+        self.instrument.addItem("Drum kit (channel 10)")
+        self.instrument.setCurrentIndex(DRUMS_ENTRY if track.is_drum else track.program)
+        self.instrument.currentIndexChanged.connect(self._set_instrument)
+        outer.addWidget(self.instrument)
+        self.set_active(index == document.active_track)
+
+    def _toggle(self, text: str, tip: str, checked: bool, field: str, colour: str) -> QToolButton:
+        button = QToolButton(self)
+        button.setText(text)
+        button.setToolTip(tip)
+        button.setCheckable(True)
+        button.setChecked(checked)
+        button.setFixedSize(22, 22)
+        button.setStyleSheet(
+            f"QToolButton:checked {{ background: {colour}; color: #111; font-weight: bold; }}"
+        )
+        button.toggled.connect(lambda on: self._set(field, bool(on)))
+        return button
+
+    def set_active(self, active: bool) -> None:
+        colour = self.document.song.tracks[self.index].colour
+        background = "#2b2f38" if active else "#1f2127"
+        accent = colour if active else background
+        self.setStyleSheet(
+            f"#TrackRow {{ background: {background}; border-left: 3px solid {accent}; }}"
+        )
+
+    def _set(self, field: str, value) -> None:
+        if getattr(self.document.song.tracks[self.index], field) != value:
+            self.document.push(edits.SetTrackProperty(self.index, field, value))
+
+    def _rename(self) -> None:
+        name = self.name_edit.text().strip()
+        if name and name != self.document.song.tracks[self.index].name:
+            self._set("name", name)
+        elif not name:
+            self.name_edit.setText(self.document.song.tracks[self.index].name)
+
+    def _choose_colour(self) -> None:
+        current = QColor(self.document.song.tracks[self.index].colour)
+        colour = QColorDialog.getColor(current, self, "Track colour")
+        if colour.isValid():
+            self._set("colour", colour.name())
+
+    def _set_instrument(self, entry: int) -> None:
+        track = self.document.song.tracks[self.index]
+        if (entry == DRUMS_ENTRY and track.is_drum) or (
+            entry == track.program and not track.is_drum
+        ):
+            return
+        stack = self.document.undo_stack
+        stack.beginMacro("Change instrument")
+        if entry == DRUMS_ENTRY:
+            self._set("is_drum", True)
+        else:
+            if track.is_drum:
+                self._set("is_drum", False)
+            self._set("program", entry)
+        stack.endMacro()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self.activated.emit(self.index)
+        super().mousePressEvent(event)
+
+
+class TrackList(QWidget):
+    """All tracks, with buttons to add, delete and reorder them."""
+
+    def __init__(self, document: SongDocument, parent=None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.rows: list[TrackRow] = []
+        self.setMinimumWidth(200)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        self.scroll = QScrollArea(self)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.container = QWidget()
+        self.rows_layout = QVBoxLayout(self.container)
+        self.rows_layout.setContentsMargins(0, 0, 0, 0)
+        self.rows_layout.setSpacing(1)
+        self.rows_layout.addStretch(1)
+        self.scroll.setWidget(self.container)
+        layout.addWidget(self.scroll, 1)
+        buttons = QHBoxLayout()
+        buttons.setContentsMargins(4, 4, 4, 4)
+        self.add_button = self._button("+", "Add a track", self.add_track)
+        self.delete_button = self._button("−", "Delete the active track", self.delete_track)
+        self.up_button = self._button("▲", "Move the active track up", lambda: self.move_track(-1))
+        self.down_button = self._button(
+            "▼", "Move the active track down", lambda: self.move_track(1)
+        )
+        for button in (self.add_button, self.delete_button, self.up_button, self.down_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
+        document.tracksChanged.connect(self.rebuild)
+        document.activeTrackChanged.connect(self._highlight)
+        self.rebuild()
+
+    def _button(self, text: str, tip: str, slot) -> QToolButton:
+        button = QToolButton(self)
+        button.setText(text)
+        button.setToolTip(tip)
+        button.setFixedSize(28, 24)
+        button.clicked.connect(slot)
+        return button
+
+    def rebuild(self) -> None:
+        for row in self.rows:
+            row.setParent(None)
+            row.deleteLater()
+        self.rows = []
+        for index in range(len(self.document.song.tracks)):
+            row = TrackRow(self.document, index, self.container)
+            row.activated.connect(self.document.set_active_track)
+            self.rows_layout.insertWidget(index, row)
+            self.rows.append(row)
+        self._update_buttons()
+
+    def _highlight(self, active: int) -> None:
+        for row in self.rows:
+            row.set_active(row.index == active)
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        count = len(self.document.song.tracks)
+        active = self.document.active_track
+        self.delete_button.setEnabled(count > 0)
+        self.up_button.setEnabled(0 < active < count)
+        self.down_button.setEnabled(active < count - 1)
+
+    def add_track(self) -> None:
+        count = len(self.document.song.tracks)
+        track = Track(f"Track {count + 1}", colour=palette_colour(count))
+        self.document.insert_tracks([track], "Add track")
+        self.document.set_active_track(count)
+
+    def delete_track(self) -> None:
+        if self.document.song.tracks:
+            self.document.push(edits.RemoveTracks((self.document.active_track,)), "Delete track")
+
+    def move_track(self, step: int) -> None:
+        source = self.document.active_track
+        destination = source + step
+        if 0 <= destination < len(self.document.song.tracks):
+            self.document.push(edits.MoveTrack(source, destination), "Move track")
