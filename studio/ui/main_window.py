@@ -129,7 +129,7 @@ class MainWindow(QMainWindow):
             self._menus[name] = self.menuBar().addMenu(title)
         self._install_actions()
         self.document.modifiedChanged.connect(self._update_title)
-        self.document.pathChanged.connect(lambda _p: self._update_title())
+        self.document.pathChanged.connect(self._update_title)
         for signal in (
             self.document.selectionChanged,
             self.document.changed,

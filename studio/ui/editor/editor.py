@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import shiboken6
 from PySide6.QtCore import QPointF, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QWheelEvent
 from PySide6.QtWidgets import (
@@ -137,7 +138,7 @@ class PianoRollEditor(QWidget):
         self.vscroll.valueChanged.connect(self._vscroll_moved)
         document.changed.connect(self._update_extent)
         document.tracksChanged.connect(self._song_structure_changed)
-        document.pathChanged.connect(lambda _path: self._song_structure_changed())
+        document.pathChanged.connect(self._song_structure_changed)
         self.state.toolChanged.connect(self._sync_checks)
         self.state.snapChanged.connect(self._sync_checks)
         self.state.ghostsChanged.connect(self._sync_checks)
@@ -171,13 +172,23 @@ class PianoRollEditor(QWidget):
             self.addAction(action)
             self.actions_by_id[spec.id] = action
         stack = self.document.undo_stack
+        self._undo_state_changed()
+        # Bound methods (not lambdas): Qt drops the connection when the editor is deleted,
+        # even if the document lives on.
+        stack.canUndoChanged.connect(self._undo_state_changed)
+        stack.canRedoChanged.connect(self._undo_state_changed)
+        stack.undoTextChanged.connect(self._undo_state_changed)
+        stack.redoTextChanged.connect(self._undo_state_changed)
+
+    def _undo_state_changed(self, *_args: object) -> None:
+        stack = self.document.undo_stack
+        if not shiboken6.isValid(stack):  # the document is being torn down
+            return
         undo, redo = self.actions_by_id["edit.undo"], self.actions_by_id["edit.redo"]
         undo.setEnabled(stack.canUndo())
         redo.setEnabled(stack.canRedo())
-        stack.canUndoChanged.connect(undo.setEnabled)
-        stack.canRedoChanged.connect(redo.setEnabled)
-        stack.undoTextChanged.connect(lambda t: undo.setText(f"Undo {t}" if t else "Undo"))
-        stack.redoTextChanged.connect(lambda t: redo.setText(f"Redo {t}" if t else "Redo"))
+        undo.setText(f"Undo {stack.undoText()}" if stack.undoText() else "Undo")
+        redo.setText(f"Redo {stack.redoText()}" if stack.redoText() else "Redo")
 
     def _sync_checks(self) -> None:
         for name in ("draw", "select", "erase"):
@@ -281,7 +292,7 @@ class PianoRollEditor(QWidget):
         self.view.set_scroll_end(end + EXTRA_BARS * song.ticks_per_bar(end))
         self._sync_scrollbars()
 
-    def _song_structure_changed(self) -> None:
+    def _song_structure_changed(self, *_args: object) -> None:
         self.view.set_ticks_per_beat(self.document.song.ticks_per_beat)
         self._update_extent()
 
