@@ -56,10 +56,7 @@ def send(
     button: Qt.MouseButton = Qt.MouseButton.LeftButton,
     modifiers: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier,
 ) -> None:
-    if kind == QEvent.Type.MouseButtonRelease:
-        buttons = Qt.MouseButton.NoButton
-    else:
-        buttons = button
+    buttons = Qt.MouseButton.NoButton if kind == QEvent.Type.MouseButtonRelease else button
     which = Qt.MouseButton.NoButton if kind == QEvent.Type.MouseMove else button
     global_pos = QPointF(widget.mapToGlobal(QPoint(int(pos.x()), int(pos.y()))))
     event = QMouseEvent(kind, QPointF(pos), global_pos, which, buttons, modifiers)

@@ -74,27 +74,27 @@ def test_move_drag_is_one_undo_step_and_undo_is_exact(qtbot):
     before = notes_of(editor)
     points = [at(editor, 100, 60)] + [at(editor, 100 + k * 40, 60 + k // 3) for k in range(1, 25)]
     drag(editor.canvas, points)
-    moved = [n for n in notes_of(editor) if n[3] == 100][0]
+    moved = next(n for n in notes_of(editor) if n[3] == 100)
     assert moved[0] == 60 + 24 // 3
     assert moved[1] % 120 == 0  # snapped to 1/16
     assert doc.undo_stack.count() == 1
     doc.undo_stack.undo()
     assert notes_of(editor) == before
     doc.undo_stack.redo()
-    assert [n for n in notes_of(editor) if n[3] == 100][0] == moved
+    assert next(n for n in notes_of(editor) if n[3] == 100) == moved
 
 
 def test_shift_constrains_the_move_to_one_axis(qtbot):
     editor = make_editor(qtbot)
     drag(editor.canvas, [at(editor, 100, 60), at(editor, 700, 61)], modifiers=SHIFT)
-    moved = [n for n in notes_of(editor) if n[3] == 100][0]
+    moved = next(n for n in notes_of(editor) if n[3] == 100)
     assert moved[0] == 60 and moved[1] == 600
 
 
 def test_alt_disables_snap(qtbot):
     editor = make_editor(qtbot)
     drag(editor.canvas, [at(editor, 100, 60), at(editor, 135, 60)], modifiers=ALT)
-    moved = [n for n in notes_of(editor) if n[3] == 100][0]
+    moved = next(n for n in notes_of(editor) if n[3] == 100)
     assert moved[1] == 35
 
 
