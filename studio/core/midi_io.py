@@ -508,7 +508,9 @@ def _chunk(events: list[tuple[int, bytes]]) -> bytes:
 
 
 def _conductor_chunk(song: Song) -> bytes:
-    events: list[tuple[int, int, bytes]] = [(0, 0, _meta(0x03, song.title.encode("utf-8")))]
+    events: list[tuple[int, int, bytes]] = [
+        (0, 0, _meta(0x03, song.title.encode("utf-8", "replace")))
+    ]
     for ts in song.time_signatures:
         power = ts.denominator.bit_length() - 1
         events.append((ts.tick, 1, _meta(0x58, bytes((ts.numerator, power, 24, 8)))))
@@ -523,7 +525,7 @@ def _note_chunk(track: Track, channel: int) -> bytes:
     # delta 0, track name; delta 0, program change
     head = (
         b"\x00"
-        + _meta(0x03, track.name.encode("utf-8"))
+        + _meta(0x03, track.name.encode("utf-8", "replace"))
         + b"\x00"
         + bytes((0xC0 | channel, track.program))
     )
