@@ -25,8 +25,8 @@ from studio.audio.transport import PlayState, Transport
 from studio.core.song import Song
 
 RING_FRAMES = 1 << 15  # ~0.7 s at 44.1 kHz: room for the look-ahead plus edit margin
-FIRST_BLOCK = 512  # rendered synchronously on Play: small, so the first sound is quick
-BLOCK = 2048  # steady-state render block
+FIRST_BLOCK = 1024  # rendered first on Play and after an edit: small, so it is quick
+BLOCK = 4096  # steady-state render block: large enough to amortise numpy's call overhead
 LOOP_FADE = 128  # frames of crossfade where a loop jumps back (no click at the seam)
 
 
@@ -48,7 +48,7 @@ class Player:
         sample_rate: int = 44100,
         *,
         synth: Synth | None = None,
-        lookahead: float = 0.2,
+        lookahead: float = 0.3,
         device_block: int = 1024,
         threaded: bool = True,
     ) -> None:
@@ -270,7 +270,10 @@ class Player:
             while self._playing and self._write - self._read < self.lookahead_frames:
                 if self._end_write is not None:
                     break
-                rendered += self._render_ahead(BLOCK)
+                # Right after a rewind the callback is close behind: hand it a small
+                # block first, then go on in large ones.
+                urgent = self._write - self._read < self.margin + FIRST_BLOCK
+                rendered += self._render_ahead(FIRST_BLOCK if urgent else BLOCK)
             return rendered
 
     def _run(self) -> None:

@@ -169,3 +169,30 @@ def open_stream(
         )
     except Exception as exc:
         raise StreamError(f"Cannot open {device.name} at {sample_rate} Hz: {exc}") from exc
+
+
+class AudioBackend(Protocol):
+    """What the transport needs from an audio system (sounddevice, or a fake in tests)."""
+
+    def scan(self, refresh: bool = False) -> DeviceScan: ...
+
+    def choose_rate(self, device: OutputDevice, wanted: int) -> tuple[int, str]: ...
+
+    def open(
+        self, device: OutputDevice, sample_rate: int, callback: Callback, blocksize: int
+    ) -> AudioStream: ...
+
+
+class SoundDeviceBackend:
+    """The real backend: PortAudio through sounddevice."""
+
+    def scan(self, refresh: bool = False) -> DeviceScan:
+        return scan_devices(refresh)
+
+    def choose_rate(self, device: OutputDevice, wanted: int) -> tuple[int, str]:
+        return choose_sample_rate(device, wanted)
+
+    def open(
+        self, device: OutputDevice, sample_rate: int, callback: Callback, blocksize: int
+    ) -> AudioStream:
+        return open_stream(device, sample_rate, callback, blocksize)

@@ -18,7 +18,7 @@ import numpy as np
 
 from studio.audio.drums import DrumKit, drum_kit
 from studio.audio.instruments import TABLE_SIZE, Voice, midi_to_hz, voice_for_program, voice_tables
-from studio.core.song import Song, Track
+from studio.core.song import Note, Notes, Song, Track
 
 SAMPLE_RATES = (44100, 48000)
 MASTER_GAIN = 0.32  # one forte note peaks near 0.3: a four-part chorale stays below 1
@@ -85,11 +85,20 @@ def song_tail_seconds(song: Song, sample_rate: int) -> float:
     return max((track_tail_seconds(t, sample_rate) for t in song.tracks), default=0.0)
 
 
+@dataclass(frozen=True)
+class _NoteFrames:
+    notes: Notes  # kept so that the id() in the cache key cannot be reused
+    on: np.ndarray
+    off: np.ndarray
+    longest: int
+
+
 class Synth:
     """Renders blocks of a Song. Holds only caches, so it is safe to share read-only."""
 
     def __init__(self, sample_rate: int = 44100) -> None:
         self.sample_rate = check_sample_rate(sample_rate)
+        self._frame_cache: dict[tuple, _NoteFrames] = {}
 
     # -- public -----------------------------------------------------------------------
     def render(
@@ -112,6 +121,9 @@ class Synth:
         if n_frames == 0:
             return out.T.copy()
         indices = song.audible_tracks() if tracks is None else tracks
+        # Tracks that share a voice are rendered in one vectorised pass: numpy's per-call
+        # overhead, not arithmetic, dominates small blocks of a four-part chorale.
+        by_voice: dict[Voice, list[tuple[Track, TrackMix]]] = {}
         for index in indices:
             track = song.tracks[index]
             if not len(track.notes):
@@ -119,7 +131,12 @@ class Synth:
             track_mix = (mix or {}).get(index) or TrackMix(pan=default_pan(index, len(song.tracks)))
             if track_mix.gain <= 0.0:
                 continue
-            self._render_track(song, track, track_mix, int(start_frame), n_frames, out)
+            if track.is_drum:
+                self._render_drum_track(song, track, track_mix, int(start_frame), n_frames, out)
+            else:
+                by_voice.setdefault(voice_for_program(track.program), []).append((track, track_mix))
+        for voice, members in by_voice.items():
+            self._render_voice_group(song, voice, members, int(start_frame), n_frames, out)
         out *= np.float32(MASTER_GAIN)
         return np.ascontiguousarray(out.T)
 
@@ -127,8 +144,6 @@ class Synth:
         self, program: int, is_drum: bool, pitch: int, velocity: int, seconds: float
     ) -> np.ndarray:
         """A single note (pitch preview), released after `seconds`, tail included."""
-        from studio.core.song import Note, Notes
-
         track = Track("preview", program=program, is_drum=is_drum)
         bpm = 120.0
         ticks = max(1, round(seconds * bpm / 60.0 * 480))
@@ -148,45 +163,89 @@ class Synth:
         self, song: Song, track: Track, start: int, n: int, tail: float
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Rows of the notes that sound in the block, with onset and note-off frames."""
-        sr = self.sample_rate
-        tail_frames = int(np.ceil(tail * sr)) + 1
-        t0 = song.seconds_to_tick(max(0, start - tail_frames) / sr)
-        t1 = song.seconds_to_tick((start + n) / sr)
-        rows = track.notes.indices_in_range(int(np.floor(t0)) - 1, int(np.ceil(t1)) + 1)
-        if not len(rows):
+        frames = self._frames_of(song, track.notes)
+        tail_frames = int(np.ceil(tail * self.sample_rate)) + 1
+        lo = int(np.searchsorted(frames.on, start - tail_frames - frames.longest, side="left"))
+        hi = int(np.searchsorted(frames.on, start + n, side="left"))
+        if hi <= lo:
             empty = np.empty(0, dtype=np.int64)
             return empty, empty, empty
-        notes = track.notes
-        on = np.round(song.tick_to_seconds(notes.start[rows]) * sr).astype(np.int64)
-        ends = notes.start[rows] + notes.duration[rows]
+        on = frames.on[lo:hi]
+        off = frames.off[lo:hi]
+        sounding = np.nonzero(off + tail_frames > start)[0]
+        return sounding + lo, on[sounding], off[sounding]
+
+    def _frames_of(self, song: Song, notes: Notes) -> _NoteFrames:
+        """Onset/note-off frames of a whole Notes block, cached: blocks are immutable, so
+        only a new block or a tempo change needs the tempo map again."""
+        key = (id(notes), song.ticks_per_beat, tuple(song.tempos))
+        cached = self._frame_cache.get(key)
+        if cached is not None and cached.notes is notes:
+            return cached
+        sr = self.sample_rate
+        on = np.round(np.asarray(song.tick_to_seconds(notes.start)) * sr).astype(np.int64)
+        ends = notes.start + notes.duration
         off = np.round(np.asarray(song.tick_to_seconds(ends)) * sr).astype(np.int64)
         off = np.maximum(off, on + 1)
-        sounding = (on < start + n) & (off + tail_frames > start)
-        return rows[sounding], on[sounding], off[sounding]
+        longest = int((off - on).max()) if len(on) else 0
+        frames = _NoteFrames(notes, on, off, longest)
+        if len(self._frame_cache) > 256:
+            self._frame_cache.clear()
+        self._frame_cache[key] = frames
+        return frames
 
-    def _render_track(
+    def _render_drum_track(
         self, song: Song, track: Track, mix: TrackMix, start: int, n: int, out: np.ndarray
     ) -> None:
         gain_l, gain_r = pan_gains(mix.pan)
-        if track.is_drum:
-            kit = drum_kit(self.sample_rate)
-            tail = kit.longest / self.sample_rate
-            rows, on, _off = self._note_frames(song, track, start, n, tail)
-            if len(rows):
-                self._render_drums(track, kit, rows, on, start, n, mix.gain, gain_l, gain_r, out)
+        kit = drum_kit(self.sample_rate)
+        tail = kit.longest / self.sample_rate
+        rows, on, _off = self._note_frames(song, track, start, n, tail)
+        if len(rows):
+            self._render_drums(track, kit, rows, on, start, n, mix.gain, gain_l, gain_r, out)
+
+    def _render_voice_group(
+        self,
+        song: Song,
+        voice: Voice,
+        members: list[tuple[Track, TrackMix]],
+        start: int,
+        n: int,
+        out: np.ndarray,
+    ) -> None:
+        parts: list[tuple[np.ndarray, ...]] = []
+        for track, mix in members:
+            rows, on, off = self._note_frames(song, track, start, n, voice.tail)
+            if not len(rows):
+                continue
+            gain_l, gain_r = pan_gains(mix.pan)
+            amp = velocity_gain(track.notes.velocity[rows]) * (voice.gain * mix.gain)
+            parts.append(
+                (
+                    track.notes.pitch[rows].astype(np.int64),
+                    amp,
+                    on,
+                    off,
+                    np.full(len(rows), gain_l),
+                    np.full(len(rows), gain_r),
+                )
+            )
+        if not parts:
             return
-        voice = voice_for_program(track.program)
-        rows, on, off = self._note_frames(song, track, start, n, voice.tail)
-        if not len(rows):
-            return
+        pitch, amp, on, off, gain_l, gain_r = (
+            np.concatenate(column) if len(parts) > 1 else column[0]
+            for column in zip(*parts, strict=True)
+        )
         end = off + int(np.ceil(voice.release * self.sample_rate))
         seg_start = np.maximum(on, start)
         seg_end = np.minimum(end, start + n)
-        keep = seg_end > seg_start
-        rows, on, off, seg_start, seg_end = (a[keep] for a in (rows, on, off, seg_start, seg_end))
+        keep = np.nonzero(seg_end > seg_start)[0]
+        if not len(keep):
+            return
+        pitch, amp, on, off, gain_l, gain_r, seg_start, seg_end = (
+            a[keep] for a in (pitch, amp, on, off, gain_l, gain_r, seg_start, seg_end)
+        )
         lengths = seg_end - seg_start
-        pitch = track.notes.pitch[rows].astype(np.int64)
-        amp = velocity_gain(track.notes.velocity[rows]) * voice.gain * mix.gain
         for group in _chunks(lengths):
             self._render_voice(
                 voice,
@@ -197,9 +256,8 @@ class Synth:
                 seg_start[group],
                 lengths[group],
                 start,
-                n,
-                gain_l,
-                gain_r,
+                gain_l[group],
+                gain_r[group],
                 out,
             )
 
@@ -213,9 +271,8 @@ class Synth:
         seg_start: np.ndarray,
         lengths: np.ndarray,
         block_start: int,
-        n: int,
-        gain_l: float,
-        gain_r: float,
+        gain_l: np.ndarray,
+        gain_r: np.ndarray,
         out: np.ndarray,
     ) -> None:
         sr = self.sample_rate
@@ -307,7 +364,10 @@ class Synth:
             right += wave * f32(pr)
         left *= env
         right *= env
-        _mix_segments(out, seg_start - block_start, lengths, left, right, gain_l, gain_r)
+        if not (np.all(gain_l == 1.0) and np.all(gain_r == 1.0)):
+            left *= gain_l.astype(f32)[note]
+            right *= gain_r.astype(f32)[note]
+        _mix_segments(out, seg_start - block_start, lengths, left, right, 1.0, 1.0)
 
     def _render_drums(
         self,
