@@ -167,6 +167,7 @@ class MainWindow(QMainWindow):
             self._transport.setParent(None)
         self._transport = widget
         self._central_layout.insertWidget(0, widget)
+        widget.show()
 
     # -- actions and menus ------------------------------------------------------------------
     def _install_actions(self) -> None:

@@ -1,0 +1,236 @@
+"""The main window: files, menus, shortcuts dialog, drag-and-drop, error dialogs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QLabel, QMessageBox
+
+from studio.core import edits
+from studio.core.midi_io import load_midi, save_midi
+from studio.core.song import Notes, Song, Track
+from studio.ui.main_window import MainWindow
+
+
+def chorale() -> Song:
+    return Song(
+        "Chorale",
+        tracks=[
+            Track("Soprano", notes=Notes([72, 74], [0, 480], [480, 480])),
+            Track("Bass", notes=Notes([48, 43], [0, 480], [480, 480])),
+        ],
+    )
+
+
+@pytest.fixture
+def window(qtbot):
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    return window
+
+
+@pytest.fixture
+def dialogs(monkeypatch):
+    """Record message boxes and answer file dialogs without blocking."""
+    shown: dict[str, list] = {"critical": [], "question": []}
+    answers = {"question": QMessageBox.StandardButton.Discard, "save": "", "open": ""}
+
+    def critical(parent, title, text, *args, **kwargs):
+        shown["critical"].append((title, text))
+        return QMessageBox.StandardButton.Ok
+
+    def question(parent, title, text, *args, **kwargs):
+        shown["question"].append((title, text))
+        return answers["question"]
+
+    monkeypatch.setattr(QMessageBox, "critical", critical)
+    monkeypatch.setattr(QMessageBox, "question", question)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (answers["save"], ""))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (answers["open"], ""))
+    return shown, answers
+
+
+def test_open_midi_shows_title_and_notes(window, tmp_path, dialogs):
+    path = tmp_path / "bwv.mid"
+    save_midi(chorale(), path)
+    assert window.open_path(path)
+    assert "bwv.mid" in window.windowTitle()
+    assert not window.isWindowModified()
+    assert [t.name for t in window.document.song.tracks] == ["Soprano", "Bass"]
+    window.document.push(edits.Transpose(0, [0], 1))
+    assert window.isWindowModified()
+
+
+def test_open_midi_through_the_menu_action(window, tmp_path, dialogs):
+    _, answers = dialogs
+    path = tmp_path / "menu.mid"
+    save_midi(chorale(), path)
+    answers["open"] = str(path)
+    window.actions_by_id["file.open_midi"].trigger()
+    assert window.document.path == str(path)
+
+
+def test_corrupt_file_shows_error_and_keeps_the_song(window, tmp_path, dialogs):
+    shown, _ = dialogs
+    window.document.push(edits.AddNotes(0, Notes([60], [0], [480])))
+    before = window.document.song
+    bad = tmp_path / "broken.mid"
+    bad.write_bytes(b"MThd\x00\x00\x00\x06\x00\x01\x00")
+    assert not window.open_path(bad, ask=False)
+    assert shown["critical"] and "broken.mid" in shown["critical"][0][1]
+    assert window.document.song is before
+    assert window.document.undo_stack.count() == 1
+    bad_project = tmp_path / "broken.pianola"
+    bad_project.write_text("{not json")
+    assert not window.open_path(bad_project, ask=False)
+    assert len(shown["critical"]) == 2 and window.document.song is before
+
+
+def test_save_project_then_reopen(window, tmp_path, dialogs):
+    _, answers = dialogs
+    window.set_song(chorale())
+    window.document.set_active_track(1)
+    window.document.push(edits.Transpose(1, [0, 1], -12))
+    answers["save"] = str(tmp_path / "song")  # the suffix is added
+    assert window.actions_by_id["file.save"].isEnabled()
+    window.actions_by_id["file.save"].trigger()
+    saved = tmp_path / "song.pianola"
+    assert saved.is_file()
+    assert not window.document.modified and "song.pianola" in window.windowTitle()
+    window.new_song()
+    assert window.open_path(saved)
+    assert window.document.song.tracks[1].notes.pitch.tolist() == [36, 31]
+    assert window.document.active_track == 1
+    # A second save goes to the same file without asking.
+    window.document.push(edits.Transpose(1, [0], 1))
+    answers["save"] = ""
+    assert window.save()
+    assert not window.document.modified
+
+
+def test_export_midi(window, tmp_path, dialogs):
+    _, answers = dialogs
+    window.set_song(chorale())
+    answers["save"] = str(tmp_path / "out.mid")
+    window.actions_by_id["file.export_midi"].trigger()
+    loaded = load_midi(tmp_path / "out.mid")
+    assert [t.notes.pitch.tolist() for t in loaded.tracks] == [[72, 74], [48, 43]]
+
+
+def test_unsaved_changes_prompt_can_cancel_open(window, tmp_path, dialogs):
+    shown, answers = dialogs
+    path = tmp_path / "other.mid"
+    save_midi(chorale(), path)
+    window.document.push(edits.AddNotes(0, Notes([60], [0], [480])))
+    answers["question"] = QMessageBox.StandardButton.Cancel
+    assert not window.open_path(path)
+    assert shown["question"] and window.document.path is None
+    answers["question"] = QMessageBox.StandardButton.Discard
+    assert window.open_path(path)
+
+
+def test_close_with_changes_can_be_cancelled(window, dialogs):
+    _, answers = dialogs
+    window.document.push(edits.AddNotes(0, Notes([60], [0], [480])))
+    answers["question"] = QMessageBox.StandardButton.Cancel
+    assert not window.close()
+    answers["question"] = QMessageBox.StandardButton.Discard
+    assert window.close()
+    assert QSettings().value("MainWindow/geometry") is not None
+
+
+def test_drag_and_drop_opens_midi(window, tmp_path, dialogs):
+    path = tmp_path / "dropped.mid"
+    save_midi(chorale(), path)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    enter = QDragEnterEvent(
+        QPointF(50, 50).toPoint(),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(window, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(
+        QPointF(50, 50),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(window, drop)
+    assert window.document.path == str(path)
+    text = QMimeData()
+    text.setUrls([QUrl.fromLocalFile(str(tmp_path / "notes.txt"))])
+    refused = QDragEnterEvent(
+        QPointF(5, 5).toPoint(),
+        Qt.DropAction.CopyAction,
+        text,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(window, refused)
+    assert not refused.isAccepted()
+
+
+def test_shortcuts_dialog_lists_exactly_the_registered_actions(window):
+    dialog = window.show_shortcuts()
+    rows = dialog.rows()
+    assert len(rows) == len(window.specs) == len(window.actions_by_id)
+    for spec, (title, shortcut) in zip(window.specs, rows, strict=True):
+        action = window.actions_by_id[spec.id]
+        assert title == spec.title
+        assert shortcut == spec.shortcut_text()
+        assert action.shortcuts() == spec.key_sequences()
+    menu_actions = {
+        a.objectName()
+        for name in ("file", "edit", "view", "tools", "help")
+        for a in window.menu(name).actions()
+        if a.objectName()
+    }
+    assert menu_actions == set(window.actions_by_id)
+    dialog.close()
+
+
+def test_panels_and_transport_slot(window):
+    panel = QLabel("training")
+    dock = window.add_panel(panel, "Training", Qt.DockWidgetArea.RightDockWidgetArea)
+    assert isinstance(dock, QDockWidget) and dock.widget() is panel
+    assert dock.toggleViewAction() in window.menu("view").actions()
+    bar = QLabel("transport")
+    window.set_transport_bar(bar)
+    assert bar.parent() is not None and bar.isVisible()
+    assert bar.geometry().top() < window.editor.geometry().top()
+    assert window.editor is window.findChild(type(window.editor))
+    assert hasattr(window.editor, "ensure_tick_visible") and not window.editor.user_is_dragging
+
+
+def test_run_app_opens_the_file(qtbot, tmp_path, monkeypatch):
+    from studio.ui import app as app_module
+
+    path = tmp_path / "start.mid"
+    save_midi(chorale(), path)
+    seen = {}
+
+    def fake_exec():
+        windows = [
+            w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()
+        ]
+        seen["path"] = windows[-1].document.path
+        for w in windows:
+            w.document.undo_stack.setClean()
+            w.close()
+            w.deleteLater()
+        return 0
+
+    monkeypatch.setattr(QApplication.instance(), "exec", fake_exec)
+    assert app_module.run_app([str(path)]) == 0
+    assert seen["path"] == str(path)
+    assert Path(seen["path"]).name == "start.mid"
