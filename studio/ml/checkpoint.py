@@ -21,8 +21,10 @@ from typing import Any
 
 import torch
 
+from studio.core.atomic import atomic_path
 from studio.ml.errors import CheckpointError, NoBundledModelError
 from studio.ml.models import ARCH_VERSION
+from studio.paths import models_dir
 
 FORMAT = "pianola-checkpoint"
 CHECKPOINT_DIR = "checkpoints"
@@ -43,13 +45,8 @@ def versions() -> dict[str, str]:
 def atomic_torch_save(obj: Any, path: Path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(path) as tmp:
         torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def save_checkpoint(path: Path, tensors: dict[str, Any], meta: dict[str, Any]) -> Path:
@@ -112,12 +109,7 @@ def prune_checkpoints(run_dir: str | os.PathLike[str], keep_last: int) -> None:
 
 
 def bundled_models_dir() -> Path:
-    try:
-        from studio.paths import models_dir
-
-        return Path(models_dir())
-    except ImportError:  # foundation paths module not present: repository layout
-        return Path(__file__).resolve().parents[2] / "models"
+    return Path(models_dir())
 
 
 def resolve_model(source: str | os.PathLike[str]) -> Path:

@@ -24,7 +24,9 @@ from typing import Any
 
 import numpy as np
 
+from studio.core.atomic import atomic_path, atomic_write_bytes
 from studio.ml.errors import DatasetError
+from studio.paths import bach_dataset_dir, user_data_dir
 
 BACH_NAME = "bach-chorales"
 PARSER_VERSION = 3  # bump when parsing/mapping changes, so stale caches are ignored
@@ -60,22 +62,11 @@ def layout_templates(mapping: str) -> list[dict[str, Any]]:
 
 # ----------------------------------------------------------------------------- sources
 def bach_dir() -> Path:
-    try:
-        from studio.paths import bach_dataset_dir
-
-        return Path(bach_dataset_dir())
-    except ImportError:  # foundation paths module not present: repository layout
-        return Path(__file__).resolve().parents[2] / "resources" / "datasets" / "bach_chorales"
+    return Path(bach_dataset_dir())
 
 
 def default_cache_dir() -> Path:
-    try:
-        from studio.paths import user_data_dir
-
-        return Path(user_data_dir()) / "dataset-cache"
-    except ImportError:
-        base = os.environ.get("PIANOLA_DATA_DIR") or os.path.expanduser("~/.local/share/pianola")
-        return Path(base) / "dataset-cache"
+    return Path(user_data_dir()) / "dataset-cache"
 
 
 def resolve_source(source: str | os.PathLike[str]) -> tuple[Path, str]:
@@ -260,9 +251,7 @@ def _file_hashes(files: Sequence[Path], cache_dir: Path, progress: Progress | No
 
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    atomic_write_bytes(path, data)
 
 
 @dataclass
@@ -283,8 +272,11 @@ class ParsedCorpus:
 
     def to_npz(self, path: Path) -> None:
         meta = json.dumps({"names": self.names, "skipped": self.skipped, "fp": self.fingerprint})
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
         path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as tmp:
+            self._save(tmp, meta)
+
+    def _save(self, tmp: Path, meta: str) -> None:
         np.savez(
             tmp,
             meta=np.frombuffer(meta.encode("utf-8"), dtype=np.uint8),
@@ -297,7 +289,6 @@ class ParsedCorpus:
             ts=self.ts,
             programs=self.programs,
         )
-        os.replace(tmp, path)
 
     @classmethod
     def from_npz(cls, path: Path) -> ParsedCorpus:

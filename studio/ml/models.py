@@ -171,6 +171,11 @@ class Generator(nn.Module):
             nn.Linear(cfg.z_dim, 2 * ch[k]) for k in reversed(range(cfg.levels))
         )
         self.head = nn.Conv2d(ch[0], 2 * t, 1)
+        # Start at the data's sparsity (about 1 pitch in 20 sounds, 1 in 50 starts) rather
+        # than at p=0.5: the BCE term then spends its first steps on music, not on bias.
+        with torch.no_grad():
+            self.head.bias[:t].fill_(-3.0)
+            self.head.bias[t:].fill_(-4.0)
 
     def forward(self, z: torch.Tensor, context: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         b = z.shape[0]

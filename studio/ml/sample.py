@@ -177,31 +177,39 @@ def _decode_monophonic(
     threshold: float,
     generator: torch.Generator | None,
 ) -> torch.Tensor:
+    """One note at a time: the frame planes say *whether* the voice sounds, the onset
+    planes say *when* a new note starts and on which pitch; otherwise the note is held.
+
+    With one pitch per step, the probabilities summed over pitches estimate the voice's
+    own "sounding" and "starts a note" probabilities, which are thresholded (or drawn,
+    with a temperature).
+    """
     n, s, p = fp.shape
     out = torch.zeros(n, s, p, dtype=torch.int8)
     rows = torch.arange(n)
     current = torch.full((n,), -1, dtype=torch.long)
-    # The voice sounds with probability ~ the sum of its pitches' probabilities.
     active_p = fp.sum(dim=2).clamp(0.0, 1.0)
+    onset_p = op.sum(dim=2).clamp(0.0, 1.0)
+    # Where a note starts, its pitch: what is likely to start *and* to sound.
+    pitch_score = (op * fp).clamp_min(1e-9)
     if temperature > 0:
-        active = torch.rand(n, s, generator=generator) < active_p
-        weights = (fp.clamp_min(1e-6).log() / temperature).softmax(dim=2)
+        sharpen = lambda q: torch.sigmoid(torch.logit(q.clamp(1e-6, 1 - 1e-6)) / temperature)  # noqa: E731
+        active = torch.rand(n, s, generator=generator) < sharpen(active_p)
+        starts = torch.rand(n, s, generator=generator) < sharpen(onset_p)
+        weights = (pitch_score.log() / temperature).softmax(dim=2)
         choice = torch.multinomial(weights.reshape(-1, p), 1, generator=generator).view(n, s)
     else:
         active = active_p > threshold
-        choice = fp.argmax(dim=2)
+        starts = onset_p > threshold
+        choice = pitch_score.argmax(dim=2)
     for step in range(s):
-        cur = current.clamp_min(0)
-        hold_p = fp[rows, step, cur]
-        hold = (current >= 0) & active[:, step] & (hold_p > threshold * 0.5)
-        hold &= op[rows, step, cur] < 0.5
-        start = active[:, step] & ~hold
-        new_pitch = torch.where(start, choice[:, step], current)
-        current = torch.where(active[:, step], new_pitch, torch.full_like(current, -1))
-        on = current >= 0
-        out[rows[on], step, current[on]] = HOLD
-        started = start & on
-        out[rows[started], step, current[started]] = ONSET
+        on = active[:, step]
+        start = on & ((current < 0) | starts[:, step])
+        current = torch.where(start, choice[:, step], current)
+        current = torch.where(on, current, torch.full_like(current, -1))
+        sounding = current >= 0
+        out[rows[sounding], step, current[sounding]] = HOLD
+        out[rows[start], step, current[start]] = ONSET
     return out
 
 
