@@ -168,6 +168,8 @@ class GenerationPanel(QWidget):
         self._results: list[jobs.Result] = []
         self._last_request: jobs.GenerationRequest | None = None
         self._on_result: Callable[[Any], None] = lambda _: None
+        self._pending: Callable[[], None] | None = None
+        self._job_kind = ""
         self._playing_timer = QTimer(self)
         self._playing_timer.setSingleShot(True)
         self._playing_timer.timeout.connect(lambda: self.results.set_playing(None))
@@ -452,6 +454,7 @@ class GenerationPanel(QWidget):
             load_model_job,
             str(source),
             on_result=lambda model: self._on_model_loaded(str(source), model),
+            kind="load",
         )
 
     def ensure_model(self, then: Callable[[], None]) -> None:
@@ -527,6 +530,8 @@ class GenerationPanel(QWidget):
 
     def generate(self) -> None:
         if self.is_busy:
+            # A job is finishing (e.g. the model just loaded): generate right after it.
+            self._pending = self.generate
             return
         self.message.hide()
         self._save_settings()
@@ -570,9 +575,16 @@ class GenerationPanel(QWidget):
         self._update_buttons()
         self.generated.emit(len(self._results))
 
-    def _run(self, func: Callable[..., Any], *args: Any, on_result: Callable[[Any], None]) -> None:
+    def _run(
+        self,
+        func: Callable[..., Any],
+        *args: Any,
+        on_result: Callable[[Any], None],
+        kind: str = "generate",
+    ) -> None:
         self.busy.show()
         self._on_result = on_result
+        self._job_kind = kind
         self._handle = start_generator(
             func,
             *args,
@@ -613,10 +625,18 @@ class GenerationPanel(QWidget):
         self._handle = None
         self.busy.hide()
         self._update_buttons()
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending()
 
     def shutdown(self, timeout_ms: int = 30000) -> None:
         if self._handle is not None:
             self._handle.shutdown(timeout_ms)
+
+    def closeEvent(self, event: Any) -> None:
+        if self.isWindow():
+            self.shutdown()
+        super().closeEvent(event)
 
     # -- results into the song -------------------------------------------------------
     def selected_result(self) -> jobs.Result | None:
@@ -764,7 +784,8 @@ class GenerationPanel(QWidget):
         busy = self.is_busy
         picked = self.results.selected_indices()
         has = bool(picked) and not busy
-        self.generate_button.setEnabled(not busy)
+        # While a model loads, Generate stays available: it runs once the model is ready.
+        self.generate_button.setEnabled(not busy or self._job_kind == "load")
         self.insert_button.setEnabled(has)
         self.replace_button.setEnabled(
             has and any(p.target is not None for p in self._results[picked[0]].parts)

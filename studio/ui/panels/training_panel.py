@@ -188,6 +188,13 @@ class TrainingPanel(QWidget):
     def last_checkpoint(self) -> str | None:
         return self._last_checkpoint
 
+    def closeEvent(self, event: Any) -> None:
+        # Only when the panel is a window of its own (in the app, the main window's
+        # close guard does this): never leave a training thread behind.
+        if self.isWindow():
+            self.stop_and_wait()
+        super().closeEvent(event)
+
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
         # Scan lazily: only when the composer first looks at the panel.

@@ -1,0 +1,358 @@
+"""Training and Generation panels, driven like a composer would (pytest-qt, offscreen).
+
+Train the `tiny` model on a few chorales from the panel (plots move, a preview appears,
+Pause holds, Stop saves a checkpoint), generate from a checkpoint into the editor and
+undo it, refuse a folder of broken files with the reasons, and close the window while
+training (ask, stop cleanly, join). The thread-leak fixture in conftest fails any test
+that leaves a worker running.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+
+from studio.core.song import Notes, Song, Track
+
+BACH = Path(__file__).resolve().parents[1] / "resources" / "datasets" / "bach_chorales"
+CHORALES = ("bwv10.7.mid", "bwv101.7.mid", "bwv102.7.mid")
+
+
+@pytest.fixture
+def few_chorales(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("PIANOLA_DATA_DIR", str(tmp_path / "data-dir"))
+    folder = tmp_path / "chorales"
+    folder.mkdir()
+    for name in CHORALES:
+        shutil.copy(BACH / name, folder / name)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A few steps of `tiny`, trained with the engine directly (no Qt)."""
+    from studio.ml.train import TrainConfig, train
+
+    root = tmp_path_factory.mktemp("tiny-run")
+    data = root / "chorales"
+    data.mkdir()
+    for name in CHORALES:
+        shutil.copy(BACH / name, data / name)
+    config = TrainConfig(
+        data=str(data),
+        out_dir=str(root / "run"),
+        preset="tiny",
+        steps=3,
+        batch_size=4,
+        checkpoint_every=3,
+        preview_every=0,
+        metrics_every=0,
+        cache_dir=str(root / "cache"),
+    )
+    finished = [e for e in train(config) if type(e).__name__ == "Finished"]
+    assert finished and finished[0].checkpoint
+    return finished[0].checkpoint
+
+
+def make_training_panel(qtbot, runs: Path):
+    from studio.ui.panels.training_panel import TrainingPanel
+
+    played: list[Song] = []
+    opened: list[Song] = []
+    panel = TrainingPanel(play_song=played.append, open_song=opened.append)
+    qtbot.addWidget(panel)
+    panel.settings_form.set_values(
+        preset="tiny",
+        steps=100_000,
+        batch_size=4,
+        preview_every=3,
+        metrics_every=6,
+        checkpoint_every=10_000,
+        runs_folder=str(runs),
+    )
+    panel.resize(1200, 760)
+    return panel, played, opened
+
+
+def click(qtbot, widget) -> None:
+    qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)
+
+
+def test_train_tiny_from_the_panel_pause_then_stop_saves_a_checkpoint(
+    qtbot, few_chorales: Path, tmp_path: Path
+):
+    panel, played, opened = make_training_panel(qtbot, tmp_path / "runs")
+    panel.data_box.set_folder(str(few_chorales))
+    qtbot.waitUntil(lambda: panel.data_box.scan_result is not None, timeout=30_000)
+    assert panel.data_box.scan_result.files_found == 3
+    assert panel.start_button.isEnabled()
+
+    click(qtbot, panel.start_button)
+    assert panel.is_training and not panel.start_button.isEnabled()
+    assert not panel.settings_form.isEnabled()  # no changing knobs mid-run
+    # The plots receive points (and draw them on their timer), and previews appear.
+    qtbot.waitUntil(lambda: panel.plots.point_count >= 6, timeout=60_000)
+    qtbot.waitUntil(lambda: panel.plots.curve_point_count("g") > 0, timeout=5_000)
+    qtbot.waitUntil(lambda: len(panel.previews) >= 1, timeout=60_000)
+    qtbot.waitUntil(lambda: bool(panel.plots.metric_names), timeout=60_000)
+    assert panel.progress.value() >= 1 and panel.progress.maximum() == 100_000
+
+    # Hear it learn: click plays, double-click opens in the editor.
+    thumb = panel.previews.thumbnail(0)
+    qtbot.mouseClick(thumb, Qt.MouseButton.LeftButton, pos=QPoint(10, 10))
+    assert played and played[0].note_count >= 0
+    qtbot.mouseDClick(thumb, Qt.MouseButton.LeftButton, pos=QPoint(10, 10))
+    assert opened and opened[0].title.startswith("Training preview")
+
+    # Pause holds training between two steps.
+    click(qtbot, panel.pause_button)
+    qtbot.waitUntil(lambda: panel.is_paused, timeout=30_000)
+    assert panel.pause_button.text() == "Resume"
+    held = panel.plots.point_count
+    qtbot.wait(400)
+    assert panel.plots.point_count == held
+
+    # Stop (while paused) saves a checkpoint, and the thread ends.
+    with qtbot.waitSignal(panel.trainingFinished, timeout=60_000) as finished:
+        click(qtbot, panel.stop_button)
+    event = finished.args[0]
+    assert event.reason == "stopped"
+    assert Path(event.checkpoint).is_file()
+    assert panel.last_checkpoint == event.checkpoint
+    assert not panel.is_training and panel.start_button.isEnabled()
+    assert "Stopped at step" in panel.status_label.text()
+
+
+def test_broken_files_are_listed_with_reasons_and_training_does_not_start(
+    qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("PIANOLA_DATA_DIR", str(tmp_path / "data-dir"))
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "not_midi.mid").write_bytes(b"this is a text file, not a song")
+    (broken / "truncated.mid").write_bytes(b"MThd\x00\x00\x00\x06\x00\x01\x00")
+    (broken / "empty.midi").write_bytes(b"")
+    panel, _, _ = make_training_panel(qtbot, tmp_path / "runs")
+    panel.data_box.set_folder(str(broken))
+    qtbot.waitUntil(lambda: len(panel.data_box.skipped_rows()) == 3, timeout=30_000)
+    qtbot.waitUntil(lambda: not panel.data_box.is_scanning, timeout=10_000)
+    rows = dict(panel.data_box.skipped_rows())
+    assert set(rows) == {"not_midi.mid", "truncated.mid", "empty.midi"}
+    assert all(reason.strip() for reason in rows.values())
+    assert panel.data_box._message.is_error
+    assert "training cannot start" in panel.data_box._message.text.lower()
+    assert not panel.start_button.isEnabled()
+    click(qtbot, panel.start_button)  # disabled: nothing happens
+    assert panel.start() is False
+    assert not panel.is_training and panel.run_dir is None
+
+
+def test_an_engine_error_is_shown_in_the_panel_and_the_app_goes_on(
+    qtbot, few_chorales: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from studio.ml.errors import NonFiniteLossError
+    from studio.ml.train import Started, StepMetrics
+    from studio.ui.panels import training_panel
+
+    def diverging(config, control):
+        yield Started(config.steps, "cpu", {"windows": 10})
+        yield StepMetrics(1, config.steps, 1.0, 1.0, 0.0, 10.0, 0.1)
+        raise NonFiniteLossError("training diverged at step 2: the generator loss is nan")
+
+    monkeypatch.setattr(training_panel, "run_training", diverging)
+    panel, _, _ = make_training_panel(qtbot, tmp_path / "runs")
+    panel.data_box.set_folder(str(few_chorales))
+    qtbot.waitUntil(lambda: panel.data_box.scan_result is not None, timeout=30_000)
+    with qtbot.waitSignal(panel.trainingFinished, timeout=10_000):
+        click(qtbot, panel.start_button)
+    assert not panel.message.isHidden() and panel.message.is_error
+    assert "NaN" in panel.message.text and "learning rate" in panel.message.text
+    assert panel.start_button.isEnabled() and not panel.stop_button.isEnabled()
+
+
+def test_training_settings_are_remembered(qtbot):
+    from studio.ui.panels.training_settings import TrainingSettingsForm
+
+    form = TrainingSettingsForm()
+    qtbot.addWidget(form)
+    form.set_values(preset="tiny", steps=1234, batch_size=16, lr_g=0.0003, seed=77)
+    assert form.device.count() >= 2  # "Best available" plus real devices (at least the CPU)
+    assert any("CPU" in form.device.itemText(k) for k in range(form.device.count()))
+    again = TrainingSettingsForm()
+    qtbot.addWidget(again)
+    config = again.config("bach-chorales", "/tmp/out")
+    assert (config.preset, config.steps, config.batch_size, config.seed) == ("tiny", 1234, 16, 77)
+    assert config.lr_g == pytest.approx(0.0003)
+    assert config.threads >= 1
+    assert "generator" in form.steps.toolTip().lower()
+
+
+def song_with_melody() -> Song:
+    melody = Notes(
+        [67, 69, 71, 72, 74, 72, 71, 69],
+        [k * 480 for k in range(8)],
+        [480] * 8,
+    )
+    bass = Notes([43, 45, 47, 48], [0, 960, 1920, 2880], [960] * 4)
+    return Song(
+        "Sketch",
+        tracks=[
+            Track("Soprano", program=0, colour="#4fc3f7", notes=melody),
+            Track("Bass", program=32, colour="#e57373", notes=bass),
+        ],
+    )
+
+
+@pytest.fixture
+def window(qtbot):
+    from studio.ui.main_window import MainWindow
+    from studio.ui.panels import attach_panels
+
+    played: list[Song] = []
+    win = MainWindow()
+    qtbot.addWidget(win)
+    panels = attach_panels(win, transport=played.append)
+    win.resize(1400, 900)
+    win.show()
+    win.panels = panels
+    win.played = played
+    win.document.set_song(song_with_melody())
+    yield win
+    for handle_owner in (panels.training, panels.generation):
+        if getattr(handle_owner, "_handle", None) is not None:
+            handle_owner._handle.shutdown(30_000)
+
+
+def generate_and_wait(qtbot, panel) -> None:
+    click(qtbot, panel.generate_button)
+    qtbot.waitUntil(lambda: not panel.is_busy, timeout=60_000)
+    assert panel.message.isHidden(), panel.message.text
+
+
+def test_generate_from_a_checkpoint_into_the_editor_and_undo(qtbot, window, tiny_checkpoint):
+    panel = window.panels.generation
+    doc = window.document
+    before = doc.song.copy()
+    panel.set_model_source(tiny_checkpoint)
+    qtbot.waitUntil(lambda: panel.model is not None, timeout=30_000)
+    assert "3 training steps" in panel.model_info.text()
+    assert "chorales" in panel.model_info.text()
+
+    panel.variations.setValue(3)
+    panel.bars.setValue(4)
+    panel.set_mode("new")
+    generate_and_wait(qtbot, panel)
+    assert len(panel.results) == 3
+    assert all(len(s.tracks) == len(panel.model.templates) for s in panel.results.songs())
+
+    # Click auditions through the transport; the first variation is selected.
+    qtbot.mouseClick(panel.results.thumbnail(1), Qt.MouseButton.LeftButton, pos=QPoint(8, 8))
+    assert window.played and window.played[-1] is panel.results.song(1)
+    assert panel.results.selected_indices() == [1]
+
+    steps_before = doc.undo_stack.count()
+    click(qtbot, panel.insert_button)
+    assert len(doc.song.tracks) > len(before.tracks)
+    assert doc.undo_stack.count() == steps_before + 1  # ONE undo step
+    window.actions_by_id["edit.undo"].trigger()
+    assert doc.song == before
+
+
+def test_regenerate_the_loop_replaces_only_those_bars_as_one_undo_step(
+    qtbot, window, tiny_checkpoint
+):
+    panel = window.panels.generation
+    doc = window.document
+    before = doc.song.copy()
+    panel.set_model_source(tiny_checkpoint)
+    qtbot.waitUntil(lambda: panel.model is not None, timeout=30_000)
+    doc.set_loop(1920, 3840)  # bar 2
+    panel.set_mode("regenerate")
+    assert "bar 2" in panel.context_label.text()
+    panel.variations.setValue(2)
+    panel.set_checked_tracks([0, 1])
+    generate_and_wait(qtbot, panel)
+    assert len(panel.results) == 2
+    assert panel.replace_button.isEnabled()
+
+    steps_before = doc.undo_stack.count()
+    click(qtbot, panel.replace_button)
+    assert doc.undo_stack.count() == steps_before + 1
+    for k, track in enumerate(doc.song.tracks):
+        old = before.tracks[k].notes
+        # Notes outside the loop are untouched.
+        outside = (track.notes.start < 1920) | (track.notes.start >= 3840)
+        old_outside = (old.start < 1920) | (old.start >= 3840)
+        assert np.array_equal(track.notes.start[outside], old.start[old_outside])
+        assert np.array_equal(track.notes.pitch[outside], old.pitch[old_outside])
+    doc.undo_stack.undo()
+    assert doc.song == before
+
+
+def test_variations_of_new_can_be_morphed_and_opened_as_a_new_song(qtbot, window, tiny_checkpoint):
+    panel = window.panels.generation
+    panel.set_model_source(tiny_checkpoint)
+    qtbot.waitUntil(lambda: panel.model is not None, timeout=30_000)
+    panel.seed.setValue(100)
+    panel.seed_lock.setChecked(True)
+    panel.variations.setValue(2)
+    panel.bars.setValue(2)
+    generate_and_wait(qtbot, panel)
+    assert [panel.results.thumbnail(k).caption for k in range(2)] == ["Seed 100", "Seed 101"]
+    assert panel.seed.value() == 100  # locked
+    panel.results.select(0)
+    panel.results.select(1, add=True)
+    assert panel.interp_button.isEnabled()
+    panel.interp_steps.setValue(4)
+    click(qtbot, panel.interp_button)
+    qtbot.waitUntil(lambda: not panel.is_busy, timeout=60_000)
+    assert len(panel.results) == 4
+    assert panel.results.thumbnail(0).caption.startswith("100 → 101")
+
+    window.document.set_song(window.document.song)  # saved state: nothing to ask about
+    click(qtbot, panel.open_button)
+    assert window.document.song is not None
+    assert window.document.song.title.startswith("Interpolation")
+    assert window.document.undo_stack.count() == 0
+
+
+def test_closing_the_window_while_training_asks_then_stops_cleanly(
+    qtbot, window, few_chorales: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import studio.ui.panels as panels_module
+
+    training = window.panels.training
+    training.settings_form.set_values(
+        preset="tiny",
+        steps=100_000,
+        batch_size=4,
+        preview_every=1000,
+        metrics_every=1000,
+        checkpoint_every=10_000,
+        runs_folder=str(tmp_path / "runs"),
+    )
+    training.data_box.set_folder(str(few_chorales))
+    qtbot.waitUntil(lambda: training.data_box.scan_result is not None, timeout=30_000)
+    assert training.start()
+    qtbot.waitUntil(lambda: training.plots.point_count >= 2, timeout=60_000)
+
+    answers = [False, True]
+    asked: list[bool] = []
+
+    def answer(parent) -> bool:
+        asked.append(True)
+        return answers.pop(0)
+
+    monkeypatch.setattr(panels_module, "ask_stop_training", answer)
+    window.document.set_song(window.document.song)  # no unsaved-changes question
+    assert not window.close()  # "Cancel": the window stays, training goes on
+    assert window.isVisible() and training.is_training
+    assert window.close()  # "Stop": checkpoint saved, thread joined, window closes
+    assert len(asked) == 2
+    assert not training.is_training
+    run = Path(training.run_dir)
+    assert list((run / "checkpoints").glob("step_*.pt"))
