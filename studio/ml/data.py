@@ -81,7 +81,25 @@ def resolve_source(source: str | os.PathLike[str]) -> tuple[Path, str]:
         raise DatasetError(f"dataset folder not found: {folder}")
     if not folder.is_dir():
         raise DatasetError(f"dataset must be a folder of MIDI files, got a file: {folder}")
-    return folder, "musegan"
+    return folder, "auto"
+
+
+def detect_mapping(files: Sequence[Path], probe: int = 8) -> str:
+    """``bach`` when the first files are four-voice SATB scores, else ``musegan``."""
+    from symusic import Score
+
+    looked = 0
+    for path in files[:probe]:
+        try:
+            score = Score.from_midi(path.read_bytes())
+        except Exception:  # unreadable files are reported later, when parsed
+            continue
+        looked += 1
+        voices = [t for t in score.tracks if not t.is_drum and len(t.notes)]
+        letters = sorted((t.name or "?").strip()[:1].lower() for t in voices)
+        if letters != ["a", "b", "s", "t"]:
+            return "musegan"
+    return "bach" if looked else "musegan"
 
 
 def find_midi_files(folder: Path) -> list[Path]:
@@ -596,14 +614,18 @@ def scan_dataset(
 ) -> DatasetScan:
     """Scan a folder (or ``bach-chorales``) into training and held-out windows.
 
-    ``mapping``: ``auto`` (Bach voices for the bundled set, MuseGAN's five program
-    families otherwise), ``bach``, ``musegan`` or ``piano`` (every pitched track merged).
+    ``mapping``: ``auto`` (Bach voices for the bundled set and for folders of
+    Soprano/Alto/Tenor/Bass scores, MuseGAN's five program families otherwise),
+    ``bach``, ``musegan`` or ``piano`` (every pitched track merged).
     ``progress(done, total)`` is called as files are hashed and parsed. Files listed in
     the folder's ``split.json`` go to the held-out set and are never trained on.
     """
     t0 = time.perf_counter()
     folder, default_mapping = resolve_source(source)
-    mapping = default_mapping if mapping == "auto" else mapping
+    if mapping == "auto":
+        mapping = default_mapping
+    if mapping == "auto":
+        mapping = detect_mapping(find_midi_files(folder))
     templates = layout_templates(mapping)
     corpus = parse_corpus(
         folder, mapping, steps_per_beat, Path(cache_dir) if cache_dir else None, progress, use_cache

@@ -435,7 +435,7 @@ class Trainer:
                 gp_value = ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
                 d_loss = d_loss + c.gp_weight * gp_value
             if not torch.isfinite(d_loss):
-                raise NonFiniteLossError(f"discriminator loss is {float(d_loss)}")
+                raise NonFiniteLossError(f"discriminator loss is {float(d_loss.detach())}")
             d_loss.backward()
             self.opt_d.step()
 
@@ -457,7 +457,7 @@ class Trainer:
             fm = (feat_fake.float().mean(0) - feat_real.float().mean(0)).abs().mean()
             g_loss = c.adv_weight * adv + c.recon_weight * recon + c.fm_weight * fm
             if not torch.isfinite(g_loss):
-                raise NonFiniteLossError(f"generator loss is {float(g_loss)}")
+                raise NonFiniteLossError(f"generator loss is {float(g_loss.detach())}")
             g_loss.backward()
             self.opt_g.step()
         finally:
@@ -506,7 +506,11 @@ class Trainer:
 
     def load(self, path: Path) -> None:
         state, meta = ckpt.load_checkpoint(path)
-        if meta.get("model_config") != self.model_cfg.to_dict():
+        try:
+            same = ModelConfig.from_dict(meta["model_config"]) == self.model_cfg
+        except (KeyError, TypeError):
+            same = False
+        if not same:
             raise TrainingError(
                 f"{path} was trained with another model shape or preset "
                 f"({meta.get('train_config', {}).get('preset')!r}); use a new --out folder"
@@ -605,6 +609,10 @@ def train(config: TrainConfig, control: TrainControl | None = None) -> Iterator[
         raise TrainingError(f"steps must be >= 1, got {config.steps}")
     if config.batch_size < 1:
         raise TrainingError(f"batch size must be >= 1, got {config.batch_size}")
+    for name in ("lr_g", "lr_d"):
+        value = getattr(config, name)
+        if not (math.isfinite(value) and value > 0):
+            raise TrainingError(f"learning rate {name} must be a positive number, got {value}")
     out = Path(config.out_dir)
     existing = ckpt.latest_checkpoint(out)
     if existing is not None and not config.resume:

@@ -1,0 +1,164 @@
+"""Dataset ingestion: windows, track layouts, filters, cache, bad files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ml_helpers import CHORALES, HELD_OUT
+
+from studio.core.midi_io import save_midi
+from studio.core.pianoroll import RollSpec, song_to_roll
+from studio.core.song import Note, Song, TimeSignature, Track
+from studio.ml import data
+from studio.ml.errors import DatasetError
+
+
+def test_scan_bach_folder_gives_satb_windows_and_holds_out_split(chorales, cache_dir):
+    calls: list[tuple[int, int]] = []
+    scan = data.scan_dataset(
+        chorales, progress=lambda d, t: calls.append((d, t)), mapping="bach", cache_dir=cache_dir
+    )
+    assert scan.files_found == len(CHORALES)
+    assert scan.tracks == ["Soprano", "Alto", "Tenor", "Bass"]
+    assert scan.heldout_files == 1 and scan.heldout_windows > 0
+    assert scan.windows > 20 and not scan.skipped
+    lo, hi = scan.pitch_range
+    assert 30 <= lo < hi <= 90
+    assert calls and calls[-1][0] == calls[-1][1]
+    # No training window comes from the held-out chorale.
+    names = data.find_midi_files(chorales)
+    usable = [p.stem for p in names]
+    held_index = usable.index(HELD_OUT)
+    assert held_index not in set(scan.train_set.file_index.tolist())
+    assert set(scan.heldout_set.file_index.tolist()) == {held_index}
+
+
+def test_rendered_window_matches_core_encoding(chorales, cache_dir):
+    from studio.core.midi_io import load_midi
+
+    scan = data.scan_dataset(chorales, mapping="bach", cache_dir=cache_dir)
+    first = int(np.nonzero(scan.train_set.file_index == 0)[0][0])
+    roll = scan.train_set.render(np.array([first]), 0, 128)[0]
+    song = load_midi(data.find_midi_files(chorales)[0])
+    expected = song_to_roll(song, RollSpec(4, 0, 128), [0, 1, 2, 3], 0, 64)
+    assert np.array_equal(roll > 0, expected > 0)
+    assert np.array_equal(roll == 2, expected == 2)
+
+
+def test_transposition_stays_inside_the_pitch_window(chorales, cache_dir):
+    scan = data.scan_dataset(chorales, mapping="bach", cache_dir=cache_dir)
+    w = scan.train_set
+    idx = np.arange(len(w))
+    lowest, n = data.model_pitch_window(*scan.pitch_range)
+    shifts = w.random_shifts(idx, 6, lowest, n, np.random.default_rng(0).random(len(idx)))
+    assert (np.abs(shifts) <= 6).all() and len(set(shifts.tolist())) > 3
+    rolls = w.render(idx, lowest, n, shifts)
+    plain = w.render(idx, lowest, n)
+    assert (rolls > 0).sum() == (plain > 0).sum()  # nothing fell off the range
+
+
+def test_cache_makes_rescan_skip_parsing(chorales, tmp_path, monkeypatch):
+    first = data.scan_dataset(chorales, mapping="bach", cache_dir=tmp_path)
+
+    def fail(*args, **kwargs):
+        raise AssertionError("parsed again despite a warm cache")
+
+    monkeypatch.setattr(data, "parse_midi", fail)
+    again = data.scan_dataset(chorales, mapping="bach", cache_dir=tmp_path)
+    assert again.windows == first.windows and again.fingerprint == first.fingerprint
+
+
+def test_changed_file_changes_fingerprint(chorales, tmp_path):
+    folder = tmp_path / "set"
+    folder.mkdir()
+    for p in data.find_midi_files(chorales)[:3]:
+        (folder / p.name).write_bytes(p.read_bytes())
+    a = data.scan_dataset(folder, mapping="bach", cache_dir=tmp_path / "c")
+    victim = data.find_midi_files(folder)[0]
+    victim.write_bytes(data.find_midi_files(chorales)[4].read_bytes())
+    b = data.scan_dataset(folder, mapping="bach", cache_dir=tmp_path / "c")
+    assert a.fingerprint != b.fingerprint
+
+
+def test_bad_files_are_skipped_with_reasons(chorales, tmp_path):
+    folder = tmp_path / "mixed"
+    (folder / "sub").mkdir(parents=True)
+    good = data.find_midi_files(chorales)[0]
+    (folder / "sub" / "good.mid").write_bytes(good.read_bytes())
+    (folder / "text.mid").write_text("hello, not midi")
+    (folder / "truncated.mid").write_bytes(good.read_bytes()[:60])
+    scan = data.scan_dataset(folder, mapping="bach", cache_dir=tmp_path / "c")
+    reasons = dict(scan.skipped)
+    assert set(reasons) == {"text.mid", "truncated.mid"}
+    assert "MThd" in reasons["text.mid"]
+    assert reasons["truncated.mid"]
+    assert scan.files_found == 3 and scan.windows > 0
+
+
+def test_empty_or_unusable_folders_are_clear_errors(tmp_path):
+    with pytest.raises(DatasetError, match="no MIDI files"):
+        data.scan_dataset(tmp_path, cache_dir=tmp_path / "c")
+    (tmp_path / "bad.mid").write_bytes(b"MThd garbage")
+    with pytest.raises(DatasetError, match="no usable MIDI"):
+        data.scan_dataset(tmp_path, cache_dir=tmp_path / "c")
+    with pytest.raises(DatasetError, match="not found"):
+        data.scan_dataset(tmp_path / "missing")
+
+
+def test_window_longer_than_the_pieces_is_refused(chorales, cache_dir):
+    with pytest.raises(DatasetError, match="shorter than the model's window"):
+        data.scan_dataset(chorales, mapping="bach", bars=64, cache_dir=cache_dir)
+
+
+def _band_song(ts: tuple[int, int] = (4, 4)) -> Song:
+    notes = [Note(60 + (k % 5), k * 480, 480) for k in range(32)]
+    bass = [Note(36 + (k % 3), k * 960, 960) for k in range(16)]
+    drums = [Note(36, k * 240, 60) for k in range(64)]
+    return Song(
+        "band",
+        480,
+        time_signatures=[TimeSignature(0, *ts)],
+        tracks=[
+            Track("Lead", program=81, notes=notes),
+            Track("Electric Bass", program=33, notes=bass),
+            Track("Kit", program=0, is_drum=True, notes=drums),
+            Track("Rhythm", program=27, notes=notes),
+            Track("Grand", program=1, notes=notes),
+        ],
+    )
+
+
+def test_musegan_and_piano_layouts_map_by_program_family(tmp_path):
+    folder = tmp_path / "band"
+    folder.mkdir()
+    save_midi(_band_song(), folder / "band.mid")
+    scan = data.scan_dataset(folder, mapping="musegan", cache_dir=tmp_path / "c")
+    assert scan.tracks == ["Drums", "Piano", "Guitar", "Bass", "Strings"]
+    roll = scan.train_set.render(np.array([0]), 0, 128)[0]
+    sounding = (roll > 0).any(axis=(1, 2))
+    assert sounding.all()  # every family got its instrument
+    assert (roll[3] > 0).any(axis=0)[36:39].all()  # the bass notes are in the Bass track
+    piano = data.scan_dataset(folder, mapping="piano", cache_dir=tmp_path / "c")
+    assert piano.tracks == ["Piano"]
+    proll = piano.train_set.render(np.array([0]), 0, 128)[0]
+    assert not (proll[0, :, 36] > 0)[::4].all()  # drum kick (pitch 36 every 8th) left out
+
+
+def test_time_signature_filter(tmp_path):
+    folder = tmp_path / "waltz"
+    folder.mkdir()
+    save_midi(_band_song((3, 4)), folder / "waltz.mid")
+    with pytest.raises(DatasetError, match=r"4/4 time"):
+        data.scan_dataset(folder, mapping="piano", cache_dir=tmp_path / "c")
+    scan = data.scan_dataset(
+        folder, mapping="piano", time_signature=(3, 4), cache_dir=tmp_path / "c"
+    )
+    assert scan.windows > 0 and scan.train_set.n_steps == 4 * 12
+
+
+def test_bundled_name_resolves(monkeypatch, chorales):
+    monkeypatch.setattr(data, "bach_dir", lambda: Path(chorales))
+    folder, mapping = data.resolve_source("bach-chorales")
+    assert folder == Path(chorales) and mapping == "bach"

@@ -1,0 +1,209 @@
+"""The training loop: events, checkpoints, exact resume, divergence, OOM, control flags."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+import torch
+from ml_helpers import tiny_config
+
+from studio.ml import checkpoint as ckpt
+from studio.ml import train as tr
+from studio.ml.errors import (
+    DeviceError,
+    NonFiniteLossError,
+    OutOfMemoryTrainingError,
+    TrainingError,
+)
+
+
+def _run(config, control=None) -> list:
+    return list(tr.train(config, control))
+
+
+def test_thirty_tiny_steps_run_in_seconds_with_finite_losses(chorales, cache_dir, tmp_path):
+    config = tiny_config(chorales, tmp_path / "run", cache_dir, preview_every=15, metrics_every=30)
+    t0 = time.perf_counter()
+    events = _run(config)
+    took = time.perf_counter() - t0
+    assert isinstance(events[0], tr.Started) and events[0].total_steps == 30
+    steps = [e for e in events if isinstance(e, tr.StepMetrics)]
+    assert [e.step for e in steps] == list(range(1, 31))
+    for e in steps:
+        assert np.isfinite([e.g_loss, e.d_loss, e.gp, e.recon]).all()
+        assert e.samples_per_s > 0 and e.batch_size == 8
+    previews = [e for e in events if isinstance(e, tr.Preview)]
+    assert [p.step for p in previews] == [15, 30]
+    assert [t.name for t in previews[0].song.tracks] == ["Soprano", "Alto", "Tenor", "Bass"]
+    report = next(e for e in events if isinstance(e, tr.MetricsReport))
+    assert {"empty_bar_rate", "qualified_note_rate", "scale_consistency"} <= set(report.generated)
+    assert report.reference["empty_bar_rate"] < 0.2
+    assert isinstance(events[-1], tr.Finished) and events[-1].reason == "completed"
+    assert (tmp_path / "run" / "metrics.jsonl").is_file()
+    assert took < 60, f"30 tiny steps took {took:.1f}s"
+
+
+def test_checkpoint_round_trip(tiny_run):
+    from studio.ml.sample import load_generator
+
+    path = ckpt.latest_checkpoint(tiny_run)
+    state, meta = ckpt.load_checkpoint(path)
+    assert meta["step"] == 12 and meta["arch_version"]
+    assert meta["data"]["templates"][0]["name"] == "Soprano"
+    assert meta["train_config"]["preset"] == "tiny"
+    assert meta["data"]["fingerprint"] and meta["versions"]["torch"]
+    # weights_only loading works on the raw file too.
+    raw = torch.load(path, weights_only=True)
+    assert set(raw) >= {"generator", "discriminator", "opt_g", "opt_d", "meta"}
+    model = load_generator(tiny_run)
+    for key, value in model.generator.state_dict().items():
+        assert torch.equal(value, state["generator"][key])
+    assert (tiny_run / ckpt.GENERATOR_FILE).is_file()
+
+
+def test_resume_continues_exactly(chorales, cache_dir, tmp_path):
+    whole = tiny_config(chorales, tmp_path / "whole", cache_dir, steps=6, checkpoint_every=3)
+    _run(whole)
+    part = tiny_config(chorales, tmp_path / "part", cache_dir, steps=6, checkpoint_every=3)
+    control = tr.TrainControl()
+    for event in tr.train(part, control):
+        if isinstance(event, tr.StepMetrics) and event.step == 3:
+            control.request_stop()
+    assert ckpt.step_of(ckpt.latest_checkpoint(tmp_path / "part")) == 3
+    part.resume = True
+    events = _run(part)
+    assert events[0].start_step == 3
+    first = next(e for e in events if isinstance(e, tr.StepMetrics))
+    assert first.step == 4
+    a, _ = ckpt.load_checkpoint(ckpt.latest_checkpoint(tmp_path / "whole"))
+    b, _ = ckpt.load_checkpoint(ckpt.latest_checkpoint(tmp_path / "part"))
+    for net in ("generator", "discriminator"):
+        for key in a[net]:
+            assert torch.equal(a[net][key], b[net][key]), f"{net}.{key} differs after resume"
+
+
+def test_fresh_run_refuses_a_folder_with_checkpoints(tiny_run, chorales, cache_dir):
+    with pytest.raises(TrainingError, match="already holds checkpoints"):
+        _run(tiny_config(chorales, tiny_run, cache_dir))
+
+
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(chorales, cache_dir, tmp_path, monkeypatch):
+    real_step = tr.Trainer.train_step
+
+    def step(self, index):
+        metrics = real_step(self, index)
+        if index == 4:
+            raise NonFiniteLossError("generator loss is nan")
+        return metrics
+
+    monkeypatch.setattr(tr.Trainer, "train_step", step)
+    config = tiny_config(chorales, tmp_path / "run", cache_dir, steps=10, checkpoint_every=2)
+    seen = []
+    with pytest.raises(NonFiniteLossError, match=r"step 5.*discarded.*step_0000004"):
+        for event in tr.train(config):
+            seen.append(event)
+    assert max(e.step for e in seen if isinstance(e, tr.StepMetrics)) == 4
+    latest = ckpt.latest_checkpoint(tmp_path / "run")
+    assert ckpt.step_of(latest) == 4
+    ckpt.load_checkpoint(latest)  # intact
+
+
+def test_real_divergence_is_detected(chorales, cache_dir, tmp_path, monkeypatch):
+    real_batch = tr.Trainer.make_batch
+
+    def poisoned(self, step, batch):
+        real, mask, z, roll = real_batch(self, step, batch)
+        return real, mask, z * (float("inf") if step == 2 else 1.0), roll
+
+    monkeypatch.setattr(tr.Trainer, "make_batch", poisoned)
+    config = tiny_config(chorales, tmp_path / "run", cache_dir, steps=5)
+    with pytest.raises(NonFiniteLossError, match="step 3"):
+        _run(config)
+    with pytest.raises(TrainingError, match="learning rate"):
+        _run(tiny_config(chorales, tmp_path / "b", cache_dir, lr_g=float("nan")))
+
+
+def test_out_of_memory_halves_the_batch_then_gives_advice(
+    chorales, cache_dir, tmp_path, monkeypatch
+):
+    real_step = tr.Trainer.train_step
+
+    def step(self, index):
+        if self.state.batch_size > 4:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return real_step(self, index)
+
+    monkeypatch.setattr(tr.Trainer, "train_step", step)
+    events = _run(tiny_config(chorales, tmp_path / "a", cache_dir, steps=3, batch_size=16))
+    sizes = {e.batch_size for e in events if isinstance(e, tr.StepMetrics)}
+    assert sizes == {4}
+
+    def always(self, index):
+        raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+
+    monkeypatch.setattr(tr.Trainer, "train_step", always)
+    with pytest.raises(OutOfMemoryTrainingError, match="--batch-size"):
+        _run(tiny_config(chorales, tmp_path / "b", cache_dir, steps=3, batch_size=8))
+
+
+def test_pause_and_stop_flags(chorales, cache_dir, tmp_path):
+    control = tr.TrainControl()
+    config = tiny_config(chorales, tmp_path / "run", cache_dir, steps=50)
+    gen = tr.train(config, control)
+    assert isinstance(next(gen), tr.Started)
+    assert isinstance(next(gen), tr.StepMetrics)
+    control.request_pause()
+    assert control.paused
+    import threading
+
+    threading.Timer(0.3, control.request_stop).start()
+    t0 = time.perf_counter()
+    rest = list(gen)  # blocks while paused until the stop arrives
+    assert time.perf_counter() - t0 >= 0.25
+    assert not [e for e in rest if isinstance(e, tr.StepMetrics)]
+    finished = rest[-1]
+    assert finished.reason == "stopped" and finished.step == 1
+    assert ckpt.step_of(ckpt.latest_checkpoint(tmp_path / "run")) == 1
+
+
+def test_keep_last_k_checkpoints(chorales, cache_dir, tmp_path):
+    config = tiny_config(
+        chorales, tmp_path / "run", cache_dir, steps=8, checkpoint_every=2, keep_last=2
+    )
+    _run(config)
+    assert [ckpt.step_of(p) for p in ckpt.list_checkpoints(tmp_path / "run")] == [6, 8]
+
+
+def test_cuda_requested_without_gpu(chorales, cache_dir, tmp_path):
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    with pytest.raises(DeviceError, match="no CUDA GPU"):
+        _run(tiny_config(chorales, tmp_path / "run", cache_dir, device="cuda"))
+    assert not (tmp_path / "run").exists()
+
+
+def test_deterministic_on_cpu(chorales, cache_dir, tmp_path):
+    a = [
+        e.g_loss
+        for e in _run(tiny_config(chorales, tmp_path / "a", cache_dir, steps=3))
+        if isinstance(e, tr.StepMetrics)
+    ]
+    b = [
+        e.g_loss
+        for e in _run(tiny_config(chorales, tmp_path / "b", cache_dir, steps=3))
+        if isinstance(e, tr.StepMetrics)
+    ]
+    assert a == b
+
+
+def test_task_masks_cover_every_task():
+    g = torch.Generator().manual_seed(0)
+    masks = tr.task_masks(400, 4, 64, 16, g)
+    given = masks.flatten(1).mean(1)
+    assert (given == 0).any()  # from scratch
+    assert ((masks[:, :, :16] == 1).all(dim=(1, 2)) & (masks[:, :, 48:] == 0).all(dim=(1, 2))).any()
+    assert ((masks[:, 0] == 1).all(dim=1) & (masks[:, 1:] == 0).all(dim=(1, 2))).any()  # melody
+    infill = (masks[:, :, 0] == 1).all(dim=1) & (masks[:, :, :] == 0).any(dim=2).any(dim=1)
+    assert infill.any()
