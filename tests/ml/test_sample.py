@@ -1,0 +1,191 @@
+"""Sampling: every task returns proper Songs, and conditioning really conditions."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from studio.core.midi_io import load_midi
+from studio.core.pianoroll import HOLD, ONSET
+from studio.core.song import Song, TempoChange, TimeSignature
+from studio.ml import checkpoint as ckpt
+from studio.ml import sample
+from studio.ml.data import find_midi_files
+from studio.ml.errors import CheckpointError, NoBundledModelError
+from studio.ml.models import Generator, preset_config
+
+
+@pytest.fixture(scope="module")
+def model(tiny_run):
+    return sample.load_generator(tiny_run)
+
+
+@pytest.fixture(scope="module")
+def chorale(chorales) -> Song:
+    return load_midi(find_midi_files(chorales)[1])
+
+
+def test_generate_returns_songs_with_the_models_tracks(model):
+    songs = sample.generate(model, bars=8, variations=3, seed=4, temperature=1.0, tempo=72)
+    assert len(songs) == 3
+    for song in songs:
+        assert [t.name for t in song.tracks] == ["Soprano", "Alto", "Tenor", "Bass"]
+        assert [t.colour for t in song.tracks] == [t["colour"] for t in model.templates]
+        assert song.tempos[0].bpm == 72
+        assert (song.time_signatures[0].numerator, song.time_signatures[0].denominator) == (4, 4)
+        assert song.end_tick <= 8 * 4 * song.ticks_per_beat
+    again = sample.generate(model, bars=8, variations=3, seed=4, temperature=1.0, tempo=72)
+    assert all(a == b for a, b in zip(songs, again, strict=True))  # seeded
+
+
+def test_harmonize_keeps_the_melody_note_for_note(model, chorale):
+    melody = Song(
+        "tune",
+        chorale.ticks_per_beat,
+        [TempoChange(0, 80)],
+        [TimeSignature(0, 4, 4)],
+        [chorale.tracks[0].copy()],
+    )
+    melody.tracks[0].name = "Flute"
+    songs = sample.harmonize(model, melody, keep_tracks=[0], variations=2, seed=1)
+    for song in songs:
+        assert song.tracks[0].notes == melody.tracks[0].notes
+        assert song.tracks[0].name == "Flute"
+        assert len(song.tracks) == 4 and song.tempos[0].bpm == 80
+        assert any(len(t.notes) for t in song.tracks[1:])
+
+
+def test_infill_keeps_everything_outside_the_range(model, chorale):
+    tpb = chorale.ticks_per_beat
+    start, end = 4 * tpb * 2, 4 * tpb * 4  # bars 3-4
+    songs = sample.infill(model, chorale, start, end, variations=2, seed=2, temperature=1.0)
+    for song in songs:
+        for before, after in zip(chorale.tracks, song.tracks, strict=True):
+            outside = lambda n: n.take(np.nonzero((n.start < start) | (n.start >= end))[0])  # noqa: E731
+            assert outside(after.notes).same_notes(outside(before.notes))
+            inside = after.notes.take(
+                np.nonzero((after.notes.start >= start) & (after.notes.start < end))[0]
+            )
+            assert (inside.start + inside.duration <= end).all()
+        assert song.tempos == chorale.tempos
+
+
+def test_infill_of_some_tracks_leaves_the_others_alone(model, chorale):
+    tpb = chorale.ticks_per_beat
+    songs = sample.infill(model, chorale, 0, 8 * tpb, tracks=[1, 2], seed=3)
+    assert songs[0].tracks[0].notes == chorale.tracks[0].notes
+    assert songs[0].tracks[3].notes == chorale.tracks[3].notes
+
+
+def test_continue_keeps_the_primer_and_adds_bars(model, chorale):
+    tpb = chorale.ticks_per_beat
+    primer = chorale.copy()
+    for track in primer.tracks:
+        track.notes = track.notes.take(np.nonzero(track.notes.start < 8 * tpb)[0])
+    songs = sample.continue_(model, primer, bars=2, variations=2, seed=5, temperature=1.0)
+    for song in songs:
+        for given, out in zip(primer.tracks, song.tracks, strict=True):
+            head = out.notes.take(np.nonzero(out.notes.start < primer.end_tick)[0])
+            assert head.same_notes(given.notes)
+        assert song.end_tick > primer.end_tick
+        assert song.end_tick <= 8 * tpb + 2 * 4 * tpb + tpb
+
+
+def test_interpolate_morphs_between_seeds(model):
+    songs = sample.interpolate(model, 1, 2, steps=4, bars=4)
+    assert len(songs) == 4
+    a = sample.generate(model, bars=4, variations=1, seed=1)[0]
+    assert songs[0].tracks[0].notes.same_notes(a.tracks[0].notes)
+
+
+def test_monophonic_decoding_keeps_one_pitch_per_step():
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(6, 8, 32, 24, generator=g)
+    for temperature in (0.0, 1.0):
+        roll = sample.decode(logits, [True, True, False, False], temperature, 0.5, g)
+        assert ((roll[:, :2] > 0).sum(axis=-1) <= 1).all()
+        assert set(np.unique(roll)) <= {0, HOLD, ONSET}
+
+
+def test_threshold_decoding_is_deterministic_and_monotone():
+    logits = torch.randn(2, 2, 16, 12)
+    a = sample.decode(logits, [False], 0.0, 0.5)
+    b = sample.decode(logits, [False], 0.0, 0.5)
+    assert np.array_equal(a, b)
+    assert (sample.decode(logits, [False], 0.0, 0.8) > 0).sum() <= (a > 0).sum()
+
+
+def test_remove_short_notes():
+    roll = np.zeros((1, 2, 8, 4), np.int8)
+    roll[0, 0, 0:3, 1] = [ONSET, HOLD, HOLD]
+    roll[0, 0, 3, 2] = ONSET  # a 1-step blip after a held note
+    roll[0, 1, 5, 0] = ONSET  # polyphonic track: just removed
+    out = sample.remove_short_notes(roll, 2, [True, False])
+    assert out[0, 0, 3, 2] == 0 and out[0, 0, 3, 1] == HOLD  # voice holds on
+    assert (out[0, 1] == 0).all()
+
+
+def test_default_model_missing_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setattr(ckpt, "bundled_models_dir", lambda: tmp_path)
+    with pytest.raises(NoBundledModelError, match="no bundled model yet"):
+        sample.load_generator("default")
+
+
+def test_other_architecture_is_refused(tiny_run, tmp_path):
+    state, meta = ckpt.load_checkpoint(ckpt.latest_checkpoint(tiny_run))
+    meta["arch_version"] = "someone-elses-gan-9"
+    path = tmp_path / "other.pt"
+    torch.save({**state, "meta": __import__("json").dumps(meta)}, path)
+    with pytest.raises(CheckpointError, match="architecture"):
+        sample.load_generator(path)
+
+
+def test_mismatched_weights_are_refused(tiny_run, tmp_path):
+    _, meta = ckpt.load_checkpoint(ckpt.latest_checkpoint(tiny_run))
+    other = Generator(preset_config("tiny", n_tracks=2, n_pitches=32)).state_dict()
+    path = tmp_path / "wrong.pt"
+    ckpt.save_checkpoint(
+        path,
+        {"generator": other},
+        {k: v for k, v in meta.items() if k not in ("format", "arch_version")},
+    )
+    with pytest.raises(CheckpointError, match="does not match"):
+        sample.load_generator(path)
+
+
+def test_truncated_and_garbage_files_are_refused(tiny_run, tmp_path):
+    good = ckpt.latest_checkpoint(tiny_run).read_bytes()
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(good[: len(good) // 2])
+    with pytest.raises(CheckpointError, match="corrupt or truncated"):
+        sample.load_generator(truncated)
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(b"\x00" * 100)
+    with pytest.raises(CheckpointError):
+        sample.load_generator(garbage)
+    with pytest.raises(CheckpointError, match="not found"):
+        sample.load_generator(tmp_path / "missing.pt")
+    with pytest.raises(CheckpointError, match="no checkpoints"):
+        sample.load_generator(tmp_path)
+
+
+class _Payload:
+    """Unpickling this would create a file: proof that code ran."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_pickled_object_is_refused_without_running_code(tmp_path):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "evil.pt"
+    torch.save({"meta": "{}", "generator": _Payload(str(marker))}, path, pickle_module=pickle)
+    with pytest.raises(CheckpointError, match="refused"):
+        sample.load_generator(path)
+    assert not marker.exists()
