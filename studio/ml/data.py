@@ -633,7 +633,10 @@ def scan_dataset(
     files_found = len(corpus.names) + len(corpus.skipped)
     if not corpus.names:
         reasons = "; ".join(f"{n}: {r}" for n, r in corpus.skipped[:3])
-        raise DatasetError(f"no usable MIDI in {folder} ({files_found} files skipped: {reasons})")
+        raise DatasetError(
+            f"no usable MIDI in {folder} ({files_found} files skipped: {reasons})",
+            list(corpus.skipped),
+        )
     heldout_names = read_split(folder)
     held = [k for k, n in enumerate(corpus.names) if Path(n).stem in heldout_names]
     train_rows = [

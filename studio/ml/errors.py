@@ -8,7 +8,14 @@ class MLError(Exception):
 
 
 class DatasetError(MLError):
-    """A dataset cannot be built (no usable MIDI, windows too short, ...)."""
+    """A dataset cannot be built (no usable MIDI, windows too short, ...).
+
+    ``skipped`` lists ``(file, reason)`` for files that could not be used, when known.
+    """
+
+    def __init__(self, message: str, skipped: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.skipped = list(skipped or [])
 
 
 class CheckpointError(MLError):

@@ -101,8 +101,9 @@ def test_empty_or_unusable_folders_are_clear_errors(tmp_path):
     with pytest.raises(DatasetError, match="no MIDI files"):
         data.scan_dataset(tmp_path, cache_dir=tmp_path / "c")
     (tmp_path / "bad.mid").write_bytes(b"MThd garbage")
-    with pytest.raises(DatasetError, match="no usable MIDI"):
+    with pytest.raises(DatasetError, match="no usable MIDI") as info:
         data.scan_dataset(tmp_path, cache_dir=tmp_path / "c")
+    assert [name for name, _ in info.value.skipped] == ["bad.mid"]
     with pytest.raises(DatasetError, match="not found"):
         data.scan_dataset(tmp_path / "missing")
 

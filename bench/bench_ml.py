@@ -1,0 +1,193 @@
+"""ML engine benchmarks: training throughput vs the machine's peak, generation latency,
+MIDI ingestion speed (pretty_midi vs symusic).
+
+``python -m bench.run ml`` (CPU, plus the same figures on CUDA when a GPU is present).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from bench.common import Row, best_of
+from studio.ml import data
+from studio.ml.models import flops_per_sample
+
+
+def peak_gflops(device: torch.device, n: int = 2048) -> float:
+    """Achieved GFLOP/s of a large float32 matmul: the practical peak of the device."""
+    a = torch.randn(n, n, device=device)
+    b = torch.randn(n, n, device=device)
+
+    def mm() -> None:
+        (a @ b).sum().item()
+
+    mm()
+    return 2 * n**3 / best_of(mm, repeat=5) / 1e9
+
+
+def training_rate(
+    preset: str, device: str, batch: int, steps: int, cache: Path
+) -> tuple[float, float]:
+    """(samples/s, GFLOP/s achieved) of full GAN training steps on the Bach chorales."""
+    from studio.ml.train import TrainConfig, Trainer
+
+    config = TrainConfig(
+        data=data.BACH_NAME,
+        out_dir=str(cache / "unused"),
+        preset=preset,
+        batch_size=batch,
+        device=device,
+        cache_dir=str(cache),
+        seed=0,
+    )
+    trainer = Trainer(config)
+    for k in range(2):  # warm-up: allocator, kernels, optimizer state
+        trainer.train_step(k)
+    sync = torch.cuda.synchronize if trainer.device.type == "cuda" else (lambda: None)
+    sync()
+    t0 = time.perf_counter()
+    for k in range(steps):
+        trainer.train_step(2 + k)
+    sync()
+    rate = batch * steps / (time.perf_counter() - t0)
+    return rate, rate * flops_per_sample(trainer.model_cfg)["train_step"] / 1e9
+
+
+def generation_latency(device: str, variations: int = 16, bars: int = 8) -> float:
+    """Seconds for ``variations`` × ``bars`` bars from the default preset (one batch)."""
+    from studio.ml.models import Generator, preset_config
+    from studio.ml.sample import LoadedModel, generate
+
+    cfg = preset_config("default")
+    model = LoadedModel(
+        Generator(cfg).to(device).eval(), cfg, 28, [dict(t) for t in data.BACH_TRACKS]
+    )
+    with torch.inference_mode():
+        generate(model, bars=bars, variations=variations, seed=0)
+        return best_of(lambda: generate(model, bars=bars, variations=variations, seed=1), 3)
+
+
+def ingestion_rates() -> dict[str, float]:
+    """Files per second parsing the bundled chorales from memory (one core, warm)."""
+    import io
+
+    import pretty_midi
+
+    files = data.find_midi_files(data.bach_dir())
+    blobs = [p.read_bytes() for p in files]
+
+    def with_pretty_midi() -> None:
+        for b in blobs:
+            pretty_midi.PrettyMIDI(io.BytesIO(b))
+
+    def with_symusic() -> None:
+        for b in blobs:
+            data.parse_midi(b, "bach", 4, 4)
+
+    rates = {
+        "pretty_midi": len(blobs) / best_of(with_pretty_midi, 2),
+        "symusic": len(blobs) / best_of(with_symusic, 3),
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        data.scan_dataset(data.BACH_NAME, cache_dir=tmp)
+        rates["warm_rescan_s"] = best_of(
+            lambda: data.scan_dataset(data.BACH_NAME, cache_dir=tmp), 3
+        )
+    return rates
+
+
+def run() -> list[Row]:
+    rows: list[Row] = []
+    # One thread: per-core figures, and stable on a shared machine (two torch threads
+    # fighting other processes for two cores run several times slower, not faster).
+    # PIANOLA_BENCH_THREADS=N measures with N threads instead.
+    threads = int(os.environ.get("PIANOLA_BENCH_THREADS", "1"))
+    torch.set_num_threads(threads)
+    cpu = torch.device("cpu")
+    peak = peak_gflops(cpu)
+    rows.append(Row("ml", "CPU peak (fp32 matmul)", peak, "GFLOP/s", "", f"{threads} threads"))
+    rates = ingestion_rates()
+    rows.append(Row("ml", "ingest pretty_midi", rates["pretty_midi"], "files/s", "", "Bach set"))
+    rows.append(
+        Row(
+            "ml",
+            "ingest symusic (used)",
+            rates["symusic"],
+            "files/s",
+            ">= 500",
+            "parse + track mapping",
+        )
+    )
+    rows.append(
+        Row(
+            "ml",
+            "re-scan, warm cache",
+            rates["warm_rescan_s"] * 1000,
+            "ms",
+            "",
+            f"{len(data.find_midi_files(data.bach_dir()))} files",
+        )
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = Path(tmp)
+        for preset, batch, steps in (("tiny", 32, 8), ("default", 16, 3)):
+            rate, gflops = training_rate(preset, "cpu", batch, steps, cache)
+            rows.append(
+                Row(
+                    "ml",
+                    f"train {preset} (CPU)",
+                    rate,
+                    "samples/s",
+                    "",
+                    f"{gflops:.1f} GFLOP/s = {gflops / peak:.0%} of peak",
+                )
+            )
+        rows.append(
+            Row(
+                "ml",
+                "generate 16 × 8 bars (CPU)",
+                generation_latency("cpu") * 1000,
+                "ms",
+                "< 1000",
+                "default preset, one batch",
+            )
+        )
+        if torch.cuda.is_available():
+            gpu = torch.device("cuda")
+            gpeak = peak_gflops(gpu, 8192)
+            name = torch.cuda.get_device_name(0)
+            rows.append(Row("ml", "GPU peak (fp32 matmul)", gpeak, "GFLOP/s", "", name))
+            for preset, batch, steps in (("tiny", 256, 20), ("default", 64, 20)):
+                rate, gflops = training_rate(preset, "cuda", batch, steps, cache)
+                rows.append(
+                    Row(
+                        "ml",
+                        f"train {preset} (GPU)",
+                        rate,
+                        "samples/s",
+                        "",
+                        f"{gflops:.0f} GFLOP/s = {gflops / gpeak:.0%} of fp32 peak",
+                    )
+                )
+            rows.append(
+                Row(
+                    "ml",
+                    "generate 16 × 8 bars (GPU)",
+                    generation_latency("cuda") * 1000,
+                    "ms",
+                    "",
+                    name,
+                )
+            )
+    return rows
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    for row in run():
+        print(row)
