@@ -25,6 +25,10 @@ def create_application(argv: list[str]) -> QApplication:
 
 def run_app(argv: list[str]) -> int:
     """Show the main window, open FILE (a .mid or .pianola) if given, and run the loop."""
+    if "--self-check" in argv:  # `pianola --self-check OUT.mid`: packaged-build smoke test
+        from studio.ui.self_check import run_from_argv
+
+        return run_from_argv(argv)
     app = create_application(argv)
     from studio.ui.main_window import MainWindow  # after the QApplication exists
 
