@@ -441,7 +441,8 @@ class GenerationPanel(QWidget):
 
     @property
     def is_busy(self) -> bool:
-        return self._handle is not None and self._handle.is_running
+        """From a job's start until the panel has taken note of its end."""
+        return self._handle is not None
 
     def _on_model_chosen(self, index: int) -> None:
         source = self.model_combo.itemData(index)
@@ -622,6 +623,8 @@ class GenerationPanel(QWidget):
         self.message.show_error(title, detail)
 
     def _on_finished(self) -> None:
+        if self.sender() is not None and self.sender() is not self._handle:
+            return
         self._handle = None
         self.busy.hide()
         self._update_buttons()

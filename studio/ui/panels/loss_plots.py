@@ -15,7 +15,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 BACKGROUND = "#1e1f22"
 FOREGROUND = "#b8bcc4"
@@ -25,7 +25,8 @@ CRITIC_COLOUR = "#ffb74d"
 PENALTY_COLOUR = "#ba68c8"
 RECON_COLOUR = "#81c784"
 METRIC_COLOURS = ("#4db6ac", "#ba68c8", "#f06292", "#fff176", "#90a4ae", "#e57373", "#aed581")
-REFRESH_MS = 200
+REFRESH_MS = 250
+RAW_ALPHA = 45
 # Smoothing as in TensorBoard: an exponential moving average, debiased at the start.
 SMOOTHING = 0.97
 
@@ -102,8 +103,10 @@ class GrowingSeries:
         return self.x[:n], self.y[:n], self.smooth[:n]
 
 
-def _pen(colour: str, width: float = 1.0, alpha: int = 255, dashed: bool = False) -> pg.QtGui.QPen:
-    c = QColor(colour)
+def _pen(
+    colour: str, width: float = 1.0, alpha: int = 255, dashed: bool = False, bright: bool = False
+) -> pg.QtGui.QPen:
+    c = QColor(colour).lighter(125) if bright else QColor(colour)
     c.setAlpha(alpha)
     pen = pg.mkPen(c, width=width)
     if dashed:
@@ -122,10 +125,14 @@ def _style_axes(plot: pg.PlotItem) -> None:
 
 def _style_plot(plot: pg.PlotItem, title: str, y_label: str) -> None:
     plot.setTitle(title, color=FOREGROUND, size="10pt")
-    plot.showGrid(x=True, y=True, alpha=GRID_ALPHA)
     plot.setLabel("left", y_label, color=FOREGROUND)
     plot.setLabel("bottom", "training step", color=FOREGROUND)
     _style_axes(plot)
+    # No grid and an x range that grows in steps (see LossPlots._grow_x_range): these
+    # plots repaint at every training step, and replaying a grid or re-laying out an
+    # axis each time is most of what a repaint costs.
+    plot.enableAutoRange(x=False, y=True)
+    plot.setXRange(0, 10, padding=0.02)
     plot.setDownsampling(auto=True, mode="peak")
     plot.setClipToView(True)
     plot.setMenuEnabled(False)
@@ -179,12 +186,24 @@ class LossPlots(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setMinimumHeight(260)
+        # Two views, not one: a view repaints every item that changed, and each step
+        # changes the loss curves' axes; keeping the (many) metric plots in a view of
+        # their own means a training step never repaints them.
         self._graphics = pg.GraphicsLayoutWidget()
         self._graphics.setBackground(BACKGROUND)
         self._graphics.ci.setSpacing(6)
+        self._metrics_view = pg.GraphicsLayoutWidget()
+        self._metrics_view.setBackground(BACKGROUND)
+        self._metrics_view.ci.setSpacing(6)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self._graphics)
+        splitter.addWidget(self._metrics_view)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self._graphics)
+        layout.addWidget(splitter)
 
         self.loss_plot: pg.PlotItem = self._graphics.addPlot(row=0, col=0, colspan=2)
         _style_plot(self.loss_plot, "Losses — generator (writes) vs critic (judges)", "loss")
@@ -196,14 +215,18 @@ class LossPlots(QWidget):
         self.gp_series = GrowingSeries()
         self.recon_series = GrowingSeries()
         self._curves = {
-            "g_raw": self.loss_plot.plot(pen=_pen(GENERATOR_COLOUR, 1.0, 70)),
-            "d_raw": self.loss_plot.plot(pen=_pen(CRITIC_COLOUR, 1.0, 70)),
-            "g": self.loss_plot.plot(pen=_pen(GENERATOR_COLOUR, 2.0), name="generator"),
-            "d": self.loss_plot.plot(pen=_pen(CRITIC_COLOUR, 2.0), name="critic"),
-            "recon_raw": self.penalty_plot.plot(pen=_pen(RECON_COLOUR, 1.0, 70)),
-            "recon": self.penalty_plot.plot(pen=_pen(RECON_COLOUR, 2.0), name="reconstruction"),
-            "gp_raw": self.penalty_plot.plot(pen=_pen(PENALTY_COLOUR, 1.0, 70)),
-            "gp": self.penalty_plot.plot(pen=_pen(PENALTY_COLOUR, 2.0)),
+            # Width-1 pens only: Qt's raster engine draws wider (and translucent wide)
+            # lines several times slower, and this view repaints at every step.
+            "g_raw": self.loss_plot.plot(pen=_pen(GENERATOR_COLOUR, 1.0, RAW_ALPHA)),
+            "d_raw": self.loss_plot.plot(pen=_pen(CRITIC_COLOUR, 1.0, RAW_ALPHA)),
+            "g": self.loss_plot.plot(pen=_pen(GENERATOR_COLOUR, bright=True), name="generator"),
+            "d": self.loss_plot.plot(pen=_pen(CRITIC_COLOUR, bright=True), name="critic"),
+            "recon_raw": self.penalty_plot.plot(pen=_pen(RECON_COLOUR, 1.0, RAW_ALPHA)),
+            "recon": self.penalty_plot.plot(
+                pen=_pen(RECON_COLOUR, bright=True), name="reconstruction"
+            ),
+            "gp_raw": self.penalty_plot.plot(pen=_pen(PENALTY_COLOUR, 1.0, RAW_ALPHA)),
+            "gp": self.penalty_plot.plot(pen=_pen(PENALTY_COLOUR, bright=True)),
         }
         # The penalty only exists with the WGAN-GP objective: show it once it is non-zero.
         self._gp_seen = False
@@ -212,13 +235,12 @@ class LossPlots(QWidget):
         for curve in self._curves.values():
             curve.setData(x=np.zeros(0), y=np.zeros(0), connect="finite")
 
-        self._metrics_layout = self._graphics.addLayout(row=1, col=0, colspan=3)
-        self._metrics_layout.setSpacing(6)
+        self._metrics_layout = self._metrics_view.ci
         self._metric_plots: dict[str, _MetricPlot] = {}
-        self._graphics.ci.layout.setRowStretchFactor(0, 3)
-        self._graphics.ci.layout.setRowStretchFactor(1, 2)
 
-        self._dirty = False
+        self._losses_dirty = False
+        self._metrics_dirty = False
+        self._x_bound = 10.0
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.refresh)
@@ -250,7 +272,7 @@ class LossPlots(QWidget):
             self._gp_seen = self._gp_seen or bool(np.any(np.abs(gp_values) > 0))
         if recon is not None:
             self.recon_series.extend(xs, np.asarray(recon, dtype=np.float64))
-        self._dirty = True
+        self._losses_dirty = True
 
     def add_metrics(
         self, step: int, generated: Mapping[str, float], reference: Mapping[str, float]
@@ -263,7 +285,7 @@ class LossPlots(QWidget):
                 plot.reference.setValue(float(ref))
                 plot.reference.setVisible(True)
                 plot.set_title(float(ref))
-        self._dirty = True
+        self._metrics_dirty = True
 
     def clear(self) -> None:
         for series in (self.g_series, self.d_series, self.gp_series, self.recon_series):
@@ -272,7 +294,8 @@ class LossPlots(QWidget):
         for plot in self._metric_plots.values():
             self._metrics_layout.removeItem(plot.plot)
         self._metric_plots.clear()
-        self._dirty = True
+        self._x_bound = -1.0  # forces the x range back to the start
+        self._losses_dirty = self._metrics_dirty = True
         self.refresh()
 
     # -- drawing ----------------------------------------------------------------------------
@@ -295,26 +318,41 @@ class LossPlots(QWidget):
         return 0 if x is None else len(x)
 
     def refresh(self) -> None:
-        if not self._dirty:
+        if self._losses_dirty:
+            self._losses_dirty = False
+            self._refresh_losses()
+        if self._metrics_dirty:
+            self._metrics_dirty = False
+            for plot in self._metric_plots.values():
+                x, y, _ = plot.series.view()
+                plot.curve.setData(x=x, y=y, connect="finite")
+
+    def _grow_x_range(self) -> None:
+        last = float(self.g_series.x[self.g_series.count - 1]) if self.g_series.count else 0.0
+        bound = self._x_bound
+        if last <= bound and bound <= max(10.0, 4 * last):
             return
-        self._dirty = False
-        for key, series in (
-            ("g", self.g_series),
-            ("d", self.d_series),
-            ("gp", self.gp_series),
-            ("recon", self.recon_series),
-        ):
-            x, raw, smooth = series.view()
-            self._curves[f"{key}_raw"].setData(x=x, y=raw, connect="finite")
-            self._curves[key].setData(x=x, y=smooth, connect="finite")
+        bound = 10.0
+        while bound < last * 1.1:
+            bound *= 2
+        self._x_bound = bound
+        for plot in (self.loss_plot, self.penalty_plot):
+            plot.setXRange(0, bound, padding=0.02)
+
+    def _refresh_losses(self) -> None:
+        self._grow_x_range()
         if self._gp_seen and not self._curves["gp"].isVisible():
             self._curves["gp_raw"].setVisible(True)
             self._curves["gp"].setVisible(True)
             self.penalty_plot.legend.addItem(self._curves["gp"], "gradient penalty")
+        series_by_key = [("g", self.g_series), ("d", self.d_series), ("recon", self.recon_series)]
+        if self._gp_seen or not self.gp_series.count:
+            series_by_key.append(("gp", self.gp_series))
+        for key, series in series_by_key:
+            x, raw, smooth = series.view()
+            self._curves[f"{key}_raw"].setData(x=x, y=raw, connect="finite")
+            self._curves[key].setData(x=x, y=smooth, connect="finite")
         self._placeholder.setVisible(self.g_series.count == 0)
-        for plot in self._metric_plots.values():
-            x, y, _ = plot.series.view()
-            plot.curve.setData(x=x, y=y, connect="finite")
 
     def _metric_plot(self, name: str) -> _MetricPlot:
         found = self._metric_plots.get(name)
