@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import time
@@ -64,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--data", required=True, help="folder of MIDI files, or bach-chorales")
     t.add_argument("--out", required=True, help="run folder for checkpoints and logs")
     t.add_argument("--steps", type=_positive(), default=2000)
-    t.add_argument("--batch-size", type=_positive(), default=32)
+    t.add_argument("--batch-size", type=_positive(), default=32, help="per process")
     t.add_argument("--preset", choices=("tiny", "default"), default="default")
     t.add_argument("--device", default="auto", help="auto | cpu | cuda[:N] | mps")
     t.add_argument("--seed", type=int, default=0)
@@ -211,9 +212,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
         control.request_stop()
 
     signal.signal(signal.SIGINT, on_interrupt)
+    # Under torchrun every rank runs this command; only rank 0 reports.
+    chatty = os.environ.get("RANK", "0") == "0"
     try:
         for event in tr.train(config, control):
-            _print_event(event, args.log_every)
+            if chatty:
+                _print_event(event, args.log_every)
     finally:
         signal.signal(signal.SIGINT, previous)
     return EXIT_OK

@@ -171,11 +171,13 @@ class Generator(nn.Module):
             nn.Linear(cfg.z_dim, 2 * ch[k]) for k in reversed(range(cfg.levels))
         )
         self.head = nn.Conv2d(ch[0], 2 * t, 1)
-        # Start at the data's sparsity (about 1 pitch in 20 sounds, 1 in 50 starts) rather
-        # than at p=0.5: the BCE term then spends its first steps on music, not on bias.
+        # Start at the data's sparsity rather than at p=0.5: a voice sounds on about one
+        # pitch row of the window and starts a note on about one step in eight, so the
+        # per-pitch probabilities summed over the rows start near the data's rates and
+        # the BCE term spends its first steps on music, not on the bias.
         with torch.no_grad():
-            self.head.bias[:t].fill_(-3.0)
-            self.head.bias[t:].fill_(-4.0)
+            self.head.bias[:t].fill_(-math.log(cfg.n_pitches))
+            self.head.bias[t:].fill_(-math.log(8 * cfg.n_pitches))
 
     def forward(self, z: torch.Tensor, context: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         b = z.shape[0]

@@ -177,34 +177,48 @@ def _decode_monophonic(
     threshold: float,
     generator: torch.Generator | None,
 ) -> torch.Tensor:
-    """One note at a time: the frame planes say *whether* the voice sounds, the onset
-    planes say *when* a new note starts and on which pitch; otherwise the note is held.
+    """One note at a time. The frame planes say *whether* the voice sounds and *which*
+    pitch; the onset planes say *when* a note is struck again.
 
-    With one pitch per step, the probabilities summed over pitches estimate the voice's
-    own "sounding" and "starts a note" probabilities, which are thresholded (or drawn,
-    with a temperature).
+    A new note starts when the voice enters, when its held pitch has faded (another
+    pitch is now twice as likely), or when an onset is predicted on the held pitch;
+    otherwise the sounding note is held. With a temperature, entering,
+    re-striking and the new pitch are drawn instead of thresholded.
     """
     n, s, p = fp.shape
     out = torch.zeros(n, s, p, dtype=torch.int8)
     rows = torch.arange(n)
     current = torch.full((n,), -1, dtype=torch.long)
+    # One pitch at a time: the per-pitch probabilities summed over pitches are the
+    # voice's probability of sounding.
     active_p = fp.sum(dim=2).clamp(0.0, 1.0)
-    onset_p = op.sum(dim=2).clamp(0.0, 1.0)
-    # Where a note starts, its pitch: what is likely to start *and* to sound.
-    pitch_score = (op * fp).clamp_min(1e-9)
+    pitch_score = (fp * (0.5 + op)).clamp_min(1e-9)
     if temperature > 0:
-        sharpen = lambda q: torch.sigmoid(torch.logit(q.clamp(1e-6, 1 - 1e-6)) / temperature)  # noqa: E731
+
+        def sharpen(q: torch.Tensor) -> torch.Tensor:
+            return torch.sigmoid(torch.logit(q.clamp(1e-6, 1 - 1e-6)) / temperature)
+
         active = torch.rand(n, s, generator=generator) < sharpen(active_p)
-        starts = torch.rand(n, s, generator=generator) < sharpen(onset_p)
+        strike_draw = torch.rand(n, s, generator=generator)
         weights = (pitch_score.log() / temperature).softmax(dim=2)
         choice = torch.multinomial(weights.reshape(-1, p), 1, generator=generator).view(n, s)
     else:
         active = active_p > threshold
-        starts = onset_p > threshold
+        strike_draw = None
         choice = pitch_score.argmax(dim=2)
+    best_fp = fp.max(dim=2).values
     for step in range(s):
         on = active[:, step]
-        start = on & ((current < 0) | starts[:, step])
+        cur = current.clamp_min(0)
+        held = fp[rows, step, cur]
+        faded = held * 2 < best_fp[:, step]
+        # Re-strike the held pitch where the model predicts an onset on it.
+        strike_p = op[rows, step, cur]
+        if strike_draw is None:
+            strike = strike_p > threshold
+        else:
+            strike = strike_draw[:, step] < sharpen(strike_p)
+        start = on & ((current < 0) | strike | faded)
         current = torch.where(start, choice[:, step], current)
         current = torch.where(on, current, torch.full_like(current, -1))
         sounding = current >= 0

@@ -94,6 +94,8 @@ class TrainConfig:
     recon_weight: float = 10.0
     fm_weight: float = 1.0
     scratch_recon: float = 0.25
+    mono_ce_weight: float = 1.0  # per-voice pitch cross-entropy on monophonic tracks
+    adv_warmup: float = 0.2  # share of the steps over which the adversarial weight ramps up
     betas: tuple[float, float] = (0.5, 0.9)
     # Runtime
     keep_last: int = 3
@@ -330,6 +332,7 @@ class Trainer:
             drop_last=False,
         )
         self._epoch_cache: dict[int, list[int]] = {}
+        self.mono_tracks = [k for k, t in enumerate(self.scan.templates) if t.get("monophonic")]
         self.state = _State(batch_size=config.batch_size)
         self.autocast = self.device.type == "cuda" and config.amp
 
@@ -455,7 +458,13 @@ class Trainer:
             bce = F.binary_cross_entropy_with_logits(logits, real, reduction="none")
             recon = (bce * weight).sum() / weight.sum().clamp_min(1.0)
             fm = (feat_fake.float().mean(0) - feat_real.float().mean(0)).abs().mean()
-            g_loss = c.adv_weight * adv + c.recon_weight * recon + c.fm_weight * fm
+            mono_ce = self._mono_ce(logits[:, :t], real[:, :t], mask, weight[:, :t, :, 0])
+            ramp = min(1.0, (step + 1) / max(1.0, c.adv_warmup * c.steps))
+            g_loss = (
+                ramp * (c.adv_weight * adv + c.fm_weight * fm)
+                + c.recon_weight * recon
+                + c.mono_ce_weight * mono_ce
+            )
             if not torch.isfinite(g_loss):
                 raise NonFiniteLossError(f"generator loss is {float(g_loss.detach())}")
             g_loss.backward()
@@ -468,8 +477,33 @@ class Trainer:
             "d_loss": float(d_loss.detach()),
             "gp": float(gp_value.detach()),
             "recon": float(recon.detach()),
+            "mono_ce": float(mono_ce.detach()),
             "adv": float(adv.detach()),
         }
+
+    def _mono_ce(
+        self,
+        frame_logits: torch.Tensor,
+        frames: torch.Tensor,
+        mask: torch.Tensor,
+        step_weight: torch.Tensor,
+    ) -> torch.Tensor:
+        """Cross-entropy of the sounding pitch over the pitch axis, for monophonic tracks.
+
+        BCE treats every pitch row alone; a voice sings one pitch, so a softmax over the
+        rows teaches the generator to put its mass on one pitch, which is exactly what
+        the argmax decoding of a voice reads.
+        """
+        mono = self.mono_tracks
+        if not mono or self.config.mono_ce_weight == 0:
+            return torch.zeros((), device=frame_logits.device)
+        logits = frame_logits[:, mono]  # [B, M, S, P]
+        target_frames = frames[:, mono]
+        sounding = target_frames.sum(dim=-1) > 0  # [B, M, S]
+        target = target_frames.argmax(dim=-1)
+        ce = F.cross_entropy(logits.flatten(0, 2), target.flatten(), reduction="none")
+        w = step_weight[:, mono].flatten() * sounding.flatten().float()
+        return (ce * w).sum() / w.sum().clamp_min(1.0)
 
     # -- checkpoints -------------------------------------------------------------------
     def checkpoint_meta(self) -> dict[str, Any]:
