@@ -33,7 +33,7 @@ from studio.core.song import Notes
 from studio.ui.document import SongDocument
 from studio.ui.editor import theme
 from studio.ui.editor.grid import bar_ticks, beat_ticks, step_ticks
-from studio.ui.editor.note_painter import paint_notes
+from studio.ui.editor.note_painter import Layer, paint_layers
 from studio.ui.editor.state import EditorState
 from studio.ui.editor.viewport import RollViewport
 
@@ -171,16 +171,20 @@ class NoteCanvas(QWidget):
             if groups[kind]:
                 p.setBrush(colour)
                 p.drawRects(groups[kind])
-        if rh >= 5:
-            p.setPen(QPen(theme.ROW_LINE, 0))
-            ys = [view.y_of(pitch) + rh - 0.5 for pitch in range(low, high + 1) if pitch % 12]
-            for y in ys:
-                p.drawLine(QPointF(0, y), QPointF(w, y))
-        p.setPen(QPen(theme.OCTAVE_LINE, 0))
-        for pitch in range(low, high + 1):
-            if pitch % 12 == 0:
-                y = view.y_of(pitch) + rh - 0.5
-                p.drawLine(QPointF(0, y), QPointF(w, y))
+        # Row separators as one-pixel rectangles (Qt's fast solid-fill path).
+        p.setPen(Qt.PenStyle.NoPen)
+        for colour, wanted in ((theme.ROW_LINE, rh >= 5), (theme.OCTAVE_LINE, True)):
+            octave = colour is theme.OCTAVE_LINE
+            if not wanted:
+                continue
+            p.setBrush(colour)
+            p.drawRects(
+                [
+                    QRect(0, int(view.y_of(pitch) + rh - 1), w, 1)
+                    for pitch in range(low, high + 1)
+                    if (pitch % 12 == 0) == octave
+                ]
+            )
         t0, t1 = view.visible_ticks()
         tpb = song.ticks_per_beat
         grid = self.state.grid_ticks(tpb)
@@ -200,9 +204,11 @@ class NoteCanvas(QWidget):
         if not len(ticks):
             return
         p.setPen(QPen(colour, 0))
-        xs = np.floor((ticks - self.view.left_tick) * self.view.px_per_tick) + 0.5
-        for x in xs.tolist():
-            p.drawLine(QPointF(x, 0), QPointF(x, h))
+        xs = np.floor((ticks - self.view.left_tick) * self.view.px_per_tick).astype(np.int64)
+        # One-pixel solid rectangles take Qt's fast fill path (pen lines are much slower).
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(colour)
+        p.drawRects([QRect(x, 0, 1, h) for x in xs.tolist()])
 
     def _render_content(self) -> QPixmap:
         """The expensive layer: grid plus ghost and active notes."""
@@ -212,24 +218,21 @@ class NoteCanvas(QWidget):
         painter.drawPixmap(0, 0, self._render_background())
         doc, view = self.document, self.view
         t0, t1 = view.visible_ticks()
-        dpr = self._dpr()
+        layers: list[Layer] = []
         if self.state.show_ghosts:
             for index, track in enumerate(doc.song.tracks):
-                if index == doc.active_track:
-                    continue
-                rows = track.notes.indices_in_range(t0, t1)
-                paint_notes(
-                    painter, view, track.notes, rows, QColor(track.colour), ghost=True, dpr=dpr
-                )
+                if index != doc.active_track:
+                    rows = self._rows_in_pitch_view(
+                        track.notes, track.notes.indices_in_range(t0, t1)
+                    )
+                    layers.append(Layer(track.notes, rows, QColor(track.colour), ghost=True))
         active = doc.active()
         if active is not None:
             notes = active.notes
-            rows = notes.indices_in_range(t0, t1)
-            rows = self._rows_in_pitch_view(notes, rows)
+            rows = self._rows_in_pitch_view(notes, notes.indices_in_range(t0, t1))
             selected = np.isin(notes.ids[rows], doc.selection) if len(doc.selection) else None
-            paint_notes(
-                painter, view, notes, rows, QColor(active.colour), selected=selected, dpr=dpr
-            )
+            layers.append(Layer(notes, rows, QColor(active.colour), selected=selected))
+        paint_layers(painter, view, layers, self._dpr())
         painter.end()
         return pixmap
 

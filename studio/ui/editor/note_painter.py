@@ -9,8 +9,10 @@ drawn as one stretched image.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QRect, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
 
 from studio.core.scales import pitch_name
@@ -18,7 +20,8 @@ from studio.core.song import Notes
 from studio.ui.editor import theme
 from studio.ui.editor.viewport import RollViewport
 
-VECTOR_LIMIT = 1500  # above this many visible notes, rasterise
+VECTOR_LIMIT = 800  # above this many visible notes, rasterise
+GHOST_VECTOR_LIMIT = 200
 VELOCITY_LEVELS = 8
 
 
@@ -36,26 +39,37 @@ def _palette(colour: QColor, alpha: int | None, selected: bool) -> list[QColor]:
     return out
 
 
-def paint_notes(
-    painter: QPainter,
-    view: RollViewport,
-    notes: Notes,
-    rows: np.ndarray,
-    colour: QColor,
-    *,
-    selected: np.ndarray | None = None,
-    ghost: bool = False,
-    dpr: float = 1.0,
-) -> None:
-    """Paint the notes at `rows` of `notes`. `selected` is a bool mask aligned with rows."""
-    if not len(rows):
+@dataclass(frozen=True, eq=False)
+class Layer:
+    """Notes of one track to paint: `rows` index into `notes`; ghosts are faint and flat."""
+
+    notes: Notes
+    rows: np.ndarray
+    colour: QColor
+    ghost: bool = False
+    selected: np.ndarray | None = None  # bool mask aligned with rows
+
+
+def paint_layers(painter: QPainter, view: RollViewport, layers: list[Layer], dpr: float) -> None:
+    """Paint ghost layers then the active one. Dense views go through one raster image."""
+    layers = [layer for layer in layers if len(layer.rows)]
+    if not layers:
         return
-    if selected is None:
-        selected = np.zeros(len(rows), dtype=bool)
-    if len(rows) > VECTOR_LIMIT:
-        _paint_raster(painter, view, notes, rows, colour, selected, ghost, dpr)
-    else:
-        _paint_vector(painter, view, notes, rows, colour, selected, ghost)
+    active = sum(len(layer.rows) for layer in layers if not layer.ghost)
+    ghosts = sum(len(layer.rows) for layer in layers if layer.ghost)
+    if active > VECTOR_LIMIT or (ghosts > GHOST_VECTOR_LIMIT and active > VECTOR_LIMIT // 4):
+        _paint_raster(painter, view, layers, dpr)
+        return
+    dense_ghosts = [layer for layer in layers if layer.ghost] if ghosts > GHOST_VECTOR_LIMIT else []
+    if dense_ghosts:
+        _paint_raster(painter, view, dense_ghosts, dpr)
+    for layer in layers:
+        if layer.ghost and dense_ghosts:
+            continue
+        selected = layer.selected
+        if selected is None:
+            selected = np.zeros(len(layer.rows), dtype=bool)
+        _paint_vector(painter, view, layer.notes, layer.rows, layer.colour, selected, layer.ghost)
 
 
 def _geometry(view: RollViewport, notes: Notes, rows: np.ndarray):
@@ -68,98 +82,137 @@ def _geometry(view: RollViewport, notes: Notes, rows: np.ndarray):
 
 
 def _paint_vector(painter, view, notes, rows, colour, selected, ghost) -> None:
+    """Few notes: a bordered box per note, batched as solid fills (Qt's fast path)."""
     x0, x1, y, pitch = _geometry(view, notes, rows)
     h = view.row_height
-    w = np.maximum(x1 - x0, 2.0)
     # Keep coordinates inside a sane range: extreme zoom must not overflow the rasteriser.
-    left = np.clip(x0, -10.0, view.width + 10.0)
-    right = np.clip(x0 + w, -10.0, view.width + 10.0)
-    inset = 1.0 if h >= 5 else 0.0
+    left = np.clip(np.floor(x0), -10, view.width + 10).astype(np.int64)
+    right = np.clip(np.floor(x1), -10, view.width + 10).astype(np.int64)
+    right = np.maximum(right, left + 2)
+    top = np.floor(y).astype(np.int64) + (1 if h >= 6 else 0)
+    height = max(1, int(np.floor(h)) - (1 if h >= 6 else 0) - (1 if h >= 4 else 0))
+    bordered = not ghost and h >= 5
     levels = _velocity_level(notes.velocity[rows])
-    fills = {False: _palette(colour, 70 if ghost else None, False)}
-    if not ghost:
-        fills[True] = _palette(colour, None, True)
     painter.save()
-    if ghost:
-        painter.setPen(Qt.PenStyle.NoPen)
-    for is_sel in (False, True):
-        if is_sel and ghost:
-            break
-        if not ghost:
-            border = theme.SELECTED_BORDER if is_sel else theme.NOTE_BORDER
-            painter.setPen(border if h >= 5 else Qt.PenStyle.NoPen)
+    painter.setPen(Qt.PenStyle.NoPen)
+    for is_sel in (False, True) if not ghost else (False,):
+        fills = _palette(colour, 70 if ghost else None, is_sel)
+        group = selected == is_sel
+        if not group.any():
+            continue
+        if bordered:
+            painter.setBrush(theme.SELECTED_BORDER if is_sel else QColor(colour).darker(300))
+            painter.drawRects(
+                [
+                    QRect(a, b, c - a, height)
+                    for a, b, c in zip(
+                        left[group].tolist(),
+                        top[group].tolist(),
+                        right[group].tolist(),
+                        strict=True,
+                    )
+                ]
+            )
+        inset = 1 if bordered else 0
         for level in range(VELOCITY_LEVELS):
-            mask = (levels == level) & (selected == is_sel)
+            mask = group & (levels == level)
             if not mask.any():
                 continue
-            painter.setBrush(fills[is_sel][level])
-            rects = [
-                QRectF(a + 0.5, b + inset + 0.5, max(1.0, c - a - 1.0), max(1.0, h - 2 * inset - 1))
-                for a, b, c in zip(
-                    left[mask].tolist(), y[mask].tolist(), right[mask].tolist(), strict=True
-                )
-            ]
-            painter.drawRects(rects)
+            painter.setBrush(fills[level])
+            painter.drawRects(
+                [
+                    QRect(
+                        a + inset, b + inset, max(1, c - a - 2 * inset), max(1, height - 2 * inset)
+                    )
+                    for a, b, c in zip(
+                        left[mask].tolist(), top[mask].tolist(), right[mask].tolist(), strict=True
+                    )
+                ]
+            )
     # Names inside notes when zoomed in far enough to read them.
     if not ghost and h >= 12 and len(rows) <= 400:
         font = QFont(painter.font())
         font.setPixelSize(int(min(11, h - 4)))
         painter.setFont(font)
         painter.setPen(theme.NOTE_TEXT)
-        wide = np.nonzero((right - left) >= 30)[0]
-        for k in wide.tolist():
+        for k in np.nonzero((right - left) >= 30)[0].tolist():
             painter.drawText(
-                QRectF(left[k] + 4, y[k], right[k] - left[k] - 6, h),
+                QRectF(int(left[k]) + 4, float(y[k]), int(right[k] - left[k]) - 6, h),
                 Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
                 pitch_name(int(pitch[k])),
             )
     painter.restore()
 
 
-def _paint_raster(painter, view, notes, rows, colour, selected, ghost, dpr) -> None:
-    """Rasterise notes into a (pitch rows x device pixels) image and stretch it vertically."""
+def _paint_raster(painter: QPainter, view: RollViewport, layers: list[Layer], dpr: float) -> None:
+    """Rasterise all layers into one (pitch rows x device pixels) image, drawn once.
+
+    Each pixel gets a code; a higher code wins where notes overlap: ghost layers get one
+    flat code each, the active layer one code per velocity level (and per selection
+    state) above them. A palette lookup turns codes into premultiplied ARGB pixels.
+    """
     width = max(1, int(np.ceil(view.width * dpr)))
     low, high = view.visible_pitches()
     n_rows = high - low + 1
     if n_rows <= 0:
         return
     ppt = view.px_per_tick * dpr
-    x0 = np.floor((notes.start[rows] - view.left_tick) * ppt).astype(np.int64)
-    x1 = np.maximum(
-        x0 + 1,
-        np.floor((notes.start[rows] + notes.duration[rows] - view.left_tick) * ppt).astype(
-            np.int64
-        ),
-    )
-    x0 = np.clip(x0, 0, width)
-    x1 = np.clip(x1, 0, width)
-    row = high - notes.pitch[rows].astype(np.int64)
-    inside = (row >= 0) & (row < n_rows) & (x1 > x0)
-    x0, x1, row, sel = x0[inside], x1[inside], row[inside], selected[inside]
-    level = _velocity_level(notes.velocity[rows][inside])
-    # Priority per pixel: higher code wins. Codes: 1+level (plain), 1+LEVELS+level (selected).
-    code = 1 + level + np.where(sel, VELOCITY_LEVELS, 0)
-    n_codes = 1 + 2 * VELOCITY_LEVELS
-    image_codes = np.zeros((n_rows, width), dtype=np.uint8)
-    stride = width + 1
-    for c in np.unique(code).tolist():
-        m = code == c
-        diff = np.bincount(row[m] * stride + x0[m], minlength=n_rows * stride) - np.bincount(
-            row[m] * stride + x1[m], minlength=n_rows * stride
-        )
-        covered = np.cumsum(diff.reshape(n_rows, stride), axis=1)[:, :width] > 0
-        np.maximum(image_codes, np.where(covered, c, 0).astype(np.uint8), out=image_codes)
-    lut = np.zeros(n_codes + 1, dtype=np.uint32)
-    plain = _palette(colour, 70 if ghost else None, False)
-    chosen = _palette(colour, None, True)
-    for k in range(VELOCITY_LEVELS):
-        lut[1 + k] = _premultiplied(plain[k])
-        lut[1 + VELOCITY_LEVELS + k] = _premultiplied(chosen[k])
-    pixels = lut[image_codes]
-    if not ghost:  # a dark first pixel marks where each note starts
-        edge = x0 < width
-        pixels[row[edge], x0[edge]] = _premultiplied(theme.NOTE_BORDER, opaque=True)
-    pixels = np.ascontiguousarray(pixels)
+    lut = [0]
+    parts = []  # (x0, x1, row, code, bordered)
+    for layer in layers:
+        notes, rows = layer.notes, layer.rows
+        start = notes.start[rows]
+        x0 = np.floor((start - view.left_tick) * ppt).astype(np.int64)
+        x1 = np.floor((start + notes.duration[rows] - view.left_tick) * ppt).astype(np.int64)
+        x1 = np.clip(np.maximum(x0 + 1, x1), 0, width)
+        x0 = np.clip(x0, 0, width)
+        row = high - notes.pitch[rows].astype(np.int64)
+        inside = (row >= 0) & (row < n_rows) & (x1 > x0)
+        base = len(lut)
+        if layer.ghost:
+            lut.append(_premultiplied(_palette(layer.colour, 70, False)[VELOCITY_LEVELS // 2]))
+            code = np.full(int(inside.sum()), base, dtype=np.int64)
+        else:
+            lut.extend(_premultiplied(c) for c in _palette(layer.colour, None, False))
+            lut.extend(_premultiplied(c) for c in _palette(layer.colour, None, True))
+            level = _velocity_level(notes.velocity[rows][inside])
+            selected = layer.selected
+            sel = selected[inside] if selected is not None else np.zeros(len(level), dtype=bool)
+            code = base + level + np.where(sel, VELOCITY_LEVELS, 0)
+        parts.append((x0[inside], x1[inside], row[inside], code, not layer.ghost))
+    if len(lut) > 255:
+        raise ValueError("too many layers to rasterise at once")
+    x0 = np.concatenate([p[0] for p in parts])
+    x1 = np.concatenate([p[1] for p in parts])
+    row = np.concatenate([p[2] for p in parts])
+    code = np.concatenate([p[3] for p in parts])
+    image_codes = np.zeros(n_rows * width, dtype=np.uint8)
+    widths = x1 - x0
+    if int(widths.sum()) <= 4 * n_rows * width:
+        # Expand every note into its pixel indices, lowest code first, so that the
+        # highest code is written last and wins where notes overlap.
+        order = np.argsort(code, kind="stable")
+        widths_o = widths[order]
+        first = row[order] * width + x0[order]
+        before = np.cumsum(widths_o) - widths_o
+        pixel = np.arange(int(widths_o.sum())) + np.repeat(first - before, widths_o)
+        image_codes[pixel] = np.repeat(code[order].astype(np.uint8), widths_o)
+    else:  # very long, heavily overlapping notes: run-length coverage per code instead
+        stride = width + 1
+        grid = image_codes.reshape(n_rows, width)
+        for c in np.unique(code).tolist():
+            m = code == c
+            diff = np.bincount(row[m] * stride + x0[m], minlength=n_rows * stride) - np.bincount(
+                row[m] * stride + x1[m], minlength=n_rows * stride
+            )
+            covered = np.cumsum(diff.reshape(n_rows, stride), axis=1)[:, :width] > 0
+            grid[covered] = np.maximum(grid[covered], c)
+    pixels = np.asarray(lut, dtype=np.uint32)[image_codes].reshape(n_rows, width)
+    border = _premultiplied(theme.NOTE_BORDER, opaque=True)
+    for p_x0, _x1, p_row, _code, bordered in parts:
+        if bordered:  # a dark first pixel marks where each active note starts
+            edge = p_x0 < width
+            pixels[p_row[edge], p_x0[edge]] = border
     image = QImage(pixels.data, width, n_rows, width * 4, QImage.Format.Format_ARGB32_Premultiplied)
     top = view.y_of(high)
     painter.save()
