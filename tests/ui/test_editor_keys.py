@@ -179,3 +179,18 @@ def test_toolbar_buttons_are_visible_with_tooltips(editor):
         assert editor.action(action_id).toolTip()
         assert not editor.action(action_id).icon().isNull()
     assert "(D)" in editor.action("tools.draw").toolTip()
+
+
+def test_arrow_keys_in_track_fields_do_not_edit_notes(qtbot, editor):
+    doc = editor.document
+    doc.select_all()
+    before = notes_of(editor)
+    combo = editor.track_list.rows[0].instrument
+    combo.setFocus()
+    qtbot.keyClick(combo, K.Key_Down)
+    name = editor.track_list.rows[0].name_edit
+    name.setFocus()
+    qtbot.keyClick(name, K.Key_Left)
+    qtbot.keyClick(name, K.Key_D)
+    assert notes_of(editor) == before
+    assert editor.state.tool == "draw"

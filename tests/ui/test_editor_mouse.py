@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from editor_helpers import TPB, at, click, drag, ids_at, make_editor, notes_of, send
 from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtWidgets import QApplication
 
 SHIFT = Qt.KeyboardModifier.ShiftModifier
 CTRL = Qt.KeyboardModifier.ControlModifier
@@ -177,8 +178,11 @@ def test_ghost_notes_are_not_editable(qtbot):
     assert (72, 1920, 480, 100) in notes_of(editor, 0)
 
 
-def test_escape_cancels_a_drag(qtbot):
+def test_escape_cancels_a_drag_instead_of_deselecting(qtbot):
     editor = make_editor(qtbot)
+    editor.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is editor)
+    editor.canvas.setFocus()
     before = notes_of(editor)
     send(editor.canvas, QEvent.Type.MouseButtonPress, at(editor, 100, 60))
     send(editor.canvas, QEvent.Type.MouseMove, at(editor, 900, 66))
@@ -189,6 +193,9 @@ def test_escape_cancels_a_drag(qtbot):
     assert notes_of(editor) == before
     assert not editor.user_is_dragging
     assert editor.document.undo_stack.count() == 0
+    assert len(editor.document.selection) == 1  # Escape did not also clear the selection
+    qtbot.keyClick(editor.canvas, Qt.Key.Key_Escape)
+    assert len(editor.document.selection) == 0
 
 
 def test_velocity_lane_drag_sets_selected_only_and_is_one_step(qtbot):

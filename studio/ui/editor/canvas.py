@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QKeyEvent,
@@ -588,6 +588,17 @@ class NoteCanvas(QWidget):
     def wheelEvent(self, event: QWheelEvent) -> None:
         self.wheelScrolled.emit(event)
         event.accept()
+
+    def event(self, event: QEvent) -> bool:
+        # During a drag, Escape cancels the drag instead of triggering "Select None".
+        if (
+            event.type() == QEvent.Type.ShortcutOverride
+            and self.drag is not None
+            and event.key() == Qt.Key.Key_Escape
+        ):
+            event.accept()
+            return True
+        return super().event(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Escape and self.drag is not None:

@@ -120,6 +120,13 @@ class PianoRollEditor(QWidget):
         grid.setRowStretch(1, 1)
         grid.setColumnStretch(1, 1)
 
+        # Note-editing keys (arrows, Delete, letters) act only while the roll has focus, so
+        # they never steal keys from the track list's name fields and combo boxes.
+        self.roll = roll
+        for spec in registry.EDITOR_ACTIONS:
+            target = roll if spec.editor_scope else self
+            target.addAction(self.actions_by_id[spec.id])
+
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.addWidget(self.track_list)
         splitter.addWidget(roll)
@@ -169,7 +176,6 @@ class PianoRollEditor(QWidget):
             if spec.id.startswith("tools.") and spec.id != "tools.snap":
                 tools.addAction(action)
             action.triggered.connect(lambda _checked=False, s=spec: s.callback(self.document, self))
-            self.addAction(action)
             self.actions_by_id[spec.id] = action
         stack = self.document.undo_stack
         self._undo_state_changed()
