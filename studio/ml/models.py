@@ -19,9 +19,10 @@ Output: per-cell logits of "a note sounds here" (frame) and "a note starts here"
 (onset), ``[B, 2T, S, P]``.
 
 Discriminator ``D(roll, mask)``: strided convolutions with spectral normalisation
-(Miyato et al., 2018) over the full roll (given + generated cells) plus the mask, sum
-pooled to one score. Spectral norm keeps D Lipschitz-bounded without the extra
-backward pass of a gradient penalty (WGAN-GP is still available as a loss option).
+(Miyato et al., 2018) over the full roll (given + generated cells) plus the mask,
+average pooled to one score (a sum would grow with the window and swamp the generator's
+other loss terms). Spectral norm keeps D Lipschitz-bounded without the extra backward
+pass of a gradient penalty (WGAN-GP is still available as a loss option).
 """
 
 from __future__ import annotations
@@ -222,7 +223,7 @@ class Discriminator(nn.Module):
         x = torch.cat([roll, m, coords], dim=1)
         for conv in self.convs:
             x = F.leaky_relu(conv(x), 0.2)
-        features = x.sum(dim=(2, 3))
+        features = x.mean(dim=(2, 3))  # mean, not sum: keeps scores O(1) at any size
         score = self.out(features).squeeze(1)
         return (score, features) if return_features else score
 
