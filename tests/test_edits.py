@@ -326,3 +326,15 @@ def test_random_edits_then_undo_all_restore_original(data):
             assert np.all((notes.pitch >= 0) & (notes.pitch <= 127))
             assert np.all(notes.start >= 0) and np.all(notes.duration >= 1)
     assert song == original
+
+
+def test_core_editing_modules_import_no_qt():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, studio.core.edits, studio.core.scales, studio.core.quantize; "
+        "bad = [m for m in sys.modules if m.startswith(('PySide6', 'torch'))]; "
+        "assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -76,6 +76,7 @@ class SongDocument(QObject):
     pathChanged = Signal(str)
     previewRequested = Signal(int, int, int)  # track, pitch, velocity
     modifiedChanged = Signal(bool)
+    songReplaced = Signal()  # set_song: a different song (views re-fit to it)
 
     def __init__(self, song: Song | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -110,6 +111,7 @@ class SongDocument(QObject):
         self.playheadChanged.emit(0)
         self.changed.emit()
         self.pathChanged.emit(path or "")
+        self.songReplaced.emit()
 
     def set_path(self, path: str | None) -> None:
         self.path = path

@@ -291,9 +291,8 @@ class MainWindow(QMainWindow):
             QMessageBox.critical(self, "Cannot open file", f"Cannot read '{path}': {error}")
             return False
         self._remember_dir(path)
-        self.document.set_song(song, document_path)
+        self.document.set_song(song, document_path)  # the editor zooms to fit
         self.document.set_active_track(active)
-        self.editor.zoom_to_fit()
         return True
 
     def save(self) -> bool:
@@ -359,7 +358,6 @@ class MainWindow(QMainWindow):
     def set_song(self, song: Song, path: str | None = None) -> None:
         """Show a song (e.g. a generated one) without asking; used by other panels."""
         self.document.set_song(song, path)
-        self.editor.zoom_to_fit()
 
     # -- drag and drop ----------------------------------------------------------------------
     @staticmethod

@@ -145,7 +145,7 @@ class PianoRollEditor(QWidget):
         self.vscroll.valueChanged.connect(self._vscroll_moved)
         document.changed.connect(self._update_extent)
         document.tracksChanged.connect(self._song_structure_changed)
-        document.pathChanged.connect(self._song_structure_changed)
+        document.songReplaced.connect(self._song_replaced)
         self.state.toolChanged.connect(self._sync_checks)
         self.state.snapChanged.connect(self._sync_checks)
         self.state.ghostsChanged.connect(self._sync_checks)
@@ -297,6 +297,10 @@ class PianoRollEditor(QWidget):
         end = max(song.end_tick, self.document.playhead, int(min_tick))
         self.view.set_scroll_end(end + EXTRA_BARS * song.ticks_per_bar(end))
         self._sync_scrollbars()
+
+    def _song_replaced(self) -> None:
+        self._song_structure_changed()
+        self.zoom_to_fit()
 
     def _song_structure_changed(self, *_args: object) -> None:
         self.view.set_ticks_per_beat(self.document.song.ticks_per_beat)
