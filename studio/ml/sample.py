@@ -239,6 +239,23 @@ def planes_from_roll(roll: np.ndarray) -> torch.Tensor:
     return torch.cat([(r > 0).float(), (r == ONSET).float()], dim=1)
 
 
+def window_start(unknown: np.ndarray, w: int, bar: int) -> int:
+    """Bar-aligned start of the next window, given which steps are still hidden.
+
+    A short hole (at most half a window, e.g. an infill) is centred, so the window holds
+    context on both sides; a long one (from scratch, a continuation) gets half a window
+    of context before it, so each window continues the last.
+    """
+    total = len(unknown)
+    u = int(np.argmax(unknown))
+    known_after = np.nonzero(~unknown[u:])[0]
+    v = u + int(known_after[0]) if len(known_after) else total
+    hole = v - u
+    context = (w - hole) // 2 if hole <= w // 2 else w // 2
+    s0 = max(0, u - min(u, context)) // bar * bar
+    return int(min(s0, total - w))
+
+
 @torch.no_grad()
 def run_windows(
     model: LoadedModel,
@@ -252,31 +269,32 @@ def run_windows(
 ) -> np.ndarray:
     """Fill the hidden cells of ``given`` (``[N, T, L, P]``, any length L).
 
-    ``mask`` (``[N, T, L]`` bool) marks given cells. Windows of the model's length slide
-    over L with half-window overlap; each window sees the already generated steps before
-    it as given, so long outputs stay continuous.
+    ``mask`` (``[N, T, L]`` bool) marks given cells. Windows of the model's length are
+    placed over the first steps still hidden (see `window_start`); each sees everything
+    already given or generated in it as context, so long outputs stay continuous.
     """
     cfg = model.config
     n, t, length, p = given.shape
     w = cfg.n_steps
-    if length < w:  # pad with hidden steps; cut afterwards
-        pad = w - length
+    # Pad with hidden steps to whole bars and at least one window; cut afterwards. Windows
+    # always start on a bar line: the model's coordinate planes put step 0 on a downbeat.
+    bar = cfg.steps_per_bar
+    total = max(w, -(-length // bar) * bar)
+    if total > length:
+        pad = total - length
         given = np.concatenate([given, np.zeros((n, t, pad, p), np.int8)], axis=2)
         mask = np.concatenate([mask, np.zeros((n, t, pad), bool)], axis=2)
-    total = given.shape[2]
-    hop = max(cfg.steps_per_bar, (w // 2) // cfg.steps_per_bar * cfg.steps_per_bar)
-    starts = list(range(0, total - w + 1, hop))
-    if starts[-1] != total - w:
-        starts.append(total - w)
     roll = given.copy()
     known = mask.copy()
     gen = torch.Generator().manual_seed(int(seed) + 1)
     device = model.device
     z = z.to(device)
-    for s0 in starts:
+    while True:
+        unknown = ~known.all(axis=(0, 1))
+        if not unknown.any():
+            break
+        s0 = window_start(unknown, w, bar)
         window_known = known[:, :, s0 : s0 + w]
-        if window_known.all():
-            continue
         ctx = planes_from_roll(roll[:, :, s0 : s0 + w]).to(device)
         m = torch.from_numpy(window_known).float().to(device)
         logits = model.generator(z, ctx, m)

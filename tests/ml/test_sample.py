@@ -189,3 +189,17 @@ def test_pickled_object_is_refused_without_running_code(tmp_path):
     with pytest.raises(CheckpointError, match="refused"):
         sample.load_generator(path)
     assert not marker.exists()
+
+
+def test_windows_centre_short_holes_and_overlap_long_ones():
+    unknown = np.zeros(256, bool)
+    unknown[128:144] = True  # one bar to infill in a 16-bar song
+    assert sample.window_start(unknown, 64, 16) == 96  # context both sides, on a bar line
+    unknown[:] = False
+    unknown[80:] = True  # continue after 5 bars
+    assert sample.window_start(unknown, 64, 16) == 48
+    unknown[:] = True  # from scratch
+    assert sample.window_start(unknown, 64, 16) == 0
+    unknown[:] = False
+    unknown[250:] = True  # the tail: the last window still fits
+    assert sample.window_start(unknown, 64, 16) == 192
