@@ -86,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--checkpoint-every", type=int, default=500)
     t.add_argument("--metrics-every", type=int, default=500)
     t.add_argument("--keep-last", type=_positive(), default=3)
+    t.add_argument(
+        "--minutes",
+        type=_non_negative_float,
+        default=0.0,
+        help="stop and save after this much training time (0: run all steps)",
+    )
     t.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
     t.add_argument("--cache-dir", default=None, help="dataset cache folder")
     t.add_argument("--log-every", type=_positive(), default=50, help="print every N steps")
@@ -174,6 +180,7 @@ def _train_config(args: argparse.Namespace) -> Any:
         keep_last=args.keep_last,
         threads=args.threads,
         cache_dir=args.cache_dir,
+        max_minutes=args.minutes,
     )
 
 

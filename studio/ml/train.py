@@ -14,8 +14,11 @@ Objective (per step, one batch):
   * G: adversarial term + ``recon_weight`` × per-cell BCE on the hidden cells (the
     "inpainting" term: it teaches voice leading within a few minutes of training,
     where an adversarial signal alone is still noise) + ``fm_weight`` × D feature
-    matching. From-scratch windows get ``scratch_recon`` × the BCE weight: with nothing
-    given, BCE towards one particular chorale would pull every sample to the average.
+    matching + ``mono_ce_weight`` × a cross-entropy over the pitch axis for monophonic
+    voices. From-scratch windows get ``scratch_recon`` × the BCE weight: with nothing
+    given, BCE towards one particular chorale would pull every sample to the average. The
+    adversarial terms ramp up over the first ``adv_warmup`` steps, once the
+    reconstruction terms have taught the voices their ranges.
 
 Determinism: each step's batch, transpositions, masks and latents come from a torch
 Generator seeded by (seed, rank, step), and the batch order from a DistributedSampler
@@ -95,7 +98,7 @@ class TrainConfig:
     fm_weight: float = 1.0
     scratch_recon: float = 0.25
     mono_ce_weight: float = 1.0  # per-voice pitch cross-entropy on monophonic tracks
-    adv_warmup: float = 0.2  # share of the steps over which the adversarial weight ramps up
+    adv_warmup: int = 500  # steps over which the adversarial weight ramps up (<= 20% of steps)
     betas: tuple[float, float] = (0.5, 0.9)
     # Runtime
     keep_last: int = 3
@@ -104,6 +107,7 @@ class TrainConfig:
     metrics_samples: int = 64
     log_every: int = 1
     min_batch_size: int = 2
+    max_minutes: float = 0.0  # stop (and save) after this much training time; 0: no limit
 
 
 class TrainControl:
@@ -182,7 +186,7 @@ class CheckpointSaved:
 @dataclass
 class Finished:
     step: int
-    reason: str  # "completed" | "stopped"
+    reason: str  # "completed" | "stopped" | "time limit"
     checkpoint: str | None = field(default=None)
 
 
@@ -459,7 +463,7 @@ class Trainer:
             recon = (bce * weight).sum() / weight.sum().clamp_min(1.0)
             fm = (feat_fake.float().mean(0) - feat_real.float().mean(0)).abs().mean()
             mono_ce = self._mono_ce(logits[:, :t], real[:, :t], mask, weight[:, :t, :, 0])
-            ramp = min(1.0, (step + 1) / max(1.0, c.adv_warmup * c.steps))
+            ramp = min(1.0, (step + 1) / max(1.0, min(c.adv_warmup, 0.2 * c.steps)))
             g_loss = (
                 ramp * (c.adv_weight * adv + c.fm_weight * fm)
                 + c.recon_weight * recon
@@ -696,6 +700,8 @@ def _train(
                 control.wait_while_paused(0.1)
             if control.stopping:
                 break
+            if config.max_minutes > 0 and state.elapsed >= 60 * config.max_minutes:
+                break
             t0 = time.perf_counter()
             try:
                 metrics = trainer.train_step(state.step)
@@ -754,7 +760,12 @@ def _train(
             if config.checkpoint_every and state.step % config.checkpoint_every == 0:
                 last_ckpt = trainer.save()
                 yield CheckpointSaved(state.step, str(last_ckpt))
-        reason = "completed" if state.step >= config.steps else "stopped"
+        if state.step >= config.steps:
+            reason = "completed"
+        elif control.stopping:
+            reason = "stopped"
+        else:
+            reason = "time limit"
         final: Path | None = last_ckpt
         if is_main and (last_ckpt is None or ckpt.step_of(last_ckpt) != state.step):
             final = trainer.save()

@@ -207,3 +207,10 @@ def test_task_masks_cover_every_task():
     assert ((masks[:, 0] == 1).all(dim=1) & (masks[:, 1:] == 0).all(dim=(1, 2))).any()  # melody
     infill = (masks[:, :, 0] == 1).all(dim=1) & (masks[:, :, :] == 0).any(dim=2).any(dim=1)
     assert infill.any()
+
+
+def test_time_limit_stops_and_saves(chorales, cache_dir, tmp_path):
+    config = tiny_config(chorales, tmp_path / "run", cache_dir, steps=100, max_minutes=1e-9)
+    events = _run(config)
+    assert events[-1].reason == "time limit" and events[-1].step == 1
+    assert ckpt.step_of(ckpt.latest_checkpoint(tmp_path / "run")) == 1
