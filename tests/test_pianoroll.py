@@ -150,3 +150,38 @@ def test_encode_and_decode_are_vectorised_fast_enough_for_100k_notes() -> None:
     assert len(decoded) > 0.9 * n * 0.9  # overlaps of one pitch merge a few notes
     # A Python loop per step or per note would take tens of seconds on this grid.
     assert elapsed < 5.0
+
+
+def reference_decode(roll: np.ndarray) -> list[tuple[int, int, int]]:
+    """The decoding rule written as the obvious loop: (pitch row, start step, end step)."""
+    notes = []
+    n_steps, n_pitches = roll.shape
+    for p in range(n_pitches):
+        start = None
+        for t in range(n_steps + 1):
+            cell = roll[t, p] if t < n_steps else OFF
+            if start is not None and cell in (OFF, ONSET):
+                notes.append((p, start, t))
+                start = None
+            if cell != OFF and start is None:
+                start = t
+    return sorted(notes)
+
+
+def test_decode_matches_the_reference_loop_on_random_rolls() -> None:
+    rng = np.random.default_rng(11)
+    spec_for = {}
+    for _ in range(300):
+        steps, pitches = int(rng.integers(1, 30)), int(rng.integers(1, 8))
+        roll = rng.choice(np.array([OFF, OFF, HOLD, HOLD, ONSET], np.int8), size=(steps, pitches))
+        spec = spec_for.setdefault(pitches, RollSpec(lowest_pitch=0, n_pitches=pitches))
+        notes = decode_notes(roll, spec, 4)  # 1 tick per step
+        got = sorted(
+            zip(
+                notes.pitch.tolist(),
+                notes.start.tolist(),
+                (notes.start + notes.duration).tolist(),
+                strict=True,
+            )
+        )
+        assert got == reference_decode(roll)

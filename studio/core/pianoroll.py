@@ -102,29 +102,29 @@ def decode_notes(
     array read at each note's onset.
     """
     roll = np.asarray(roll)
-    n_steps, n_pitches = roll.shape
+    n_pitches = roll.shape[1]
     if n_pitches != spec.n_pitches:
         raise ValueError(f"roll has {n_pitches} pitch rows but the spec has {spec.n_pitches}")
-    # Work pitch-major so each pitch row is contiguous in time, then find runs.
-    cells = roll.T.astype(np.int8)
-    sounding = cells > 0
-    prev = np.zeros_like(sounding)
-    prev[:, 1:] = sounding[:, :-1]
-    starts_mask = (cells == ONSET) | (sounding & ~prev)
-    pitch_row, start_step = np.nonzero(starts_mask)  # row-major: sorted by pitch, then time
-    if not len(start_step):
+    # Work on the sounding cells only (a roll is mostly empty): list them by pitch, then
+    # time, and find where runs of consecutive cells start and end.
+    cells = roll.astype(np.int8, copy=False)
+    flat = np.flatnonzero(cells > 0)
+    if not len(flat):
         return Notes()
-    # Next start or silence after each start, per pitch row: the note's end.
-    stops_mask = starts_mask.copy()
-    stops_mask[:, :] |= ~sounding
-    flat_stops = np.flatnonzero(
-        np.concatenate([stops_mask, np.ones((n_pitches, 1), dtype=bool)], axis=1)
-    )
-    width = n_steps + 1
-    flat_start = pitch_row * width + start_step
-    end_idx = np.searchsorted(flat_stops, flat_start + 1, side="left")
-    end_flat = flat_stops[end_idx]
-    end_step = end_flat - pitch_row * width
+    step_all, pitch_all = np.divmod(flat, n_pitches)
+    # flat is time-major already, so a stable sort by pitch gives (pitch, time) order;
+    # int16 keys let numpy use its radix sort.
+    order = np.argsort(pitch_all.astype(np.int16), kind="stable")
+    step_all, pitch_all = step_all[order], pitch_all[order]
+    onset = cells[step_all, pitch_all] == ONSET
+    continues = np.zeros(len(flat), dtype=bool)  # cell directly follows a sounding cell
+    continues[1:] = (pitch_all[1:] == pitch_all[:-1]) & (step_all[1:] == step_all[:-1] + 1)
+    # A note starts at an ONSET or after silence, and ends before silence or an ONSET.
+    first = onset | ~continues
+    last = np.ones(len(flat), dtype=bool)
+    last[:-1] = first[1:]
+    pitch_row, start_step = pitch_all[first], step_all[first]
+    end_step = step_all[last] + 1
     tps = spec.ticks_per_step(ticks_per_beat)
     start_ticks = np.rint(start_step * tps).astype(np.int64) + start_tick
     end_ticks = np.rint(end_step * tps).astype(np.int64) + start_tick
