@@ -202,3 +202,13 @@ def test_dense_song_paints_with_the_raster_path(qtbot):
     assert image.width() > 0
     editor.document.select_all()
     editor.canvas.repaint()
+
+
+def test_hundreds_of_ghost_tracks_paint(qtbot):
+    tracks = [
+        Track(f"T{k}", notes=Notes(np.full(10, 40 + k % 40), np.arange(10) * 96 + k, [90] * 10))
+        for k in range(300)
+    ]
+    editor = make_editor(qtbot, Song(tracks=tracks))
+    editor.zoom_to_fit()
+    assert not editor.canvas.grab().isNull()

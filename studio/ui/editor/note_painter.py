@@ -22,6 +22,7 @@ from studio.ui.editor.viewport import RollViewport
 
 VECTOR_LIMIT = 800  # above this many visible notes, rasterise
 GHOST_VECTOR_LIMIT = 200
+MAX_GHOST_CODES = 200  # ghost colours in one raster; with 16 active codes, fits uint8
 VELOCITY_LEVELS = 8
 
 
@@ -170,7 +171,10 @@ def _paint_raster(painter: QPainter, view: RollViewport, layers: list[Layer], dp
         inside = (row >= 0) & (row < n_rows) & (x1 > x0)
         base = len(lut)
         if layer.ghost:
-            lut.append(_premultiplied(_palette(layer.colour, 70, False)[VELOCITY_LEVELS // 2]))
+            if len(lut) < MAX_GHOST_CODES:
+                lut.append(_premultiplied(_palette(layer.colour, 70, False)[VELOCITY_LEVELS // 2]))
+            else:  # hundreds of tracks: the rest share one ghost colour (codes fit a byte)
+                base = 1
             code = np.full(int(inside.sum()), base, dtype=np.int64)
         else:
             lut.extend(_premultiplied(c) for c in _palette(layer.colour, None, False))
@@ -180,8 +184,6 @@ def _paint_raster(painter: QPainter, view: RollViewport, layers: list[Layer], dp
             sel = selected[inside] if selected is not None else np.zeros(len(level), dtype=bool)
             code = base + level + np.where(sel, VELOCITY_LEVELS, 0)
         parts.append((x0[inside], x1[inside], row[inside], code, not layer.ghost))
-    if len(lut) > 255:
-        raise ValueError("too many layers to rasterise at once")
     x0 = np.concatenate([p[0] for p in parts])
     x1 = np.concatenate([p[1] for p in parts])
     row = np.concatenate([p[2] for p in parts])

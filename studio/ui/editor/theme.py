@@ -6,7 +6,7 @@ from PySide6.QtGui import QColor
 
 WHITE_ROW = QColor("#23262d")
 BLACK_ROW = QColor("#1b1d23")
-OUT_OF_SCALE_ROW = QColor("#15161a")
+OUT_OF_SCALE_ROW = QColor("#111215")
 ROW_LINE = QColor("#2a2e36")
 OCTAVE_LINE = QColor("#3a3f4a")
 BAR_LINE = QColor("#59606e")
