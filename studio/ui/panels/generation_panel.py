@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -254,13 +254,13 @@ class GenerationPanel(QWidget):
         )
         self.seed_lock = QToolButton()
         self.seed_lock.setCheckable(True)
-        self.seed_lock.setText("🔒")
+        self.seed_lock.setText("Lock")
         self.seed_lock.setToolTip(
             "Lock the seed: Generate gives the same music again (to compare settings).\n"
             "Unlocked, every Generate starts from a fresh seed."
         )
         self.seed_dice = QToolButton()
-        self.seed_dice.setText("🎲")
+        self.seed_dice.setText("New")
         self.seed_dice.setToolTip("Pick a new random seed")
         self.seed_dice.clicked.connect(self.randomize_seed)
         self.tempo = QSpinBox()
@@ -274,7 +274,7 @@ class GenerationPanel(QWidget):
         )
         self.targets.setMaximumHeight(96)
 
-        self.generate_button = QPushButton("✨  Generate")
+        self.generate_button = QPushButton("Generate")
         self.generate_button.setDefault(True)
         self.generate_button.setToolTip("Write the variations (the window stays usable)")
         self.generate_button.clicked.connect(self.generate)
@@ -287,8 +287,10 @@ class GenerationPanel(QWidget):
 
     def _build_results(self) -> None:
         self.results = ThumbnailStrip(
-            empty_text="Your variations appear here. Click one to listen; "
-            "Ctrl-click a second one to interpolate between them."
+            empty_text="Your variations appear here. Click one to listen, double-click to "
+            "open it; Ctrl-click a second one to morph between them.",
+            thumb_size=QSize(232, 128),
+            wrap=True,
         )
         self.results.playRequested.connect(self._on_result_play)
         self.results.openRequested.connect(self._on_result_open)
@@ -358,7 +360,7 @@ class GenerationPanel(QWidget):
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(4, 4, 4, 4)
         right_layout.addWidget(heading("Variations"))
-        right_layout.addWidget(self.results)
+        right_layout.addWidget(self.results, 1)
         actions = QHBoxLayout()
         for button in (self.insert_button, self.replace_button, self.open_button):
             actions.addWidget(button)
@@ -370,7 +372,6 @@ class GenerationPanel(QWidget):
         morph.addWidget(self.interp_steps)
         morph.addStretch(1)
         right_layout.addLayout(morph)
-        right_layout.addStretch(1)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(scroll)
@@ -651,7 +652,7 @@ class GenerationPanel(QWidget):
         if result is None:
             return False
         tracks = [
-            Track(p.name, p.program, p.is_drum, p.colour, notes=p.notes)
+            Track(f"{p.name} · new", p.program, p.is_drum, p.colour, notes=p.notes)
             for p in result.parts
             if len(p.notes)
         ]

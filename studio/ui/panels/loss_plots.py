@@ -168,6 +168,9 @@ class _MetricPlot:
         plot.setMenuEnabled(False)
         plot.getViewBox().setDefaultPadding(0.15)
         _style_axes(plot)
+        # Steps are on the plots above; small plots need their height for the curve.
+        plot.getAxis("bottom").setStyle(showValues=False)
+        plot.getAxis("bottom").setHeight(6)
 
     def set_title(self, reference: float | None) -> None:
         # The data's value goes in the title, not on the line: a label on the line is
@@ -198,9 +201,10 @@ class LossPlots(QWidget):
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self._graphics)
         splitter.addWidget(self._metrics_view)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
         splitter.setChildrenCollapsible(False)
+        self._metrics_view.setMinimumHeight(150)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)

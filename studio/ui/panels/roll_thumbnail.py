@@ -25,6 +25,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
+    QGridLayout,
     QHBoxLayout,
     QScrollArea,
     QSizePolicy,
@@ -42,6 +43,7 @@ PLAYING = QColor("#81c784")
 CAPTION = QColor("#b8bcc4")
 THUMB_SIZE = QSize(168, 96)
 CAPTION_HEIGHT = 18
+SPACING = 8
 
 
 @dataclass(frozen=True)
@@ -90,11 +92,18 @@ class RollThumbnail(QWidget):
     clicked = Signal()
     doubleClicked = Signal()
 
-    def __init__(self, song: Song, caption: str = "", parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        song: Song,
+        caption: str = "",
+        parent: QWidget | None = None,
+        size: QSize = THUMB_SIZE,
+    ) -> None:
         super().__init__(parent)
+        self._size = QSize(size)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.setFixedSize(THUMB_SIZE.width(), THUMB_SIZE.height() + CAPTION_HEIGHT)
+        self.setFixedSize(size.width(), size.height() + CAPTION_HEIGHT)
         self._caption = caption
         self._selected = False
         self._playing = False
@@ -233,7 +242,7 @@ class RollThumbnail(QWidget):
         return pixmap
 
     def sizeHint(self) -> QSize:
-        return QSize(THUMB_SIZE.width(), THUMB_SIZE.height() + CAPTION_HEIGHT)
+        return QSize(self._size.width(), self._size.height() + CAPTION_HEIGHT)
 
 
 def _pt(x: float, y: float) -> QPointF:
@@ -241,7 +250,8 @@ def _pt(x: float, y: float) -> QPointF:
 
 
 class ThumbnailStrip(QScrollArea):
-    """A horizontally scrolling row of thumbnails.
+    """A horizontally scrolling row of thumbnails (or, with ``wrap``, a grid that fills
+    the width and scrolls vertically).
 
     ``playRequested(index)`` on click, ``openRequested(index)`` on double-click;
     a click selects (Ctrl-click adds to the selection). With ``max_items`` the oldest
@@ -257,45 +267,65 @@ class ThumbnailStrip(QScrollArea):
         max_items: int | None = None,
         empty_text: str = "",
         parent: QWidget | None = None,
+        thumb_size: QSize = THUMB_SIZE,
+        wrap: bool = False,
     ) -> None:
         super().__init__(parent)
         self._max_items = max_items
+        self._thumb_size = QSize(thumb_size)
+        self._wrap = wrap
+        self._columns = 0
         self._items: list[RollThumbnail] = []
         self._inner = QWidget()
-        self._row = QHBoxLayout(self._inner)
-        self._row.setContentsMargins(6, 6, 6, 6)
-        self._row.setSpacing(8)
-        self._row.addStretch(1)
         self.setWidget(self._inner)
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
-        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scrollbar = self.horizontalScrollBar().sizeHint().height()
-        self.setFixedHeight(THUMB_SIZE.height() + CAPTION_HEIGHT + 12 + scrollbar)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        if wrap:
+            self._grid = QGridLayout(self._inner)
+            self._grid.setContentsMargins(6, 6, 6, 6)
+            self._grid.setSpacing(SPACING)
+            self._grid.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+            self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+            self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+            self.setMinimumHeight(thumb_size.height() + CAPTION_HEIGHT + 16)
+        else:
+            self._row = QHBoxLayout(self._inner)
+            self._row.setContentsMargins(6, 6, 6, 6)
+            self._row.setSpacing(SPACING)
+            self._row.addStretch(1)
+            self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+            self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+            scrollbar = self.horizontalScrollBar().sizeHint().height()
+            self.setFixedHeight(thumb_size.height() + CAPTION_HEIGHT + 12 + scrollbar)
+            self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self._empty_text = empty_text
         self.setToolTip(empty_text)
 
     # -- content -------------------------------------------------------------------------
     def add_song(self, song: Song, caption: str = "") -> RollThumbnail:
-        thumb = RollThumbnail(song, caption)
+        thumb = RollThumbnail(song, caption, size=self._thumb_size)
         thumb.clicked.connect(self._on_clicked)
         thumb.doubleClicked.connect(self._on_double_clicked)
-        self._row.insertWidget(self._row.count() - 1, thumb)
         self._items.append(thumb)
+        if self._wrap:
+            self._place_in_grid(len(self._items) - 1)
+        else:
+            self._row.insertWidget(self._row.count() - 1, thumb)
         if self._max_items is not None:
             while len(self._items) > self._max_items:
                 old = self._items.pop(0)
-                self._row.removeWidget(old)
+                self._layout().removeWidget(old)
                 old.deleteLater()
-        # Follow the newest thumbnail once the layout has placed it.
-        QTimer.singleShot(0, self._scroll_to_end)
+            if self._wrap:
+                self._relayout()
+        if not self._wrap:
+            # Follow the newest thumbnail once the layout has placed it.
+            QTimer.singleShot(0, self._scroll_to_end)
         return thumb
 
     def clear(self) -> None:
         for thumb in self._items:
-            self._row.removeWidget(thumb)
+            self._layout().removeWidget(thumb)
             thumb.deleteLater()
         self._items.clear()
         self.selectionChanged.emit()
@@ -347,6 +377,31 @@ class ThumbnailStrip(QScrollArea):
         index = self._index_of(self.sender())
         if index >= 0:
             self.openRequested.emit(index)
+
+    def _layout(self) -> QGridLayout | QHBoxLayout:
+        return self._grid if self._wrap else self._row
+
+    def _columns_for_width(self) -> int:
+        usable = self.viewport().width() - 12 + SPACING
+        return max(1, usable // (self._thumb_size.width() + SPACING))
+
+    def _place_in_grid(self, index: int) -> None:
+        columns = self._columns or self._columns_for_width()
+        self._columns = columns
+        row, col = divmod(index, columns)
+        self._grid.addWidget(self._items[index], row, col)
+
+    def _relayout(self) -> None:
+        for thumb in self._items:
+            self._grid.removeWidget(thumb)
+        self._columns = self._columns_for_width()
+        for k in range(len(self._items)):
+            self._place_in_grid(k)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self._wrap and self._columns_for_width() != self._columns:
+            self._relayout()
 
     def _scroll_to_end(self) -> None:
         bar = self.horizontalScrollBar()
