@@ -91,6 +91,7 @@ class TrackRow(QFrame):
         self.setObjectName("TrackRow")
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.active = False
+        self.colour = QColor(track.colour)  # rows are rebuilt whenever tracks change
         outer = QVBoxLayout(self)
         outer.setContentsMargins(6, 4, 6, 4)
         outer.setSpacing(3)
@@ -146,8 +147,7 @@ class TrackRow(QFrame):
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor("#2b2f38" if self.active else "#1f2127"))
         if self.active:
-            colour = QColor(self.document.song.tracks[self.index].colour)
-            painter.fillRect(0, 0, 3, self.height(), colour)
+            painter.fillRect(0, 0, 3, self.height(), self.colour)
         painter.end()
 
     def _set(self, field: str, value) -> None:
