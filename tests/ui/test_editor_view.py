@@ -212,3 +212,20 @@ def test_hundreds_of_ghost_tracks_paint(qtbot):
     editor = make_editor(qtbot, Song(tracks=tracks))
     editor.zoom_to_fit()
     assert not editor.canvas.grab().isNull()
+
+
+def test_track_colour_dialog_and_renaming_a_deleted_row(qtbot, monkeypatch):
+    from PySide6.QtGui import QColor
+    from PySide6.QtWidgets import QColorDialog
+
+    editor = make_editor(qtbot)
+    doc = editor.document
+    monkeypatch.setattr(QColorDialog, "getColor", lambda *a, **k: QColor("#123456"))
+    editor.track_list.rows[1].colour_button.click()
+    assert doc.song.tracks[1].colour == "#123456"
+    stale = editor.track_list.rows[1]
+    doc.set_active_track(1)
+    editor.track_list.delete_button.click()
+    stale.name_edit.setText("ghost")
+    stale.name_edit.editingFinished.emit()  # focus-out of a row being replaced
+    assert [t.name for t in doc.song.tracks] == ["Melody"]

@@ -150,25 +150,38 @@ class TrackRow(QFrame):
             painter.fillRect(0, 0, 3, self.height(), self.colour)
         painter.end()
 
+    def _track(self) -> Track | None:
+        """This row's track, or None while the row is being replaced (stale index)."""
+        tracks = self.document.song.tracks
+        return tracks[self.index] if self.index < len(tracks) else None
+
     def _set(self, field: str, value) -> None:
-        if getattr(self.document.song.tracks[self.index], field) != value:
+        track = self._track()
+        if track is not None and getattr(track, field) != value:
             self.document.push(edits.SetTrackProperty(self.index, field, value))
 
     def _rename(self) -> None:
+        track = self._track()
+        if track is None:
+            return
         name = self.name_edit.text().strip()
-        if name and name != self.document.song.tracks[self.index].name:
+        if name and name != track.name:
             self._set("name", name)
         elif not name:
-            self.name_edit.setText(self.document.song.tracks[self.index].name)
+            self.name_edit.setText(track.name)
 
     def _choose_colour(self) -> None:
-        current = QColor(self.document.song.tracks[self.index].colour)
-        colour = QColorDialog.getColor(current, self, "Track colour")
+        track = self._track()
+        if track is None:
+            return
+        colour = QColorDialog.getColor(QColor(track.colour), self, "Track colour")
         if colour.isValid():
             self._set("colour", colour.name())
 
     def _set_instrument(self, entry: int) -> None:
-        track = self.document.song.tracks[self.index]
+        track = self._track()
+        if track is None or entry < 0:
+            return
         if (entry == DRUMS_ENTRY and track.is_drum) or (
             entry == track.program and not track.is_drum
         ):
