@@ -426,3 +426,12 @@ def test_save_refuses_a_song_midi_cannot_hold() -> None:
     song = Song(tracks=[Track(notes=Notes([60, 60], [0, 2**29], [1, 1]))])
     with pytest.raises(midi_io.MidiExportError, match="too long"):
         midi_bytes(song)
+
+
+def test_absurd_track_count_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(midi_io, "MAX_TRACKS", 4)
+    body = b"".join(on(0, 60, channel=c) + off(1, 60, channel=c) for c in range(3))
+    data = smf(1, 480, track(body), track(body))
+    with pytest.raises(MidiImportError, match="more than 4 tracks"):
+        parse_midi(data, "wide.mid")
+    assert len(parse_midi(smf(1, 480, track(body)), "ok.mid").tracks) == 3

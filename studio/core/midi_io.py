@@ -47,6 +47,7 @@ from studio.core.song import (
 # them a pure-Python parse would take long enough to look like a hang.
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_NOTES = 3_000_000
+MAX_TRACKS = 1024  # tracks of the resulting song (file tracks x channels)
 MAX_TICK = 2**31 - 1
 MAX_VLQ = 0x0FFFFFFF  # largest value a 4-byte variable-length quantity holds
 
@@ -375,6 +376,8 @@ def _build_song(tracks: list[_TrackData], ticks_per_beat: int, default_title: st
         duration = np.maximum(np.asarray(data.end, dtype=np.int64) - start, 1)
         velocity = np.asarray(data.velocity, dtype=np.int64)
         used = np.unique(channels)
+        if len(song_tracks) + len(used) > MAX_TRACKS:
+            raise _Malformed(f"it would make more than {MAX_TRACKS} tracks")
         for channel in used:
             rows = np.nonzero(channels == channel)[0] if len(used) > 1 else slice(None)
             notes = Notes(pitch[rows], start[rows], duration[rows], velocity[rows], validate=False)
