@@ -1,0 +1,445 @@
+"""The Qt shell around the audio engine: transport controller and transport bar.
+
+`TransportController` owns the audio stream and the `Player`; it listens to the
+document (edits, mute/solo, loop, playhead moves, pitch previews) and moves the
+document's playhead from the stream's DAC clock with a QTimer. `TransportBar` is the
+toolbar the composer sees: play/pause, stop, loop, position, tempo and, when there is
+no sound, the reason why.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QSettings, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QLabel, QSizePolicy, QToolBar, QToolButton, QWidget
+
+from studio.audio.player import Player
+from studio.audio.stream import (
+    AudioBackend,
+    AudioStream,
+    DeviceScan,
+    OutputDevice,
+    SoundDeviceBackend,
+    StreamError,
+)
+from studio.audio.synth import SAMPLE_RATES, Synth, TrackMix
+from studio.audio.transport import PlayState
+from studio.ui.document import SongDocument
+from studio.ui.icons import icon
+
+FRAME_MS = 30  # playhead refresh: ~33 fps is smooth and cheap
+IDLE_CLOSE_S = 10.0  # release the sound card after this long without sound
+DEVICE_BLOCK = 1024
+
+
+@dataclass
+class AudioSettings:
+    """Preferences ▸ Audio, stored in QSettings group "audio"."""
+
+    device: str = ""  # empty: the system default output
+    sample_rate: int = 44100
+    soundfont: str = ""  # empty: the built-in synthesizer
+
+    @classmethod
+    def load(cls) -> AudioSettings:
+        settings = QSettings()
+        settings.beginGroup("audio")
+        device = str(settings.value("device", "", type=str) or "")
+        rate = int(settings.value("sample_rate", 44100, type=int) or 44100)
+        soundfont = str(settings.value("soundfont", "", type=str) or "")
+        settings.endGroup()
+        return cls(device, rate if rate in SAMPLE_RATES else 44100, soundfont)
+
+    def save(self) -> None:
+        settings = QSettings()
+        settings.beginGroup("audio")
+        settings.setValue("device", self.device)
+        settings.setValue("sample_rate", int(self.sample_rate))
+        settings.setValue("soundfont", self.soundfont)
+        settings.endGroup()
+
+
+def format_time(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    minutes = int(seconds // 60)
+    return f"{minutes:02d}:{seconds - 60 * minutes:04.1f}"
+
+
+class TransportController(QObject):
+    """Plays the document: stream, player, clock-driven playhead, previews, export."""
+
+    stateChanged = Signal(str)  # "playing", "paused", "stopped"
+    positionChanged = Signal(float)  # ticks
+    statusChanged = Signal(str)  # why there is no sound / a notice; "" when all is well
+    devicesChanged = Signal()
+
+    def __init__(
+        self,
+        document: SongDocument,
+        parent: QObject | None = None,
+        *,
+        backend: AudioBackend | None = None,
+        settings: AudioSettings | None = None,
+        threaded: bool = True,
+    ) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.backend: AudioBackend = backend or SoundDeviceBackend()
+        self.settings = settings or AudioSettings.load()
+        self.threaded = threaded
+        self.follow: Callable[[int], None] | None = None  # auto-scroll hook (the editor)
+        self.mix: dict[int, TrackMix] = {}
+        self.loop_enabled = True
+        self.notice = ""
+        self.stream: AudioStream | None = None
+        self.device: OutputDevice | None = None
+        self.scan: DeviceScan = self.backend.scan(False)
+        self._moving_playhead = False
+        self._idle_s = 0.0
+        self._closed = False
+        self._soundfont_notice = ""
+        self.player = self._make_player(self.settings.sample_rate)
+
+        self.timer = QTimer(self)
+        self.timer.setInterval(FRAME_MS)
+        self.timer.timeout.connect(self._on_frame)
+
+        document.changed.connect(self._song_changed)
+        document.tracksChanged.connect(self._song_changed)
+        document.loopChanged.connect(self._loop_changed)
+        document.playheadChanged.connect(self._playhead_moved)
+        document.previewRequested.connect(self.preview)
+
+    # -- state ------------------------------------------------------------------------------
+    @property
+    def state(self) -> PlayState:
+        return self.player.state
+
+    @property
+    def is_playing(self) -> bool:
+        return self.player.state is PlayState.PLAYING
+
+    @property
+    def sample_rate(self) -> int:
+        return self.player.sample_rate
+
+    @property
+    def reason(self) -> str:
+        """Why nothing can be heard ("" when a device is available)."""
+        return self.scan.reason
+
+    @property
+    def status(self) -> str:
+        return self.reason or self.notice
+
+    def position_tick(self) -> float:
+        return self.player.playhead_tick(self._now())
+
+    # -- commands -----------------------------------------------------------------------------
+    def toggle_play(self) -> None:
+        if self.is_playing:
+            self.pause()
+        else:
+            self.play()
+
+    def play(self) -> bool:
+        """Play from the document's playhead (resume if it has not moved since Pause)."""
+        if not self._ensure_stream():
+            return False
+        tick = self.document.playhead
+        transport = self.player.transport
+        resume = transport.state is PlayState.PAUSED and abs(transport.position_tick - tick) < 1.0
+        self.player.play(None if resume else tick)
+        self._idle_s = 0.0
+        self.timer.start()
+        self.stateChanged.emit("playing")
+        return True
+
+    def pause(self) -> None:
+        if not self.is_playing:
+            return
+        self.player.pause(self._now())
+        self._show_tick(self.player.transport.position_tick)
+        self.stateChanged.emit("paused")
+
+    def stop(self) -> None:
+        was = self.player.state
+        self.player.stop()
+        if was is not PlayState.STOPPED or self.document.playhead != 0:
+            self._show_tick(self.player.transport.position_tick)
+        self.stateChanged.emit("stopped")
+
+    def set_loop_enabled(self, enabled: bool) -> None:
+        self.loop_enabled = bool(enabled)
+        self._loop_changed()
+
+    def set_track_mix(self, index: int, gain: float = 1.0, pan: float = 0.0) -> None:
+        """Per-track level and pan (heard at the next buffer)."""
+        self.mix[int(index)] = TrackMix(gain, pan)
+        self.player.set_mix(self.mix)
+
+    def preview(self, track: int, pitch: int, velocity: int = 100) -> None:
+        """Sound a pitch briefly on a track's instrument (silently skipped without a device)."""
+        song = self.document.song
+        if not 0 <= pitch <= 127:
+            return
+        program, is_drum = 0, False
+        if 0 <= track < len(song.tracks):
+            program, is_drum = song.tracks[track].program, song.tracks[track].is_drum
+        if not self._ensure_stream(quiet=True):
+            return
+        self.player.preview(program, is_drum, int(pitch), max(1, min(127, int(velocity))))
+        self._idle_s = 0.0
+        self.timer.start()
+
+    # -- devices and settings ----------------------------------------------------------------------
+    def rescan(self) -> DeviceScan:
+        """Look for devices again (a sound card plugged in since start-up)."""
+        self.stop()
+        self._close_stream()
+        self.scan = self.backend.scan(True)
+        self.devicesChanged.emit()
+        self.statusChanged.emit(self.status)
+        return self.scan
+
+    def apply_settings(self, settings: AudioSettings) -> None:
+        """New device / sample rate / SoundFont from Preferences, without a restart."""
+        settings.save()
+        self.stop()
+        self._close_stream()
+        self.settings = settings
+        self.notice = ""
+        self.player.close()
+        self.player = self._make_player(settings.sample_rate)
+        self.devicesChanged.emit()
+        self.statusChanged.emit(self.status)
+
+    def shutdown(self) -> None:
+        """Stop the sound and the render thread (window closing)."""
+        if self._closed:
+            return
+        self._closed = True
+        self.timer.stop()
+        with contextlib.suppress(Exception):
+            self.player.stop()
+        self._close_stream()
+        self.player.close()
+
+    # -- internals ---------------------------------------------------------------------------------
+    def _make_player(self, sample_rate: int) -> Player:
+        synth = self._make_synth(sample_rate)
+        player = Player(
+            self.document.song,
+            sample_rate,
+            synth=synth,
+            device_block=DEVICE_BLOCK,
+            threaded=self.threaded,
+        )
+        player.set_loop(self.document.loop if self.loop_enabled else None)
+        player.set_mix(self.mix)
+        return player
+
+    def _make_synth(self, sample_rate: int) -> Synth:
+        self._soundfont_notice = ""
+        if self.settings.soundfont:
+            from studio.audio.soundfont import SoundFontError, SoundFontSynth
+
+            try:
+                return SoundFontSynth(self.settings.soundfont, sample_rate)
+            except SoundFontError as exc:
+                self._soundfont_notice = f"{exc} Using the built-in synthesizer."
+        return Synth(sample_rate)
+
+    def _ensure_stream(self, quiet: bool = False) -> bool:
+        if self.stream is not None:
+            if not self.stream.active:
+                with contextlib.suppress(Exception):
+                    self.stream.start()
+            return True
+        if not self.scan.ok:
+            # Maybe a device was plugged in since: look again before giving up.
+            self.scan = self.backend.scan(True)
+            self.devicesChanged.emit()
+        device = self.scan.find(self.settings.device)
+        if device is None or not self.scan.ok:
+            if not quiet:
+                self.statusChanged.emit(self.status)
+            return False
+        rate, rate_notice = self.backend.choose_rate(device, self.settings.sample_rate)
+        if rate != self.player.sample_rate:
+            self.player.close()
+            self.player = self._make_player(rate)
+        try:
+            stream = self.backend.open(device, rate, self.player.callback, DEVICE_BLOCK)
+            stream.start()
+        except (StreamError, Exception) as exc:  # a device can fail in many ways
+            self.notice = str(exc) if isinstance(exc, StreamError) else f"Cannot play: {exc}"
+            self.statusChanged.emit(self.status)
+            return False
+        self.stream = stream
+        self.device = device
+        notices = [n for n in (rate_notice, self._soundfont_notice) if n]
+        if self.settings.device and device.name != self.settings.device:
+            notices.append(f"{self.settings.device} is not connected; playing on {device.name}.")
+        self.notice = " ".join(notices)
+        self.statusChanged.emit(self.status)
+        return True
+
+    def _close_stream(self) -> None:
+        stream, self.stream = self.stream, None
+        if stream is None:
+            return
+        with contextlib.suppress(Exception):
+            stream.stop()
+        with contextlib.suppress(Exception):
+            stream.close()
+
+    def _now(self) -> float | None:
+        if self.stream is None:
+            return None
+        try:
+            return float(self.stream.time)
+        except Exception:
+            return None
+
+    def _show_tick(self, tick: float) -> None:
+        self._moving_playhead = True
+        try:
+            self.document.set_playhead(round(tick))
+        finally:
+            self._moving_playhead = False
+        self.positionChanged.emit(float(tick))
+
+    def _on_frame(self) -> None:
+        if self.stream is not None and not self.stream.active and self.is_playing:
+            # The device went away under us (unplugged, suspended).
+            self.player.stop()
+            self._close_stream()
+            self.notice = "The audio device stopped. Press Play to continue or Rescan."
+            self.statusChanged.emit(self.status)
+            self.stateChanged.emit("stopped")
+        if self.is_playing:
+            if self.player.finished:
+                self.stop()
+                return
+            tick = self.player.playhead_tick(self._now())
+            self._show_tick(tick)
+            if self.follow is not None:
+                self.follow(round(tick))
+            self._idle_s = 0.0
+            return
+        if self.player.previewing:
+            self._idle_s = 0.0
+            return
+        self._idle_s += FRAME_MS / 1000.0
+        if self._idle_s >= IDLE_CLOSE_S:
+            self.timer.stop()
+            if self.stream is not None:
+                with contextlib.suppress(Exception):
+                    self.stream.stop()
+
+    def _song_changed(self) -> None:
+        self.player.set_song(self.document.song)
+
+    def _loop_changed(self) -> None:
+        self.player.set_loop(self.document.loop if self.loop_enabled else None)
+
+    def _playhead_moved(self, tick: int) -> None:
+        if self._moving_playhead:
+            return
+        # The composer clicked the ruler: jump there (and keep playing if playing).
+        self.player.seek(tick)
+        self.positionChanged.emit(float(tick))
+
+
+class TransportBar(QToolBar):
+    """Play/pause, stop, loop, position (bar:beat and time), tempo and device status."""
+
+    def __init__(self, controller: TransportController, parent: QWidget | None = None) -> None:
+        super().__init__("Transport", parent)
+        self.setObjectName("TransportBar")
+        self.setIconSize(QSize(20, 20))
+        self.setMovable(False)
+        self.controller = controller
+
+        self.play_action = QAction(icon("play"), "Play", self)
+        self.play_action.setToolTip("Play from the playhead / pause (Space)")
+        self.play_action.triggered.connect(controller.toggle_play)
+        self.stop_action = QAction(icon("stop"), "Stop", self)
+        self.stop_action.setToolTip(
+            "Stop: back to where playback started; again: back to the start"
+        )
+        self.stop_action.triggered.connect(controller.stop)
+        self.loop_action = QAction(icon("loop"), "Loop", self)
+        self.loop_action.setCheckable(True)
+        self.loop_action.setChecked(controller.loop_enabled)
+        self.loop_action.setToolTip("Loop the loop region (drag in the ruler to set it)")
+        self.loop_action.toggled.connect(controller.set_loop_enabled)
+        for action in (self.play_action, self.stop_action, self.loop_action):
+            self.addAction(action)
+        self.addSeparator()
+
+        self.position_label = QLabel(self)
+        self.position_label.setObjectName("TransportPosition")
+        self.position_label.setMinimumWidth(150)
+        self.position_label.setToolTip("Bar:beat and time of the playhead")
+        font = self.position_label.font()
+        font.setFamily("monospace")
+        font.setPointSizeF(font.pointSizeF() * 1.15)
+        self.position_label.setFont(font)
+        self.addWidget(self.position_label)
+        self.tempo_label = QLabel(self)
+        self.tempo_label.setToolTip("Tempo at the playhead (from the song)")
+        self.addWidget(self.tempo_label)
+        self.addSeparator()
+        self.status_label = QLabel(self)
+        self.status_label.setObjectName("TransportStatus")
+        self.status_label.setWordWrap(False)
+        self.status_label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.addWidget(self.status_label)
+        self.rescan_button = QToolButton(self)
+        self.rescan_button.setText("Rescan")
+        self.rescan_button.setToolTip("Look for audio devices again (no restart needed)")
+        self.rescan_button.clicked.connect(controller.rescan)
+        self.rescan_action = self.addWidget(self.rescan_button)
+
+        controller.stateChanged.connect(self._on_state)
+        controller.positionChanged.connect(self._on_position)
+        controller.statusChanged.connect(self._on_status)
+        controller.devicesChanged.connect(lambda: self._on_status(controller.status))
+        controller.document.changed.connect(lambda: self._on_position(controller.position_tick()))
+        self._on_state("stopped")
+        self._on_position(float(controller.document.playhead))
+        self._on_status(controller.status)
+
+    def _on_state(self, state: str) -> None:
+        playing = state == "playing"
+        self.play_action.setIcon(icon("pause" if playing else "play"))
+        self.play_action.setText("Pause" if playing else "Play")
+
+    def _on_position(self, tick: float) -> None:
+        transport = self.controller.player.transport
+        bar, beat, _ = transport.bar_beat(tick)
+        seconds = float(self.controller.document.song.tick_to_seconds(max(0.0, tick)))
+        self.position_label.setText(f"{bar:>4}:{beat}  {format_time(seconds)}")
+        self.tempo_label.setText(f"♩ = {transport.tempo_at(tick):g}")
+
+    def _on_status(self, text: str) -> None:
+        self.status_label.setText(text)
+        self.status_label.setToolTip(text)
+        no_device = bool(self.controller.reason)
+        self.status_label.setStyleSheet("color: #ffb74d;" if text else "")
+        self.rescan_action.setVisible(no_device)
+        self.play_action.setEnabled(True)  # Play retries the device scan
+
+
+def suggest_wav_path(document: SongDocument, last_dir: str) -> str:
+    if document.path:
+        return str(Path(document.path).with_suffix(".wav"))
+    return str(Path(last_dir) / f"{document.song.title or 'Untitled'}.wav")
