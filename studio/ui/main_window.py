@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
     QHeaderView,
+    QLineEdit,
     QMainWindow,
     QMenu,
     QMessageBox,
@@ -25,6 +26,8 @@ from PySide6.QtWidgets import (
 
 from studio.core.midi_io import MidiExportError, MidiImportError, load_midi, save_midi
 from studio.core.project import Project, ProjectError, load_project, save_project
+from studio.core.quantize import SNAP_DIVISIONS
+from studio.core.scales import SCALES
 from studio.core.song import Song
 from studio.ui.document import SongDocument, default_song
 from studio.ui.editor import PianoRollEditor
@@ -72,6 +75,10 @@ class ShortcutsDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Keyboard Shortcuts")
         self.resize(560, 640)
+        self.filter = QLineEdit(self)
+        self.filter.setPlaceholderText("Type to filter commands or keys…")
+        self.filter.setClearButtonEnabled(True)
+        self.filter.textChanged.connect(self._apply_filter)
         self.table = QTableWidget(len(specs), 3, self)
         self.table.setHorizontalHeaderLabels(["Command", "Shortcut", "Menu"])
         self.table.verticalHeader().setVisible(False)
@@ -89,8 +96,15 @@ class ShortcutsDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.filter)
         layout.addWidget(self.table)
         layout.addWidget(buttons)
+
+    def _apply_filter(self, text: str) -> None:
+        needle = text.strip().lower()
+        for row in range(self.table.rowCount()):
+            cells = " ".join(self.table.item(row, c).text() for c in range(3)).lower()
+            self.table.setRowHidden(row, bool(needle) and needle not in cells)
 
     def rows(self) -> list[tuple[str, str]]:
         return [
@@ -156,7 +170,10 @@ class MainWindow(QMainWindow):
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock-{title}")
         dock.setWidget(widget)
-        self.addDockWidget(area, dock)
+        # Docks usually arrive after restoreState(): put this one back where (and whether)
+        # the composer left it; only a dock the saved state does not know goes to `area`.
+        if not self.restoreDockWidget(dock):
+            self.addDockWidget(area, dock)
         self.menu("view").addAction(dock.toggleViewAction())
         return dock
 
@@ -388,13 +405,24 @@ class MainWindow(QMainWindow):
         settings = QSettings()
         settings.beginGroup("MainWindow")
         geometry = settings.value("geometry")
-        state = settings.value("state")
+        window_state = settings.value("state")
         ghosts = settings.value("ghost_notes", True, type=bool)
+        snap = settings.value("snap", "", type=str)
+        snap_on = settings.value("snap_enabled", True, type=bool)
+        key = settings.value("scale_key", 0, type=int)
+        scale = settings.value("scale", "Chromatic", type=str)
         settings.endGroup()
+        state = self.editor.state
+        for division in SNAP_DIVISIONS:
+            if division.label == snap:
+                state.set_snap(division)
+        state.set_snap_enabled(bool(snap_on))
+        if scale in SCALES:
+            state.set_scale(int(key) % 12, scale)
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
-        if isinstance(state, QByteArray):
-            self.restoreState(state)
+        if isinstance(window_state, QByteArray):
+            self.restoreState(window_state)
         self.editor.state.set_show_ghosts(bool(ghosts))
 
     def save_settings(self) -> None:
@@ -402,7 +430,12 @@ class MainWindow(QMainWindow):
         settings.beginGroup("MainWindow")
         settings.setValue("geometry", self.saveGeometry())
         settings.setValue("state", self.saveState())
-        settings.setValue("ghost_notes", self.editor.state.show_ghosts)
+        state = self.editor.state
+        settings.setValue("ghost_notes", state.show_ghosts)
+        settings.setValue("snap", state.snap.label)
+        settings.setValue("snap_enabled", state.snap_enabled)
+        settings.setValue("scale_key", state.scale_key)
+        settings.setValue("scale", state.scale_name)
         settings.endGroup()
 
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -234,3 +234,38 @@ def test_run_app_opens_the_file(qtbot, tmp_path, monkeypatch):
     assert app_module.run_app([str(path)]) == 0
     assert seen["path"] == str(path)
     assert Path(seen["path"]).name == "start.mid"
+
+
+def test_editor_settings_and_docks_persist(qtbot, dialogs):
+    from studio.core.quantize import SNAP_DIVISIONS
+
+    first = MainWindow()
+    qtbot.addWidget(first)
+    first.show()
+    first.editor.state.set_snap(SNAP_DIVISIONS[-1])
+    first.editor.state.set_scale(7, "Dorian")
+    first.editor.state.set_show_ghosts(False)
+    dock = first.add_panel(QLabel("panel"), "Mixer", Qt.DockWidgetArea.LeftDockWidgetArea)
+    dock.hide()  # the composer closed this panel
+    assert first.close()
+    second = MainWindow()
+    qtbot.addWidget(second)
+    state = second.editor.state
+    assert state.snap == SNAP_DIVISIONS[-1]
+    assert (state.scale_key, state.scale_name) == (7, "Dorian")
+    assert not state.show_ghosts
+    assert second.editor.toolbar.scale.currentText() == "Dorian"
+    again = second.add_panel(QLabel("panel"), "Mixer", Qt.DockWidgetArea.RightDockWidgetArea)
+    assert again.isHidden()
+
+
+def test_shortcuts_dialog_filter(window):
+    dialog = window.show_shortcuts()
+    dialog.filter.setText("transpose")
+    visible = [
+        dialog.table.item(r, 0).text()
+        for r in range(dialog.table.rowCount())
+        if not dialog.table.isRowHidden(r)
+    ]
+    assert visible and all("Transpose" in title for title in visible)
+    dialog.close()
