@@ -38,3 +38,15 @@ dataset: setup
 
 clean:
 	rm -rf .pytest_cache .ruff_cache .hypothesis build dist *.egg-info
+
+# Installers (packaging/README.md): the PyInstaller bundle in dist/pianola and, on Linux,
+# dist/pianola-<version>-linux-<arch>.tar.gz. The build uses its own env, .venv-build.
+.PHONY: package package-smoke
+package: setup
+	bash packaging/build.sh
+	@if [ "$$(uname -s)" = Linux ]; then bash packaging/make_tarball.sh --no-build; fi
+
+# Build (or reuse) the bundle, then run it frozen and offscreen: self-check, CLI generate
+# and train, and on Linux the tarball's install/uninstall.
+package-smoke: setup
+	bash packaging/smoke_test.sh $$([ "$$(uname -s)" = Linux ] && echo --tarball)

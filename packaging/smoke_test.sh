@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Smoke test of the frozen app, without a display:
-#   1. build the bundle (or reuse dist/pianola when nothing changed since)
-#   2. `pianola --self-check OUT.mid` offscreen: main window + panels, icons, PortAudio,
+#   1. build the bundle (or reuse dist/pianola when nothing changed since), then
+#      `pianola --self-check OUT.mid` offscreen: main window + panels, icons, PortAudio,
 #      bundled model, 2 generated bars into the document, MIDI written and read back
-#   3. `pianola-cli generate`: MIDI files from the bundled model, checked to be MIDI
+#   2. `pianola-cli generate`: MIDI files from the bundled model, checked to be MIDI
+#   3. `pianola-cli train` (tiny, 2 steps) then generate from that run: the training stack
+#      (optimizers import torch._dynamo) is in the bundle
 #   4. with --tarball: pack, unpack into a scratch HOME, install.sh, run the installed
 #      `pianola-cli`, check the menu entry, uninstall.sh, check everything is gone
 # Prints the bundle size and the start-up times. Exit status 0 only if every step passed.
@@ -70,10 +72,28 @@ set -e
 [ "$status" = 1 ] && grep -q "nope.pt" "$SCRATCH/err.txt" \
     || fail "a missing model should exit 1 naming the file (got $status: $(cat "$SCRATCH/err.txt"))"
 
+echo "== 3. frozen CLI: train (tiny, 2 steps) and generate from the run"
+mkdir -p "$SCRATCH/chorales"
+cp resources/datasets/bach_chorales/bwv10.7.mid resources/datasets/bach_chorales/bwv101.7.mid \
+    "$SCRATCH/chorales/"
+START=$(date +%s.%N)
+timeout 600 "$APP/pianola-cli" train --data "$SCRATCH/chorales" --out "$SCRATCH/run" --preset tiny \
+    --steps 2 --batch-size 4 --checkpoint-every 2 --metrics-every 2 --log-every 1 \
+    --cache-dir "$SCRATCH/cache" || fail "pianola-cli train exited $?"
+timeout 600 "$APP/pianola-cli" generate --model "$SCRATCH/run" --bars 1 --variations 1 \
+    --out "$SCRATCH/from-run" >/dev/null || fail "generate from the trained run exited $?"
+is_midi "$(ls "$SCRATCH"/from-run/*.mid | head -1)" || fail "no MIDI from the trained run"
+END=$(date +%s.%N)
+echo "   trained and generated in $(seconds "$START" "$END")s"
+
 if [ "$TARBALL" = 1 ]; then
-    echo "== 3. tarball: install, run, uninstall"
-    packaging/make_tarball.sh --no-build
-    ARCHIVE=$(ls -t dist/pianola-*-linux-*.tar.gz | head -1)
+    echo "== 4. tarball: install, run, uninstall"
+    VERSION=$(python3 -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])')
+    ARCHIVE=dist/pianola-$VERSION-linux-$(uname -m).tar.gz
+    # `make package` packed it already unless the bundle was rebuilt since.
+    if [ ! "$ARCHIVE" -nt "$APP/pianola" ]; then
+        packaging/make_tarball.sh --no-build
+    fi
     mkdir -p "$SCRATCH/unpack" "$SCRATCH/home"
     tar -C "$SCRATCH/unpack" -xzf "$ARCHIVE"
     DIR=$(echo "$SCRATCH"/unpack/pianola-*)
