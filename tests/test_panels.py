@@ -126,6 +126,19 @@ def test_train_tiny_from_the_panel_pause_then_stop_saves_a_checkpoint(
     assert not panel.is_training and panel.start_button.isEnabled()
     assert "Stopped at step" in panel.status_label.text()
 
+    # Resume the run from its checkpoint: it goes on from the step it stopped at.
+    stopped_at = event.step
+    panel.settings_form.set_values(preset="default")  # the run's own settings win
+    started: list[str] = []
+    panel.trainingStarted.connect(started.append)
+    assert panel.resume_run(panel.run_dir)
+    assert panel.plots.point_count == stopped_at  # the curves so far, from the run's log
+    qtbot.waitUntil(lambda: panel.progress.value() > stopped_at, timeout=60_000)
+    with qtbot.waitSignal(panel.trainingFinished, timeout=60_000) as again:
+        click(qtbot, panel.stop_button)
+    assert again.args[0].step > stopped_at
+    assert Path(again.args[0].checkpoint).is_file()
+
 
 def test_broken_files_are_listed_with_reasons_and_training_does_not_start(
     qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -11,6 +11,7 @@ of memory, bad data) are shown in the panel; they never end the app.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sys
 import threading
@@ -60,6 +61,16 @@ def lower_this_threads_priority(niceness: int = 10) -> None:
     if sys.platform.startswith("linux"):
         with contextlib.suppress(AttributeError, OSError):
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+
+
+def _saved_train_config(run_dir: Path) -> dict[str, Any]:
+    """The settings a run was started with (its ``config.json``), or {}."""
+    try:
+        data = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    saved = data.get("train_config") if isinstance(data, dict) else None
+    return saved if isinstance(saved, dict) else {}
 
 
 def _is_step(event: object) -> bool:
@@ -238,7 +249,9 @@ class TrainingPanel(QWidget):
         return self._launch(config)
 
     def resume_run(self, run_dir: str) -> bool:
-        """Continue a run from the latest checkpoint in its folder."""
+        """Continue a run from the latest checkpoint in its folder, with its own settings
+        (model size, batch, learning rates, data); only a larger step count is taken
+        from the form, so a finished run can be trained further."""
         if self.is_training:
             return False
         from studio.ml.checkpoint import latest_checkpoint
@@ -249,8 +262,43 @@ class TrainingPanel(QWidget):
                 f"{run_dir} holds no checkpoints. Choose the folder of an earlier run.",
             )
             return False
-        config = self.settings_form.config(self.data_box.source(), str(run_dir), resume=True)
-        return self._launch(config)
+        saved = _saved_train_config(Path(run_dir))
+        config = self.settings_form.config(
+            str(saved.get("data", self.data_box.source())), str(run_dir), resume=True
+        )
+        for key in ("preset", "batch_size", "lr_g", "lr_d", "seed", "mapping", "bars", "loss"):
+            if key in saved and hasattr(config, key):
+                setattr(config, key, saved[key])
+        config.steps = max(config.steps, int(saved.get("steps", 0)))
+        if not self._launch(config):
+            return False
+        from studio.ml.checkpoint import step_of
+
+        latest = latest_checkpoint(run_dir)
+        self._load_history(Path(run_dir) / "metrics.jsonl", step_of(latest) if latest else 0)
+        return True
+
+    def _load_history(self, log: Path, up_to_step: int) -> None:
+        """Show the curves of the steps already trained (from the run's log)."""
+        rows: list[dict[str, Any]] = []
+        try:
+            with log.open(encoding="utf-8") as handle:
+                for line in handle:
+                    if '"step"' in line and '"g_loss"' in line:
+                        row = json.loads(line)
+                        # Steps after the checkpoint are trained again by the resumed run.
+                        if row.get("step", 0) <= up_to_step:
+                            rows.append(row)
+        except (OSError, ValueError):
+            return
+        if rows:
+            self.plots.add_losses(
+                [r.get("step", 0) for r in rows],
+                [r.get("g_loss", float("nan")) for r in rows],
+                [r.get("d_loss", float("nan")) for r in rows],
+                [r.get("gp", 0.0) for r in rows],
+                [r.get("recon", 0.0) for r in rows],
+            )
 
     def _launch(self, config: Any) -> bool:
         from studio.ml.train import TrainControl
