@@ -269,3 +269,12 @@ def test_shortcuts_dialog_filter(window):
     ]
     assert visible and all("Transpose" in title for title in visible)
     dialog.close()
+
+
+def test_no_two_commands_share_a_shortcut(window):
+    seen: dict[str, str] = {}
+    for spec in window.specs:
+        for sequence in spec.key_sequences():
+            text = sequence.toString()
+            assert text not in seen, f"{text} is bound to {seen[text]} and {spec.id}"
+            seen[text] = spec.id

@@ -44,9 +44,11 @@ class ActionSpec:
         out: list[QKeySequence] = []
         for shortcut in self.shortcuts:
             if isinstance(shortcut, QKeySequence.StandardKey):
-                out.extend(QKeySequence.keyBindings(shortcut))
+                candidates = QKeySequence.keyBindings(shortcut)
             else:
-                out.append(QKeySequence(shortcut))
+                candidates = [QKeySequence(shortcut)]
+            # Platforms differ (Ctrl+Y is already Redo on some): list each key once.
+            out.extend(c for c in candidates if c not in out)
         return out
 
     def shortcut_text(self) -> str:
