@@ -59,7 +59,7 @@ def run() -> list[Row]:
     doc, editor = _editor(Song("bench", TPB, tracks=tracks))
     editor.view.fit(0, span, 36, 96)
     visible = len(doc.song.tracks[0].notes.in_range(*editor.view.visible_ticks()))
-    t = best_of(lambda: _full_repaint(editor), repeat=7)
+    t = best_of(lambda: _full_repaint(editor), repeat=20)
     rows.append(Row("editor", f"full repaint, {visible} notes visible", t * 1e3, "ms", "<= 16"))
     editor.close()
 
@@ -78,7 +78,7 @@ def run() -> list[Row]:
         view.scroll_by(dx_px=120 * step["sign"])  # one wheel notch
         editor.canvas.grab()
 
-    t = best_of(scroll_step, repeat=9)
+    t = best_of(scroll_step, repeat=20)
     rows.append(Row("editor", "scroll step, 100,000-note song", t * 1e3, "ms", "<= 16"))
     editor.close()
 
