@@ -229,3 +229,21 @@ def test_track_colour_dialog_and_renaming_a_deleted_row(qtbot, monkeypatch):
     stale.name_edit.setText("ghost")
     stale.name_edit.editingFinished.emit()  # focus-out of a row being replaced
     assert [t.name for t in doc.song.tracks] == ["Melody"]
+
+
+def test_hovering_a_note_outlines_it_without_rerendering_notes(qtbot):
+    from editor_helpers import send
+    from PySide6.QtCore import QEvent
+
+    editor = make_editor(qtbot)
+    canvas = editor.canvas
+    qtbot.waitUntil(lambda: canvas.render_count > 0)
+    QApplication.processEvents()
+    renders = canvas.render_count
+    send(canvas, QEvent.Type.MouseMove, at(editor, 600, 64), Qt.MouseButton.NoButton)
+    notes = editor.document.active_notes()
+    assert canvas._hover_note == int(notes.ids[notes.pitch == 64][0])
+    send(canvas, QEvent.Type.MouseMove, at(editor, 3000, 40), Qt.MouseButton.NoButton)
+    assert canvas._hover_note is None
+    QApplication.processEvents()
+    assert canvas.render_count == renders

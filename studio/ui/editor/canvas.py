@@ -82,6 +82,7 @@ class NoteCanvas(QWidget):
         self._background_key: tuple | None = None
         self._rubber: QRectF | None = None
         self._hover: QPointF | None = None
+        self._hover_note: int | None = None
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
@@ -267,6 +268,12 @@ class NoteCanvas(QWidget):
             p.setPen(QPen(theme.RUBBER_EDGE, 0))
             p.setBrush(theme.RUBBER_FILL)
             p.drawRect(self._rubber.normalized())
+        if self._hover_note is not None and self.drag is None:
+            rect = self.note_rect(self._hover_note)
+            if rect is not None:
+                p.setPen(QPen(theme.HOVER_OUTLINE, 1))
+                p.setBrush(Qt.BrushStyle.NoBrush)
+                p.drawRect(rect.adjusted(0.5, 0.5, -0.5, -0.5))
         x = self._playhead_x
         if -2 <= x <= self.width() + 2:
             p.setPen(QPen(theme.PLAYHEAD, 1.5))
@@ -569,10 +576,11 @@ class NoteCanvas(QWidget):
 
     def _update_cursor(self, pos: QPointF | None) -> None:
         tool = self.state.tool
+        hit = self.note_at(pos) if pos is not None else None
+        self._set_hover_note(hit[0] if hit is not None else None)
         if tool == "erase":
             self.setCursor(Qt.CursorShape.PointingHandCursor)
             return
-        hit = self.note_at(pos) if pos is not None else None
         if hit is None:
             shape = Qt.CursorShape.CrossCursor if tool == "draw" else Qt.CursorShape.ArrowCursor
         elif hit[1] in ("start", "end"):
@@ -581,8 +589,32 @@ class NoteCanvas(QWidget):
             shape = Qt.CursorShape.SizeAllCursor
         self.setCursor(shape)
 
+    def note_rect(self, note_id: int) -> QRectF | None:
+        """Where a note of the active track is drawn (None if it no longer exists)."""
+        notes = self.document.active_notes()
+        row = notes.indices_of_ids([note_id])
+        if not len(row):
+            return None
+        k = int(row[0])
+        x0 = self.view.x_of(int(notes.start[k]))
+        x1 = self.view.x_of(int(notes.start[k] + notes.duration[k]))
+        y = self.view.y_of(int(notes.pitch[k]))
+        left, right = max(-4.0, x0), min(self.width() + 4.0, max(x1, x0 + 2))
+        return QRectF(left, y, right - left, self.view.row_height)
+
+    def _set_hover_note(self, note_id: int | None) -> None:
+        """Outline the note under the mouse (an overlay: the notes layer is not redrawn)."""
+        if note_id == self._hover_note:
+            return
+        for old_or_new in (self._hover_note, note_id):
+            rect = self.note_rect(old_or_new) if old_or_new is not None else None
+            if rect is not None:
+                self.update(rect.toAlignedRect().adjusted(-2, -2, 2, 2))
+        self._hover_note = note_id
+
     def leaveEvent(self, event) -> None:
         self._hover = None
+        self._set_hover_note(None)
         super().leaveEvent(event)
 
     def wheelEvent(self, event: QWheelEvent) -> None:
