@@ -243,3 +243,19 @@ def test_ruler_click_places_playhead_and_drag_makes_loop(qtbot):
     assert doc.loop == (480, 1920)
     click(editor.ruler, QPointF(50, 20), button=RIGHT)
     assert doc.loop is None
+
+
+def test_undo_in_the_middle_of_a_drag_abandons_it_safely(qtbot):
+    editor = make_editor(qtbot)
+    doc = editor.document
+    drag(editor.canvas, [at(editor, 4 * TPB, 70), at(editor, 5 * TPB, 70)])  # draws a note
+    new_id = int(doc.selection[0])
+    start = at(editor, 4 * TPB + 100, 70)
+    send(editor.canvas, QEvent.Type.MouseButtonPress, start)
+    send(editor.canvas, QEvent.Type.MouseMove, at(editor, 4 * TPB + 400, 72))
+    doc.undo_stack.undo()  # the move
+    doc.undo_stack.undo()  # the drawn note itself
+    send(editor.canvas, QEvent.Type.MouseMove, at(editor, 4 * TPB + 800, 74))
+    send(editor.canvas, QEvent.Type.MouseButtonRelease, at(editor, 4 * TPB + 800, 74))
+    assert new_id not in doc.active_notes().ids
+    assert notes_of(editor) == [(60, 0, 480, 100), (64, 480, 480, 90), (67, 960, 480, 80)]

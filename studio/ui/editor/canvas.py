@@ -481,11 +481,23 @@ class NoteCanvas(QWidget):
     def _target_push(self, drag: Drag, target: Notes) -> None:
         """Replace the dragged notes by `target` (computed from the originals)."""
         doc = self.document
+        if drag.track >= len(doc.song.tracks):
+            self._abandon_drag()
+            return
         notes = doc.song.tracks[drag.track].notes
         current = notes.take(notes.indices_of_ids(target.ids))
+        if len(current) != len(target):  # e.g. an undo removed them mid-drag
+            self._abandon_drag()
+            return
         if current == target:
             return
         doc.push(edits.SetNotes(drag.track, target.ids, target))
+
+    def _abandon_drag(self) -> None:
+        self.drag = None
+        self._rubber = None
+        self.document.end_gesture()
+        self.update()
 
     def _drag_move(self, drag: Drag, pos: QPointF, mods: Qt.KeyboardModifier) -> None:
         originals = drag.originals
