@@ -220,6 +220,16 @@ def _paint_raster(painter: QPainter, view: RollViewport, layers: list[Layer], dp
     painter.save()
     painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
     painter.drawImage(QRectF(0, top, view.width, n_rows * view.row_height), image)
+    if view.row_height >= 5:  # re-cut the rows so neighbouring pitches read as separate notes
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(theme.ROW_LINE)
+        width_px = int(np.ceil(view.width))
+        painter.drawRects(
+            [
+                QRect(0, int(view.y_of(pitch) + view.row_height - 1), width_px, 1)
+                for pitch in range(low, high + 1)
+            ]
+        )
     painter.restore()
     del pixels  # the QImage only borrowed the buffer while drawing
 

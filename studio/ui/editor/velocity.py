@@ -102,7 +102,7 @@ class VelocityLane(QWidget):
                             for x, y in zip(x_m.tolist(), y_m.tolist(), strict=True)
                         ]
                     )
-                    if len(x_m) <= 600:
+                    if len(x_m) <= w / 6:  # heads only where stems have room
                         p.setBrush(colour.lighter(160) if is_sel else colour)
                         for x, y in zip(x_m.tolist(), y_m.tolist(), strict=True):
                             p.drawEllipse(QPointF(x, y), 2.5, 2.5)
