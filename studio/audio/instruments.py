@@ -110,8 +110,10 @@ _OOH = ((400.0, 110.0, 1.0), (800.0, 140.0, 0.2), (2700.0, 240.0, 0.03))
 
 
 def _choir(h: np.ndarray, f0: np.ndarray) -> np.ndarray:
-    source = h[None, :] ** -0.9
-    return source * _formants(h, f0, _AAH) * _rolloff(h, f0, 4500.0)
+    # A breathy glottal source (falling ~7 dB/octave) through "aah" formants; the upper
+    # partials stay soft, so four parts blend instead of buzzing.
+    source = h[None, :] ** -1.2
+    return source * _formants(h, f0, _AAH) * _rolloff(h, f0, 3200.0)
 
 
 def _ooh(h: np.ndarray, f0: np.ndarray) -> np.ndarray:
@@ -204,7 +206,7 @@ CHURCH_ORGAN = Voice(
     vibrato_hz=5.2,
     vibrato_cents=2.0,
     vibrato_delay=0.1,
-    gain=0.62,
+    gain=0.9,
 )
 DRAWBAR_ORGAN = Voice(
     "drawbar organ",
