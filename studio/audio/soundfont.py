@@ -128,6 +128,9 @@ class SoundFontSynth(Synth):
             font.channel_set_preset_number(channel, 0, bool(is_drum))
 
     def _setup(self, song: Song, indices: list[int], mix: Mapping[int, TrackMix] | None) -> None:
+        # A jump: voices of the old timeline must not ring on into the new one.
+        for channel in range(16):
+            self._font.channel_sounds_off(channel)
         self._font.reset()
         self._channels = {}
         melodic = [c for c in range(16) if c != DRUM_CHANNEL]
