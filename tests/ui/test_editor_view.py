@@ -247,3 +247,14 @@ def test_hovering_a_note_outlines_it_without_rerendering_notes(qtbot):
     assert canvas._hover_note is None
     QApplication.processEvents()
     assert canvas.render_count == renders
+
+
+def test_keyboard_follows_the_hovered_row_and_scale(qtbot):
+    from editor_helpers import send
+    from PySide6.QtCore import QEvent
+
+    editor = make_editor(qtbot)
+    send(editor.canvas, QEvent.Type.MouseMove, at(editor, 600, 65), Qt.MouseButton.NoButton)
+    assert editor.keyboard.hovered == 65
+    editor.state.set_scale(2, "Dorian")
+    assert not editor.keyboard.grab().isNull()

@@ -63,6 +63,7 @@ class NoteCanvas(QWidget):
     """Paints and edits the notes of the active track; other tracks appear as ghosts."""
 
     wheelScrolled = Signal(QWheelEvent)
+    hoverPitchChanged = Signal(object)  # pitch under the mouse, or None when it leaves
 
     def __init__(
         self,
@@ -427,6 +428,8 @@ class NoteCanvas(QWidget):
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         pos = event.position()
         self._hover = pos
+        pitch = self.view.pitch_at(pos.y())
+        self.hoverPitchChanged.emit(pitch if 0 <= pitch <= 127 else None)
         drag = self.drag
         if drag is None:
             self._update_cursor(pos)
@@ -627,6 +630,7 @@ class NoteCanvas(QWidget):
     def leaveEvent(self, event) -> None:
         self._hover = None
         self._set_hover_note(None)
+        self.hoverPitchChanged.emit(None)
         super().leaveEvent(event)
 
     def wheelEvent(self, event: QWheelEvent) -> None:

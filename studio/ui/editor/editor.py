@@ -94,7 +94,7 @@ class PianoRollEditor(QWidget):
         self.toolbar = EditorToolBar(self.state, self.actions_by_id, self)
         self.track_list = TrackList(document, self)
         self.ruler = Ruler(document, self.state, self.view, self)
-        self.keyboard = KeyboardColumn(document, self.view, self)
+        self.keyboard = KeyboardColumn(document, self.view, self.state, self)
         self.canvas = NoteCanvas(document, self.state, self.view, self)
         self.velocity = VelocityLane(document, self.view, self)
         self.hscroll = QScrollBar(Qt.Orientation.Horizontal, self)
@@ -140,6 +140,7 @@ class PianoRollEditor(QWidget):
 
         for widget in (self.canvas, self.keyboard, self.velocity):
             widget.wheelScrolled.connect(self.handle_wheel)
+        self.canvas.hoverPitchChanged.connect(self.keyboard.set_hovered)
         self.view.changed.connect(self._sync_scrollbars)
         self.hscroll.valueChanged.connect(self._hscroll_moved)
         self.vscroll.valueChanged.connect(self._vscroll_moved)

@@ -6,9 +6,10 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QFont, QMouseEvent, QPainter, QPaintEvent, QPen, QWheelEvent
 from PySide6.QtWidgets import QWidget
 
-from studio.core.scales import pitch_name
+from studio.core.scales import pitch_name, scale_mask
 from studio.ui.document import SongDocument
 from studio.ui.editor import theme
+from studio.ui.editor.state import EditorState
 from studio.ui.editor.viewport import RollViewport
 
 KEYBOARD_WIDTH = 64
@@ -19,14 +20,29 @@ class KeyboardColumn(QWidget):
 
     wheelScrolled = Signal(QWheelEvent)
 
-    def __init__(self, document: SongDocument, view: RollViewport, parent=None) -> None:
+    def __init__(
+        self,
+        document: SongDocument,
+        view: RollViewport,
+        state: EditorState | None = None,
+        parent=None,
+    ) -> None:
         super().__init__(parent)
         self.document = document
         self.view = view
+        self.state = state
         self.pressed: int | None = None
+        self.hovered: int | None = None  # the pitch row under the mouse in the roll
         self.setFixedWidth(KEYBOARD_WIDTH)
         self.setToolTip("Click a key to hear its pitch")
         view.changed.connect(self.update)
+        if state is not None:
+            state.scaleChanged.connect(self.update)
+
+    def set_hovered(self, pitch: int | None) -> None:
+        if pitch != self.hovered:
+            self.hovered = pitch
+            self.update()
 
     def paintEvent(self, event: QPaintEvent) -> None:
         p = QPainter(self)
@@ -39,12 +55,26 @@ class KeyboardColumn(QWidget):
         font = QFont(p.font())
         font.setPixelSize(int(max(7, min(11, rh - 2))))
         p.setFont(font)
+        in_scale = (
+            scale_mask(self.state.scale_key, self.state.scale_name)
+            if self.state is not None
+            else None
+        )
         for pitch in range(low, high + 1):
             y = view.y_of(pitch)
+            outside = in_scale is not None and not in_scale[pitch]
             if pitch == self.pressed:
                 p.fillRect(QRectF(0, y, w, rh), theme.KEY_PRESSED)
+            elif pitch == self.hovered:
+                p.fillRect(QRectF(0, y, w, rh), theme.KEY_HOVER)
+            elif outside and not theme.is_black(pitch):
+                p.fillRect(QRectF(0, y, w, rh), theme.KEY_OUT_OF_SCALE)
             if theme.is_black(pitch):
-                colour = theme.KEY_PRESSED if pitch == self.pressed else theme.KEY_BLACK
+                colour = theme.KEY_BLACK
+                if pitch == self.pressed:
+                    colour = theme.KEY_PRESSED
+                elif pitch == self.hovered:
+                    colour = theme.KEY_HOVER.darker(250)
                 p.fillRect(QRectF(0, y, black_w, rh), colour)
                 p.setPen(QPen(theme.KEY_LABEL, 0))
                 p.drawLine(
