@@ -152,6 +152,18 @@ def test_notes_never_switched_off_last_until_the_track_ends(tmp_path: Path) -> N
     assert notes_of(song.tracks[0]) == [(60, 0, 1440, 100), (64, 240, 240, 100)]
 
 
+def test_notes_never_switched_off_last_until_the_file_ends(tmp_path: Path) -> None:
+    data = smf(
+        1,
+        480,
+        track(name(0, "T")),
+        track(name(0, "hangs"), on(0, 60), on(0, 64), off(10, 64)),
+        track(name(0, "longer"), on(0, 48), off(1920, 48)),
+    )
+    song = load_midi(write(tmp_path, data))
+    assert notes_of(song.tracks[0]) == [(60, 0, 1920, 100), (64, 0, 10, 100)]
+
+
 def test_note_off_without_note_on_is_ignored(tmp_path: Path) -> None:
     body = off(0, 50) + on(0, 60) + off(10, 60) + off(10, 60)
     song = load_midi(write(tmp_path, smf(0, 480, track(body))))

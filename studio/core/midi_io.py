@@ -10,7 +10,7 @@ itself, in ticks, with these rules:
   one pitch keep their own starts, and a file that writes "note-on, then the previous
   note's note-off" at one tick reads as two notes, not one note of zero length.
 * A note-on with velocity 0 is a note-off. A zero-length note lasts one tick. A note
-  never switched off lasts until its track ends.
+  never switched off lasts until the file ends (as it would sound on a synth).
 * Each (file track, channel) pair becomes one `Track`; channel 10 is the drum channel.
   A track's program is the program change in force at its first note.
 * The first track of a multi-track file that holds no channel events is the conductor
@@ -309,13 +309,13 @@ def _parse_track(data: bytes, pos: int, end: int, number: int, notes_before: int
             raise _Malformed(f"{where} has an unexpected status byte 0x{status:02x}")
 
     out.end_tick = tick
-    # Notes never switched off sound until the track ends.
+    # Notes never switched off get end -1: they sound until the file ends, as on a synth.
     for slot, stack in open_notes.items():
         for start, velocity in stack:
             channel_out.append(slot >> 7)
             pitch_out.append(slot & 0x7F)
             start_out.append(start)
-            end_out.append(tick)
+            end_out.append(-1)
             velocity_out.append(velocity)
     if len(pitch_out) + notes_before > MAX_NOTES:
         raise _Malformed(f"it has more than {MAX_NOTES:,} notes")
@@ -354,6 +354,7 @@ def _build_song(tracks: list[_TrackData], ticks_per_beat: int, default_title: st
     if (conductor or len(tracks) == 1) and first.name:
         title = first.name
 
+    file_end = max(t.end_tick for t in tracks)
     all_programs = sorted(p for t in tracks for p in t.programs)
     channels_with_notes = {c for t in tracks for c in t.channel}
     song_tracks: list[Track] = []
@@ -373,7 +374,8 @@ def _build_song(tracks: list[_TrackData], ticks_per_beat: int, default_title: st
         channels = np.asarray(data.channel, dtype=np.int64)
         pitch = np.asarray(data.pitch, dtype=np.int64)
         start = np.asarray(data.start, dtype=np.int64)
-        duration = np.maximum(np.asarray(data.end, dtype=np.int64) - start, 1)
+        end = np.asarray(data.end, dtype=np.int64)
+        duration = np.maximum(np.where(end < 0, file_end, end) - start, 1)
         velocity = np.asarray(data.velocity, dtype=np.int64)
         used = np.unique(channels)
         if len(song_tracks) + len(used) > MAX_TRACKS:
