@@ -96,3 +96,13 @@ def test_user_dirs_default_to_xdg(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "conf"))
     assert paths.user_data_dir() == tmp_path / "share" / "pianola"
     assert paths.user_config_dir() == tmp_path / "conf" / "pianola"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symlinks")
+def test_writing_through_a_symlink_keeps_the_link(tmp_path: Path) -> None:
+    real = tmp_path / "real.mid"
+    real.write_bytes(b"old")
+    link = tmp_path / "link.mid"
+    link.symlink_to(real)
+    atomic_write_bytes(link, b"new")
+    assert link.is_symlink() and real.read_bytes() == b"new"

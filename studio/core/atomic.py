@@ -49,6 +49,9 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     and the destination is left exactly as it was.
     """
     target = Path(path)
+    if target.is_symlink():
+        # Replace the file the link points to, not the link (it may be a synced folder).
+        target = target.resolve()
     folder = target.parent if str(target.parent) else Path(".")
     fd, tmp_name = tempfile.mkstemp(
         prefix=f".{target.name}.", suffix=f".tmp{target.suffix}", dir=folder
