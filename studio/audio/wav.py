@@ -52,18 +52,21 @@ def export_wav(
     mix: Mapping[int, TrackMix] | None = None,
     float32: bool = False,
     progress: Callable[[int, int], bool | None] | None = None,
+    synth: Synth | None = None,
 ) -> int:
     """Write the song (or ticks [start_tick, end_tick), e.g. the loop) to a WAV file.
 
     Returns the number of frames written. `progress(done, total)` may return False to
     cancel (raises `ExportCancelled`, leaving any existing file unchanged). An empty song
-    writes a valid, empty WAV file.
+    writes a valid, empty WAV file. `synth` (e.g. a SoundFont synth) must be a fresh
+    instance at `sample_rate`; the built-in synthesizer is used by default.
     """
     sample_rate = check_sample_rate(sample_rate)
     target = Path(path)
     first, last = export_range(song, sample_rate, start_tick, end_tick)
     total = last - first
-    synth = Synth(sample_rate)
+    if synth is None or synth.sample_rate != sample_rate:
+        synth = Synth(sample_rate)
     limiter = Limiter(sample_rate)
     if float32:
         _write_float_wav(target, sample_rate, first, total, synth, song, limiter, mix, progress)

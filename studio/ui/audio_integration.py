@@ -82,6 +82,7 @@ class AudioActions:
             end,
             dict(self.controller.mix),
             choice.float32,
+            synth=self.controller.export_synth(choice.sample_rate),
             report_arg="progress",
             coalesce=lambda _v: True,
         )

@@ -230,6 +230,14 @@ class TransportController(QObject):
         self._close_stream()
         self.player.close()
 
+    def export_synth(self, sample_rate: int) -> Synth:
+        """A fresh synth for an export: the chosen SoundFont if it loads, else built-in."""
+        notice = self._soundfont_notice
+        try:
+            return self._make_synth(sample_rate)
+        finally:
+            self._soundfont_notice = notice
+
     # -- internals ---------------------------------------------------------------------------------
     def _make_player(self, sample_rate: int) -> Player:
         synth = self._make_synth(sample_rate)
