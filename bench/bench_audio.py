@@ -84,6 +84,7 @@ def playback_rtf(song: Song, synth: Synth) -> tuple[float, float, float]:
 def start_latency(song: Song, tick: int, repeat: int = 15) -> tuple[float, float]:
     """(median, worst) ms from Player.play() to the first non-silent buffer."""
     player = Player(song, SR, threaded=True)
+    player.warm()  # what the idle render thread does as soon as a song is opened
     stream = ManualStream(player.callback, SR, 1024, keep=False)
     samples = []
     try:

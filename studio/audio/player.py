@@ -80,6 +80,7 @@ class Player:
         self._fade_out = False
         self._previews: deque[list[Any]] = deque()
         self._wake = threading.Event()
+        self._warm_pending = True
         self._closing = False
         self._thread: threading.Thread | None = None
         if threaded:
@@ -101,6 +102,7 @@ class Player:
             self.transport.set_song(song)
             self._tail = song_tail_seconds(song, self.sample_rate)
             self._dirty = True
+            self._warm_pending = True
         self._wake.set()
 
     def set_loop(self, loop: tuple[int, int] | None) -> None:
@@ -284,11 +286,23 @@ class Player:
                 break
             try:
                 self.fill()
+                if self._warm_pending and not self._playing:
+                    self.warm()
             except Exception:  # never let a render bug kill playback silently
                 import traceback
 
                 traceback.print_exc()
                 self._playing = False
+
+    def warm(self) -> None:
+        """Bake the wavetables and drum kit this song needs before Play is pressed.
+
+        Done in the render thread while idle: the first Play after opening a song then
+        costs one small block, not table baking (~0.5 s for the drum kit).
+        """
+        self._warm_pending = False
+        song = self.song
+        self.synth.warm(song)
 
     def _restart_at(self, song_frame: int) -> None:
         self._write = self._read

@@ -100,6 +100,9 @@ class SoundFontSynth(Synth):
         out *= np.float32(MASTER_GAIN * 2.5)
         return out
 
+    def warm(self, song: Song) -> None:
+        """Nothing to bake: the SoundFont's samples were loaded with the file."""
+
     def render_note(
         self, program: int, is_drum: bool, pitch: int, velocity: int, seconds: float
     ) -> np.ndarray:

@@ -140,6 +140,16 @@ class Synth:
         out *= np.float32(MASTER_GAIN)
         return np.ascontiguousarray(out.T)
 
+    def warm(self, song: Song) -> None:
+        """Build the wavetables, drum kit and note-frame caches the song will need."""
+        for track in song.tracks:
+            if track.is_drum:
+                drum_kit(self.sample_rate)
+            else:
+                voice_tables(voice_for_program(track.program), self.sample_rate)
+            if len(track.notes):
+                self._frames_of(song, track.notes)
+
     def render_note(
         self, program: int, is_drum: bool, pitch: int, velocity: int, seconds: float
     ) -> np.ndarray:
