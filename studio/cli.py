@@ -142,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--samples", type=_positive(), default=500)
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--temperature", type=_non_negative_float, default=0.0)
+    e.add_argument("--threshold", type=float, default=0.5)
     e.add_argument("--min-note-steps", type=_positive(), default=1)
     e.add_argument("--json", action="store_true", help="print JSON instead of a table")
     return p
@@ -359,6 +360,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         samples=args.samples,
         seed=args.seed,
         temperature=args.temperature,
+        threshold=args.threshold,
         min_note_steps=args.min_note_steps,
     )
     report["seconds"] = round(time.perf_counter() - t0, 2)

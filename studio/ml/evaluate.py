@@ -57,6 +57,7 @@ def conditional_tasks(
     temperature: float,
     min_note_steps: int,
     limit: int = 256,
+    threshold: float = 0.5,
 ) -> dict[str, Any]:
     cfg = model.config
     ref = ref[:limit]
@@ -67,7 +68,7 @@ def conditional_tasks(
     mask = np.zeros((n, cfg.n_tracks, cfg.n_steps), bool)
     mask[:, 0] = True
     given = np.where(mask[..., None], ref, 0).astype(np.int8)
-    harm = run_windows(model, given, mask, z, temperature, 0.5, seed, min_note_steps)
+    harm = run_windows(model, given, mask, z, temperature, threshold, seed, min_note_steps)
     out["harmonize"] = {
         "generated": voice_leading(harm, model.lowest_pitch),
         "reference": voice_leading(ref, model.lowest_pitch),
@@ -78,7 +79,7 @@ def conditional_tasks(
     mask = np.zeros((n, cfg.n_tracks, cfg.n_steps), bool)
     mask[:, :, :half] = True
     given = np.where(mask[..., None], ref, 0).astype(np.int8)
-    cont = run_windows(model, given, mask, z, temperature, 0.5, seed, min_note_steps)
+    cont = run_windows(model, given, mask, z, temperature, threshold, seed, min_note_steps)
     gen_tail = evaluate_rolls(cont[:, :, half:], cfg.steps_per_bar, model.lowest_pitch, "bach")
     ref_tail = evaluate_rolls(ref[:, :, half:], cfg.steps_per_bar, model.lowest_pitch, "bach")
     out["continue"] = {
@@ -117,10 +118,11 @@ def evaluate_model(
     seed: int = 0,
     temperature: float = 0.0,
     min_note_steps: int = 1,
+    threshold: float = 0.5,
 ) -> dict[str, Any]:
     model = load_generator(model_source)
     ref, described = reference_rolls(model, data)
-    gen = generate_rolls(model, samples, seed, temperature, 0.5, min_note_steps)
+    gen = generate_rolls(model, samples, seed, temperature, threshold, min_note_steps)
     cfg = model.config
     mapping = model.meta.get("data", {}).get("mapping", "")
     result = compare(gen, ref, cfg.steps_per_bar, model.lowest_pitch, mapping)
@@ -133,7 +135,9 @@ def evaluate_model(
         "distances": result["distances"],
     }
     if mapping == "bach":
-        report["tasks"] = conditional_tasks(model, ref, seed, temperature, min_note_steps)
+        report["tasks"] = conditional_tasks(
+            model, ref, seed, temperature, min_note_steps, threshold=threshold
+        )
     return report
 
 

@@ -212,8 +212,8 @@ def _decode_monophonic(
         cur = current.clamp_min(0)
         held = fp[rows, step, cur]
         faded = held * 2 < best_fp[:, step]
-        # Re-strike the held pitch where the model predicts an onset on it.
-        strike_p = op[rows, step, cur]
+        # Re-strike the held pitch where an onset is likely given that it sounds.
+        strike_p = op[rows, step, cur] / held.clamp_min(1e-6)
         if strike_draw is None:
             strike = strike_p > threshold
         else:

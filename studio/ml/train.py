@@ -339,6 +339,9 @@ class Trainer:
         self.mono_tracks = [k for k, t in enumerate(self.scan.templates) if t.get("monophonic")]
         self.state = _State(batch_size=config.batch_size)
         self.autocast = self.device.type == "cuda" and config.amp
+        if self.device.type == "cuda":
+            # Fixed shapes: let cuDNN pick the fastest convolution algorithms once.
+            torch.backends.cudnn.benchmark = True
 
     # -- setup ---------------------------------------------------------------------
     def _model_config(self, lo: int, hi: int, steps_per_bar: int) -> ModelConfig:
