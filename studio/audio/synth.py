@@ -319,7 +319,6 @@ class Synth:
         released -= f32(1.0)
         released *= released
         env *= released
-        env *= (amp * (1.0 / len(voice.detune_cents))).astype(f32)[note]
 
         # Phase: float64 while it counts many cycles, float32 once wrapped to [0, 1).
         hz = np.asarray(midi_to_hz(pitch))
@@ -374,10 +373,11 @@ class Synth:
             right += wave * f32(pr)
         left *= env
         right *= env
-        if not (np.all(gain_l == 1.0) and np.all(gain_r == 1.0)):
-            left *= gain_l.astype(f32)[note]
-            right *= gain_r.astype(f32)[note]
-        _mix_segments(out, seg_start - block_start, lengths, left, right, 1.0, 1.0)
+        # Velocity, track gain and pan are constant per note: applied per note span while
+        # mixing, not by gathering them out to every sample.
+        scale = amp * (1.0 / len(voice.detune_cents))
+        _mix_segments(out, seg_start - block_start, lengths, left, right, scale * gain_l,
+                      scale * gain_r)  # fmt: skip
 
     def _render_drums(
         self,
@@ -404,14 +404,13 @@ class Synth:
         for group in _chunks(lengths):
             ln = lengths[group]
             total = int(ln.sum())
-            hit = np.repeat(np.arange(len(ln)), ln)
             first = np.cumsum(ln) - ln
             source = np.arange(total, dtype=np.int64)
             source += np.repeat(seg_start[group] - on[group] + kit.offset[keys[group]] - first, ln)
-            wave = kit.bank[source] * amp[group][hit].astype(np.float32)
-            left = wave * hit_l[group].astype(np.float32)[hit]
-            right = wave * hit_r[group].astype(np.float32)[hit]
-            _mix_segments(out, seg_start[group] - start, ln, left, right, gain_l, gain_r)
+            wave = kit.bank[source]
+            _mix_segments(out, seg_start[group] - start, ln, wave, wave.copy(),
+                          amp[group] * hit_l[group] * gain_l,
+                          amp[group] * hit_r[group] * gain_r)  # fmt: skip
 
 
 def _mix_segments(
@@ -420,23 +419,25 @@ def _mix_segments(
     lengths: np.ndarray,
     left: np.ndarray,
     right: np.ndarray,
-    gain_l: float,
-    gain_r: float,
+    gain_l: np.ndarray,
+    gain_r: np.ndarray,
 ) -> None:
-    """Add each note's span of (left, right) into the block accumulator ``acc[2, n]``.
+    """Add each note's span of (left, right), times its gains, into ``acc[2, n]``.
 
-    One slice-add per note: a block holds few notes compared with its samples, and this
-    beats a scatter (`bincount`/`add.at`) over every sample by a wide margin.
+    One slice operation per note: a block holds few notes compared with its samples, and
+    this beats a scatter (`bincount`/`add.at`) or per-sample gathers by a wide margin.
     """
-    if gain_l != 1.0:
-        left *= np.float32(gain_l)
-    if gain_r != 1.0:
-        right *= np.float32(gain_r)
     acc_l, acc_r = acc[0], acc[1]
     offset = 0
-    for start, length in zip(starts.tolist(), lengths.tolist(), strict=True):
-        acc_l[start : start + length] += left[offset : offset + length]
-        acc_r[start : start + length] += right[offset : offset + length]
+    for start, length, g_l, g_r in zip(
+        starts.tolist(), lengths.tolist(), gain_l.tolist(), gain_r.tolist(), strict=True
+    ):
+        span_l = left[offset : offset + length]
+        span_r = right[offset : offset + length]
+        span_l *= g_l
+        span_r *= g_r
+        acc_l[start : start + length] += span_l
+        acc_r[start : start + length] += span_r
         offset += length
 
 
