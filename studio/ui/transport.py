@@ -140,6 +140,19 @@ class TransportController(QObject):
     def position_tick(self) -> float:
         return self.player.playhead_tick(self._now())
 
+    @property
+    def device_summary(self) -> str:
+        """ "Device · 44.1 kHz · 12 ms" while a stream is open (the latency the playhead
+        compensates), else ""."""
+        if self.stream is None or self.device is None:
+            return ""
+        try:
+            latency = float(self.stream.latency)
+        except Exception:
+            latency = 0.0
+        rate = self.player.sample_rate / 1000.0
+        return f"{self.device.name} · {rate:g} kHz · {latency * 1000:.0f} ms"
+
     # -- commands -----------------------------------------------------------------------------
     def toggle_play(self) -> None:
         if self.is_playing:
@@ -411,6 +424,11 @@ class TransportBar(QToolBar):
         self.status_label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.addWidget(self.status_label)
+        self.device_label = QLabel(self)
+        self.device_label.setObjectName("TransportDevice")
+        self.device_label.setStyleSheet("color: #8a93a3;")
+        self.device_label.setToolTip("Output device, sample rate and output latency")
+        self.addWidget(self.device_label)
         self.rescan_button = QToolButton(self)
         self.rescan_button.setText("Rescan")
         self.rescan_button.setToolTip("Look for audio devices again (no restart needed)")
@@ -443,6 +461,7 @@ class TransportBar(QToolBar):
         self.status_label.setToolTip(text)
         no_device = bool(self.controller.reason)
         self.status_label.setStyleSheet("color: #ffb74d;" if text else "")
+        self.device_label.setText(self.controller.device_summary)
         self.rescan_action.setVisible(no_device)
         self.play_action.setEnabled(True)  # Play retries the device scan
 

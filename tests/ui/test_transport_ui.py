@@ -204,6 +204,7 @@ def test_device_plugged_in_later_plays_without_restart(rig, qtbot):
     assert controller.bar.status_label.text() == ""
     assert controller.play()
     assert np.abs(crank(controller, backend, 10)).max() > 0.01
+    assert controller.bar.device_label.text() == "Studio Monitors · 44.1 kHz · 50 ms"
 
 
 def test_sample_rate_mismatch_uses_a_rate_the_device_plays(rig):
