@@ -250,3 +250,13 @@ def test_render_thread_fills_ahead() -> None:
     finally:
         player.close()
     assert player._thread is None
+
+
+def test_callback_never_raises(rig) -> None:
+    """An internal error yields a silent buffer, never an exception into PortAudio."""
+    player, stream, _run = rig
+    player.play(from_tick=0)
+    player._ring = None  # simulate a bug on the audio path
+    out = stream.pump(1)
+    assert not out.any()
+    assert player.callback_errors == 1

@@ -68,6 +68,7 @@ class Player:
         self._read = 0  # stream frames consumed
         self._last_buffer: tuple[int, float, int] = (0, 0.0, 0)  # (frame, dac time, frames)
         self.finished = False  # playback ran off the end of the song (UI polls this)
+        self.callback_errors = 0
         # Written by the render side only (under the lock):
         self._write = 0
         self._cursor = 0  # song frame rendered next, at stream frame _write
@@ -203,7 +204,18 @@ class Player:
 
     # -- audio thread ---------------------------------------------------------------------------
     def callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
-        """PortAudio's callback: copy from the ring, mix previews. Cheap and lock-free."""
+        """PortAudio's callback: copy from the ring, mix previews. Cheap and lock-free.
+
+        It must never raise: sounddevice stops calling a callback that raised, which
+        would leave the app silent until a restart.
+        """
+        try:
+            self._fill_output(outdata, frames, time_info)
+        except Exception:
+            outdata.fill(0.0)
+            self.callback_errors += 1
+
+    def _fill_output(self, outdata: np.ndarray, frames: int, time_info: Any) -> None:
         outdata.fill(0.0)
         channels = outdata.shape[1]
         if self._playing:
@@ -248,7 +260,10 @@ class Player:
 
     def _mix_previews(self, outdata: np.ndarray, frames: int, channels: int) -> None:
         for _ in range(len(self._previews)):
-            item = self._previews.popleft()
+            try:
+                item = self._previews.popleft()
+            except IndexError:  # the UI thread dropped an old preview meanwhile
+                break
             note, pos = item
             n = min(frames, len(note) - pos)
             if channels >= 2:
