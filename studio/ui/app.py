@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from studio.ui.icons import icon
 from studio.ui.style import apply_dark_style
+
+if TYPE_CHECKING:
+    from studio.ui.main_window import MainWindow
 
 
 def create_application(argv: list[str]) -> QApplication:
@@ -23,6 +28,17 @@ def create_application(argv: list[str]) -> QApplication:
     return app
 
 
+def attach_workstation(window: MainWindow) -> None:
+    """Add audio (transport, previews, audio export) and the training/generation panels."""
+    from studio.ui.audio_integration import attach_audio
+    from studio.ui.panels import attach_panels
+
+    window.transport = attach_audio(window)
+    window.panels = attach_panels(window, window.transport)
+    # The editor is where composers spend their time: give it most of the height.
+    window.resizeDocks([window.panels.generation_dock], [340], Qt.Orientation.Vertical)
+
+
 def run_app(argv: list[str]) -> int:
     """Show the main window, open FILE (a .mid or .pianola) if given, and run the loop."""
     if "--self-check" in argv:  # `pianola --self-check OUT.mid`: packaged-build smoke test
@@ -33,6 +49,7 @@ def run_app(argv: list[str]) -> int:
     from studio.ui.main_window import MainWindow  # after the QApplication exists
 
     window = MainWindow()
+    attach_workstation(window)
     window.show()
     files = [arg for arg in argv if not arg.startswith("-")]
     if files:
