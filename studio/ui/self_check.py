@@ -87,15 +87,14 @@ def run_self_check(out_path: str | os.PathLike[str]) -> int:
 
 
 def _open_window():  # -> (QApplication, MainWindow)
-    from studio.ui.app import create_application
+    from studio.ui.app import attach_workstation, create_application
 
     app = create_application([])
     _isolate_settings()
     from studio.ui.main_window import MainWindow
-    from studio.ui.panels import attach_panels
 
     window = MainWindow()
-    attach_panels(window)  # the panels import pyqtgraph and the engine: check they load
+    attach_workstation(window)  # exactly as the app: audio, panels (pyqtgraph, the engine)
     window.show()
     app.processEvents()
     if not window.isVisible():
