@@ -13,6 +13,7 @@ Everything here runs without a sound card: tests drive `callback` with a fake st
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -26,7 +27,8 @@ from studio.core.song import Song
 
 RING_FRAMES = 1 << 15  # ~0.7 s at 44.1 kHz: room for the look-ahead plus edit margin
 FIRST_BLOCK = 1024  # rendered first on Play and after an edit: small, so it is quick
-BLOCK = 4096  # steady-state render block: large enough to amortise numpy's call overhead
+BLOCK = 4096  # largest render block: large enough to amortise numpy's call overhead
+BLOCK_SECONDS = 0.004  # ...but small enough that a dense song's block renders this fast
 LOOP_FADE = 128  # frames of crossfade where a loop jumps back (no click at the seam)
 
 
@@ -82,6 +84,7 @@ class Player:
         self._previews: deque[list[Any]] = deque()
         self._wake = threading.Event()
         self._warm_pending = True
+        self._seconds_per_frame = 0.0  # measured render cost, sizes the blocks
         self._closing = False
         self._thread: threading.Thread | None = None
         if threaded:
@@ -277,21 +280,33 @@ class Player:
 
     # -- render side --------------------------------------------------------------------------
     def fill(self) -> int:
-        """Render until the look-ahead is full. Returns the frames rendered."""
-        with self._lock:
-            if not self._playing and self.transport.state is not PlayState.PLAYING:
-                return 0
-            if self._dirty:
-                self._rewind()
-            rendered = 0
-            while self._playing and self._write - self._read < self.lookahead_frames:
+        """Render until the look-ahead is full. Returns the frames rendered.
+
+        The lock is taken per block, so Play/Stop/edits from the UI thread wait for one
+        block at most; blocks are sized so that one renders in a few milliseconds.
+        """
+        rendered = 0
+        while True:
+            with self._lock:
+                if not self._playing:
+                    return rendered
+                if self._dirty:
+                    self._rewind()
                 if self._end_write is not None:
-                    break
+                    return rendered
+                if self._write - self._read >= self.lookahead_frames:
+                    return rendered
                 # Right after a rewind the callback is close behind: hand it a small
-                # block first, then go on in large ones.
+                # block first, then go on in larger ones.
                 urgent = self._write - self._read < self.margin + FIRST_BLOCK
-                rendered += self._render_ahead(FIRST_BLOCK if urgent else BLOCK)
-            return rendered
+                rendered += self._render_ahead(FIRST_BLOCK if urgent else self._block_size())
+
+    def _block_size(self) -> int:
+        """Frames that render in about BLOCK_SECONDS of CPU, between FIRST_BLOCK and BLOCK."""
+        if self._seconds_per_frame <= 0:
+            return BLOCK
+        frames = BLOCK_SECONDS / self._seconds_per_frame
+        return int(min(BLOCK, max(FIRST_BLOCK, frames // 512 * 512)))
 
     def _run(self) -> None:
         while not self._closing:
@@ -351,6 +366,7 @@ class Player:
             return 0
         if loop is None:
             count = min(count, end - self._cursor)
+        began = time.perf_counter()
         pieces, next_cursor = self.transport.segments(self._cursor, count)
         block = np.empty((count, 2), dtype=np.float32)
         offset = 0
@@ -375,6 +391,10 @@ class Player:
             self._segments.popleft()
         self._cursor = next_cursor
         self._write += count  # publish last: the callback only reads below _write
+        cost = (time.perf_counter() - began) / count
+        self._seconds_per_frame = (
+            cost if self._seconds_per_frame <= 0 else 0.8 * self._seconds_per_frame + 0.2 * cost
+        )
         return count
 
     def _crossfade_loop(self, audio: np.ndarray, loop_end: int) -> None:
