@@ -218,12 +218,16 @@ def test_run_app_opens_the_file(qtbot, tmp_path, monkeypatch):
     path = tmp_path / "start.mid"
     save_midi(chorale(), path)
     seen = {}
+    before = set(QApplication.topLevelWidgets())
 
     def fake_exec():
         windows = [
-            w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()
+            w
+            for w in QApplication.topLevelWidgets()
+            if isinstance(w, MainWindow) and w.isVisible() and w not in before
         ]
-        seen["path"] = windows[-1].document.path
+        assert len(windows) == 1
+        seen["path"] = windows[0].document.path
         for w in windows:
             w.document.undo_stack.setClean()
             w.close()

@@ -96,6 +96,7 @@ class DataSourceBox(QWidget):
         self._scan: Any = None
         self._scanned_source: str | None = None
         self._handle: WorkerHandle | None = None
+        self._closed = False
         self._pending: str | None = None
 
         self._bach = QRadioButton("Bach chorales (bundled)")
@@ -204,6 +205,9 @@ class DataSourceBox(QWidget):
             self._bach.setChecked(True)
 
     def ensure_scanned(self) -> None:
+        # A deferred call can arrive after the window closed: never start a thread then.
+        if self._closed:
+            return
         if self.scan_result is None and not self.is_scanning:
             self.scan()
 
@@ -240,6 +244,7 @@ class DataSourceBox(QWidget):
         self.scanStarted.emit()
 
     def shutdown(self, timeout_ms: int = 10000) -> None:
+        self._closed = True
         if self._handle is not None:
             self._handle.shutdown(timeout_ms)
 
