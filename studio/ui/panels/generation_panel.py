@@ -192,6 +192,11 @@ class GenerationPanel(QWidget):
             "trained (a checkpoint file, or a run folder — its latest checkpoint is used)."
         )
         self.model_combo.addItem("Bundled model", DEFAULT_MODEL)
+        # Long checkpoint paths must not widen the whole column.
+        self.model_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.model_combo.setMinimumContentsLength(14)
         open_file = QPushButton("Checkpoint…")
         open_file.setToolTip("Use a checkpoint file (.pt) saved by training")
         open_file.clicked.connect(self._choose_checkpoint)

@@ -169,8 +169,12 @@ class _MetricPlot:
         plot.getViewBox().setDefaultPadding(0.15)
         _style_axes(plot)
         # Steps are on the plots above; small plots need their height for the curve.
+        # What matters is the curve against the dashed line of the data (whose value is
+        # in the title), so the small plots give their space to the curve, not to axes.
         plot.getAxis("bottom").setStyle(showValues=False)
         plot.getAxis("bottom").setHeight(6)
+        plot.getAxis("left").setStyle(showValues=False)
+        plot.getAxis("left").setWidth(6)
 
     def set_title(self, reference: float | None) -> None:
         # The data's value goes in the title, not on the line: a label on the line is
@@ -184,7 +188,7 @@ class _MetricPlot:
 class LossPlots(QWidget):
     """Losses (raw + smoothed), gradient penalty and per-metric plots of a run."""
 
-    METRIC_COLUMNS = 5
+    METRIC_COLUMNS = 6
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -204,7 +208,7 @@ class LossPlots(QWidget):
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 1)
         splitter.setChildrenCollapsible(False)
-        self._metrics_view.setMinimumHeight(150)
+        self._metrics_view.setMinimumHeight(170)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
@@ -336,9 +340,7 @@ class LossPlots(QWidget):
         bound = self._x_bound
         if last <= bound and bound <= max(10.0, 4 * last):
             return
-        bound = 10.0
-        while bound < last * 1.1:
-            bound *= 2
+        bound = max(10.0, last * 1.3)
         self._x_bound = bound
         for plot in (self.loss_plot, self.penalty_plot):
             plot.setXRange(0, bound, padding=0.02)
