@@ -307,6 +307,13 @@ def test_absurd_time_is_refused() -> None:
         parse_midi(smf(0, 480, track(body)), "long.mid")
 
 
+def test_absurdly_long_song_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(midi_io, "MAX_BEATS", 100)
+    assert parse_midi(smf(0, 10, track(on(0, 60), off(1000, 60))), "ok.mid").end_tick == 1000
+    with pytest.raises(MidiImportError, match="more than 100 beats"):
+        parse_midi(smf(0, 10, track(on(0, 60), off(1001, 60))), "long.mid")
+
+
 def test_random_corruptions_never_leak_raw_errors() -> None:
     rng = np.random.default_rng(7)
     good = midi_bytes(_example_song())

@@ -48,6 +48,7 @@ from studio.core.song import (
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_NOTES = 3_000_000
 MAX_TRACKS = 1024  # tracks of the resulting song (file tracks x channels)
+MAX_BEATS = 200_000  # about 28 hours at 120 bpm; beyond, rolls and views would explode
 MAX_TICK = 2**31 - 1
 MAX_VLQ = 0x0FFFFFFF  # largest value a 4-byte variable-length quantity holds
 
@@ -387,7 +388,10 @@ def _build_song(tracks: list[_TrackData], ticks_per_beat: int, default_title: st
             song_tracks.append(
                 _make_track(data, int(channel), program, notes, len(used), len(song_tracks))
             )
-    return Song(title, ticks_per_beat, tempos, time_signatures, song_tracks)
+    song = Song(title, ticks_per_beat, tempos, time_signatures, song_tracks)
+    if song.end_tick > MAX_BEATS * ticks_per_beat:
+        raise _Malformed(f"its notes run for more than {MAX_BEATS:,} beats")
+    return song
 
 
 def _program_at(
