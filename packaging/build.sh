@@ -15,7 +15,7 @@
 #   PYTHON              interpreter for the build env (default python3, >= 3.11, built
 #                       with a shared libpython, as python.org, distro and pyenv builds are)
 #   PIANOLA_MODELS_SRC  bundle the models in this folder instead of models/
-#   PIANOLA_STRIP       0: keep symbol tables in the bundled libraries (stripped on Linux)
+#   PIANOLA_STRIP=0     keep the symbol tables of torch's libraries (stripped on Linux)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)

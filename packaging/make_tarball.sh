@@ -24,7 +24,7 @@ if [ ! -x dist/pianola/pianola ]; then
     exit 1
 fi
 
-VERSION=$(python3 -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])')
+VERSION=$(sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml | head -1)
 ARCH=$(uname -m)
 NAME=pianola-$VERSION-linux-$ARCH
 STAGE=build/tarball/$NAME

@@ -88,7 +88,7 @@ echo "   trained and generated in $(seconds "$START" "$END")s"
 
 if [ "$TARBALL" = 1 ]; then
     echo "== 4. tarball: install, run, uninstall"
-    VERSION=$(python3 -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])')
+    VERSION=$(sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml | head -1)
     ARCHIVE=dist/pianola-$VERSION-linux-$(uname -m).tar.gz
     # `make package` packed it already unless the bundle was rebuilt since.
     if [ ! "$ARCHIVE" -nt "$APP/pianola" ]; then
