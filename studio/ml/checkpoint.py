@@ -49,9 +49,21 @@ def atomic_torch_save(obj: Any, path: Path) -> None:
         torch.save(obj, tmp)
 
 
+def to_cpu(value: Any) -> Any:
+    """The same nested state with every tensor on the CPU, so that a checkpoint written on
+    a GPU opens with a plain ``torch.load`` on a machine without one."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu()
+    if isinstance(value, dict):
+        return {k: to_cpu(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(to_cpu(v) for v in value)
+    return value
+
+
 def save_checkpoint(path: Path, tensors: dict[str, Any], meta: dict[str, Any]) -> Path:
     meta = {"format": FORMAT, "arch_version": ARCH_VERSION, "versions": versions(), **meta}
-    atomic_torch_save({**tensors, "meta": json.dumps(meta)}, Path(path))
+    atomic_torch_save({**to_cpu(tensors), "meta": json.dumps(meta)}, Path(path))
     return Path(path)
 
 
