@@ -369,3 +369,32 @@ def test_closing_the_window_while_training_asks_then_stops_cleanly(
     assert not training.is_training
     run = Path(training.run_dir)
     assert list((run / "checkpoints").glob("step_*.pt"))
+
+
+def test_the_bundled_model_writes_new_music_at_the_playhead(qtbot, window):
+    from studio.ml.checkpoint import resolve_model
+    from studio.ml.errors import CheckpointError
+
+    try:
+        resolve_model("default")
+    except CheckpointError:
+        pytest.skip("no bundled model in models/")
+    panel = window.panels.generation
+    doc = window.document
+    assert panel.model_combo.currentData() == "default"
+    doc.set_playhead(1920 + 100)  # inside bar 2
+    panel.set_mode("new")
+    assert "bar 2" in panel.context_label.text()
+    panel.variations.setValue(2)
+    panel.bars.setValue(2)
+    generate_and_wait(qtbot, panel)  # loads the bundled model first, then generates
+    assert "Bach chorales" in panel.model_info.text()
+    assert len(panel.results) == 2
+    tracks_before = len(doc.song.tracks)
+    assert panel.insert_selected()
+    new_tracks = doc.song.tracks[tracks_before:]
+    assert new_tracks and all(t.name.endswith("· new") for t in new_tracks)
+    starts = np.concatenate([t.notes.start for t in new_tracks])
+    assert starts.min() >= 1920 and starts.max() < 1920 + 2 * 1920
+    doc.undo_stack.undo()
+    assert len(doc.song.tracks) == tracks_before

@@ -706,11 +706,12 @@ class GenerationPanel(QWidget):
 
     def _on_result_play(self, index: int) -> None:
         song = self.results.song(index)
+        if self._play_song is None:
+            return  # no audition without the audio engine; the click still selects
         self.results.set_playing(index)
         seconds = float(song.tick_to_seconds(max(song.end_tick, 1)))
         self._playing_timer.start(int(seconds * 1000) + 200)
-        if self._play_song is not None:
-            self._play_song(song)
+        self._play_song(song)
 
     def _on_result_open(self, index: int) -> None:
         self._open(self._results[index].song)
@@ -725,7 +726,12 @@ class GenerationPanel(QWidget):
     def _connect_document(self) -> None:
         doc = self.document
         doc.tracksChanged.connect(self._refresh_tracks)
-        for signal in (doc.selectionChanged, doc.loopChanged, doc.activeTrackChanged):
+        for signal in (
+            doc.selectionChanged,
+            doc.loopChanged,
+            doc.activeTrackChanged,
+            doc.playheadChanged,
+        ):
             signal.connect(self._update_context)
         doc.changed.connect(self._update_context)
 

@@ -463,11 +463,17 @@ class TrainingPanel(QWidget):
     # -- previews ----------------------------------------------------------------------------
     def _on_preview_play(self, index: int) -> None:
         song = self.previews.song(index)
-        self.previews.set_playing(index)
-        seconds = float(song.tick_to_seconds(max(song.end_tick, 1)))
-        self._playing_timer.start(int(seconds * 1000) + 200)
         if self._play_song is not None:
+            self.previews.set_playing(index)
+            seconds = float(song.tick_to_seconds(max(song.end_tick, 1)))
+            self._playing_timer.start(int(seconds * 1000) + 200)
             self._play_song(song)
+        else:
+            # Say so rather than pretend to play.
+            self.status_label.setText(
+                "Listening to previews needs the audio engine; double-click to open the "
+                "preview in the editor instead."
+            )
         self.previewPlayRequested.emit(song)
 
     def _on_preview_open(self, index: int) -> None:
