@@ -96,5 +96,9 @@ fi
 echo "setup: installing pianola (editable) with its dev tools"
 $PIP install -e ".[dev]"
 
+# SoundFont playback (Tools > Audio Settings). tinysoundfont's metadata pulls in pyaudio,
+# which needs PortAudio headers and a compiler and which Pianola never uses: skip deps.
+$PIP install --no-deps "tinysoundfont>=0.3.7" || echo "setup: tinysoundfont unavailable; SoundFont playback falls back to the built-in synth"
+
 echo "$KEY" > "$STAMP"
 echo "setup: done"
