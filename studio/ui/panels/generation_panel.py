@@ -482,7 +482,9 @@ class GenerationPanel(QWidget):
         follow = self._after_load
         self._after_load = None
         if follow is not None:
-            QTimer.singleShot(0, follow)
+            # Runs as soon as the loading job has ended (see _on_finished): no gap in
+            # which the panel looks idle between loading and generating.
+            self._pending = follow
 
     def _choose_checkpoint(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
