@@ -29,6 +29,7 @@ from studio.audio.stream import (
 )
 from studio.audio.synth import SAMPLE_RATES, Synth, TrackMix
 from studio.audio.transport import PlayState
+from studio.core.song import Song
 from studio.ui.document import SongDocument
 from studio.ui.icons import icon
 
@@ -103,6 +104,7 @@ class TransportController(QObject):
         self._idle_s = 0.0
         self._closed = False
         self._soundfont_notice = ""
+        self._auditioning = False  # playing a song that is not the document (a preview)
         self.player = self._make_player(self.settings.sample_rate)
 
         self.timer = QTimer(self)
@@ -162,6 +164,8 @@ class TransportController(QObject):
 
     def play(self) -> bool:
         """Play from the document's playhead (resume if it has not moved since Pause)."""
+        if self._auditioning:
+            self._end_audition()
         if not self._ensure_stream():
             return False
         tick = self.document.playhead
@@ -180,7 +184,39 @@ class TransportController(QObject):
         self._show_tick(self.player.transport.position_tick)
         self.stateChanged.emit("paused")
 
+    def play_song(self, song: Song) -> bool:
+        """Audition a song that is not the open one (a training preview, a variation).
+
+        It plays from its start; the document's playhead stays where it is, and the open
+        song is playing again as soon as the audition stops or ends.
+        """
+        if not self._ensure_stream():
+            return False
+        self.player.stop()
+        self._auditioning = True
+        self.player.set_loop(None)
+        self.player.set_song(song)
+        self.player.play(0)
+        self._idle_s = 0.0
+        self.timer.start()
+        self.stateChanged.emit("playing")
+        return True
+
+    @property
+    def is_auditioning(self) -> bool:
+        return self._auditioning
+
+    def _end_audition(self) -> None:
+        self._auditioning = False
+        self.player.stop()
+        self.player.set_song(self.document.song)
+        self._loop_changed()
+
     def stop(self) -> None:
+        if self._auditioning:
+            self._end_audition()
+            self.stateChanged.emit("stopped")
+            return
         was = self.player.state
         self.player.stop()
         if was is not PlayState.STOPPED or self.document.playhead != 0:
@@ -348,6 +384,9 @@ class TransportController(QObject):
             if self.player.finished:
                 self.stop()
                 return
+            if self._auditioning:  # the document's playhead is not where this sound is
+                self._idle_s = 0.0
+                return
             tick = self.player.playhead_tick(self._now())
             self._show_tick(tick)
             if self.follow is not None:
@@ -365,14 +404,20 @@ class TransportController(QObject):
                     self.stream.stop()
 
     def _song_changed(self) -> None:
-        self.player.set_song(self.document.song)
+        if not self._auditioning:  # picked up when the audition ends
+            self.player.set_song(self.document.song)
 
     def _loop_changed(self) -> None:
+        if self._auditioning:
+            return
         self.player.set_loop(self.document.loop if self.loop_enabled else None)
 
     def _playhead_moved(self, tick: int) -> None:
         if self._moving_playhead:
             return
+        if self._auditioning:  # back to the open song, from where the composer clicked
+            self._end_audition()
+            self.stateChanged.emit("stopped")
         # The composer clicked the ruler: jump there (and keep playing if playing).
         self.player.seek(tick)
         self.positionChanged.emit(float(tick))

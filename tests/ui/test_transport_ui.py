@@ -156,6 +156,38 @@ def test_song_end_stops_and_returns_to_the_start(rig):
     assert window.document.playhead == 0
 
 
+def test_auditioning_another_song_leaves_the_document_alone_then_returns_to_it(rig):
+    window, controller, backend = rig()
+    window.document.set_playhead(4 * 480 * 4)  # bar 5 of the open song
+    preview = Song("preview", tracks=[Track("p", program=0, notes=Notes([69], [0], [960]))])
+    assert controller.play_song(preview)
+    assert controller.is_playing and controller.is_auditioning
+    heard = crank(controller, backend, 10)
+    # The preview's A4 (440 Hz) is what sounds, not the open chorale.
+    spectrum = np.abs(np.fft.rfft(heard[:, 0]))
+    freqs = np.fft.rfftfreq(len(heard), 1 / SR)
+    assert 400 < freqs[spectrum[20:].argmax() + 20] < 480
+    assert window.document.playhead == 4 * 480 * 4  # the playhead did not move
+    crank(controller, backend, 60)  # the one-note preview ends by itself
+    assert controller.state.value == "stopped" and not controller.is_auditioning
+    assert window.document.playhead == 4 * 480 * 4
+    # Play goes back to the open song, from the playhead.
+    controller.play()
+    assert controller.player.song is window.document.song
+    crank(controller, backend, 5)
+    assert window.document.playhead > 4 * 480 * 4
+
+
+def test_the_panels_audition_through_the_transport(rig):
+    from studio.ui.panels import _player
+
+    _window, controller, _backend = rig()
+    play = _player(controller)
+    assert play is not None
+    play(Song("preview", tracks=[Track("p", notes=Notes([60], [0], [480]))]))
+    assert controller.is_auditioning
+
+
 def test_pitch_preview_sounds_on_the_active_track(rig):
     window, controller, backend = rig()
     window.document.request_preview(64, 100)
