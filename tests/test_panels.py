@@ -398,3 +398,11 @@ def test_the_bundled_model_writes_new_music_at_the_playhead(qtbot, window):
     assert starts.min() >= 1920 and starts.max() < 1920 + 2 * 1920
     doc.undo_stack.undo()
     assert len(doc.song.tracks) == tracks_before
+
+
+def test_a_new_user_generates_at_temperature_zero(window):
+    # The bundled model's measured quality holds when decoded by threshold; sampling at 1.0
+    # fragments its notes (models/bach-default.md), so a fresh panel starts at 0.
+    panel = window.panels.generation
+    assert panel.temperature.value() == 0.0
+    assert panel.temperature_slider.value() == 0

@@ -66,6 +66,8 @@ MODE_TEXT = {
     ),
 }
 
+DEFAULT_TEMPERATURE = 0.0
+
 
 def load_model_job(source: str) -> Any:
     from studio.ml.sample import load_generator
@@ -237,10 +239,12 @@ class GenerationPanel(QWidget):
         self.temperature.setRange(0.0, 2.0)
         self.temperature.setSingleStep(0.05)
         self.temperature.setDecimals(2)
-        self.temperature.setValue(1.0)
+        # 0 by default: the bundled model's measured quality (models/bach-default.md) is best
+        # when decoded by threshold; sampling at 1.0 fragments its notes.
+        self.temperature.setValue(DEFAULT_TEMPERATURE)
         self.temperature_slider = QSlider(Qt.Orientation.Horizontal)
         self.temperature_slider.setRange(0, 200)
-        self.temperature_slider.setValue(100)
+        self.temperature_slider.setValue(round(DEFAULT_TEMPERATURE * 100))
         tip = (
             "How adventurous the music is. 0: the model's safest choice every time;\n"
             "1: as varied as the music it learnt from; 2: wild and surprising."
@@ -393,7 +397,7 @@ class GenerationPanel(QWidget):
         s.beginGroup(GROUP)
         self.bars.setValue(int(s.value("bars", self.bars.value(), int)))
         self.variations.setValue(int(s.value("variations", self.variations.value(), int)))
-        self.temperature.setValue(float(s.value("temperature", 1.0, float)))
+        self.temperature.setValue(float(s.value("temperature", DEFAULT_TEMPERATURE, float)))
         self.seed_lock.setChecked(bool(s.value("seed_locked", False, bool)))
         self.seed.setValue(int(s.value("seed", random.randrange(1_000_000), int)))
         recent = s.value("recent_models", [], list) or []
