@@ -500,7 +500,27 @@ def harmonize(
     mask = np.zeros((cfg.n_tracks, n_steps), bool)
     for target in mapping.values():
         mask[target] = True
-    roll = run_windows(
+    roll = _variations_of(
+        model, base, mask, variations, seed, temperature, threshold, min_note_steps
+    )
+    return [
+        _merge_output(model, song, r, shift, mapping, f"{song.title} (harmonized {k + 1})")
+        for k, r in enumerate(roll)
+    ]
+
+
+def _variations_of(
+    model: LoadedModel,
+    base: np.ndarray,
+    mask: np.ndarray,
+    variations: int,
+    seed: int,
+    temperature: float,
+    threshold: float,
+    min_note_steps: int,
+) -> np.ndarray:
+    """``variations`` completions of one given roll and mask, one latent each, in a batch."""
+    return run_windows(
         model,
         np.repeat(base[None], variations, 0),
         np.repeat(mask[None], variations, 0),
@@ -510,10 +530,6 @@ def harmonize(
         seed,
         min_note_steps,
     )
-    return [
-        _merge_output(model, song, r, shift, mapping, f"{song.title} (harmonized {k + 1})")
-        for k, r in enumerate(roll)
-    ]
 
 
 def _keep_mapping(
@@ -557,15 +573,8 @@ def continue_(
     mask = np.zeros((cfg.n_tracks, n_steps), bool)
     for target in mapping.values():
         mask[target, :primer_steps] = True
-    roll = run_windows(
-        model,
-        np.repeat(base[None], variations, 0),
-        np.repeat(mask[None], variations, 0),
-        _latents(model, variations, seed),
-        temperature,
-        threshold,
-        seed,
-        min_note_steps,
+    roll = _variations_of(
+        model, base, mask, variations, seed, temperature, threshold, min_note_steps
     )
     primer_end_tick = round(primer_steps * primer.ticks_per_beat / cfg.steps_per_beat)
     results = []
@@ -628,15 +637,8 @@ def infill(
         if song_index in regen:
             mask[target, s0:s1] = False
             base[target, s0:s1] = OFF
-    roll = run_windows(
-        model,
-        np.repeat(base[None], variations, 0),
-        np.repeat(mask[None], variations, 0),
-        _latents(model, variations, seed),
-        temperature,
-        threshold,
-        seed,
-        min_note_steps,
+    roll = _variations_of(
+        model, base, mask, variations, seed, temperature, threshold, min_note_steps
     )
     results = []
     for k, r in enumerate(roll):

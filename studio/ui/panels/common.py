@@ -11,7 +11,7 @@ import logging
 import math
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QToolButton, QWidget
 
 log = logging.getLogger("studio.ui.panels")
 
@@ -33,6 +33,16 @@ def hint(text: str) -> QLabel:
     label.setWordWrap(True)
     label.setStyleSheet(f"color: {INFO_FG};")
     return label
+
+
+def control_column(controls: QWidget) -> QScrollArea:
+    """The panels' left column: scrolls vertically when the dock is short, never sideways."""
+    scroll = QScrollArea()
+    scroll.setWidget(controls)
+    scroll.setWidgetResizable(True)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    scroll.setMinimumWidth(360)
+    return scroll
 
 
 def pitch_name(pitch: int) -> str:

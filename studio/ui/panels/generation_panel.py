@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QRadioButton,
-    QScrollArea,
     QSlider,
     QSpinBox,
     QSplitter,
@@ -41,7 +40,13 @@ from PySide6.QtWidgets import (
 
 from studio.core.song import Song, Track
 from studio.ui.panels import generation_jobs as jobs
-from studio.ui.panels.common import MessageBox, describe_error, heading, hint
+from studio.ui.panels.common import (
+    MessageBox,
+    control_column,
+    describe_error,
+    heading,
+    hint,
+)
 from studio.ui.panels.roll_thumbnail import ThumbnailStrip
 from studio.ui.workers import WorkerHandle, start_generator
 
@@ -359,11 +364,7 @@ class GenerationPanel(QWidget):
         form.addWidget(self.busy)
         form.addWidget(self.message)
         form.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidget(controls)
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(360)
+        scroll = control_column(controls)
 
         right = QWidget()
         right_layout = QVBoxLayout(right)

@@ -28,14 +28,20 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
-    QScrollArea,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
 from studio.core.song import Song
-from studio.ui.panels.common import MessageBox, describe_error, format_duration, heading, hint
+from studio.ui.panels.common import (
+    MessageBox,
+    control_column,
+    describe_error,
+    format_duration,
+    heading,
+    hint,
+)
 from studio.ui.panels.dataset_box import DataSourceBox
 from studio.ui.panels.loss_plots import LossPlots
 from studio.ui.panels.roll_thumbnail import ThumbnailStrip
@@ -172,11 +178,7 @@ class TrainingPanel(QWidget):
         left_layout.addWidget(self.settings_form)
         left_layout.addWidget(run_box)
         left_layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidget(left)
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(360)
+        scroll = control_column(left)
 
         right = QWidget()
         right_layout = QVBoxLayout(right)
