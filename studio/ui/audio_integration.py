@@ -40,7 +40,7 @@ class AudioActions:
         self.stop.setShortcut(QKeySequence("Ctrl+Space"))
         self.stop.triggered.connect(controller.stop)
         self.loop = bar.loop_action
-        self.loop.setShortcut(QKeySequence("L"))
+        self.loop.setShortcut(QKeySequence("Ctrl+L"))  # L alone is the editor's Legato
         self.loop.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         self.export = QAction("Export Audio…", window)
         self.export.setShortcut(QKeySequence("Ctrl+Shift+E"))

@@ -71,23 +71,40 @@ def _window_actions() -> tuple[ActionSpec, ...]:
 class ShortcutsDialog(QDialog):
     """Help ▸ Keyboard Shortcuts: built from the same registry as the menus."""
 
-    def __init__(self, specs: list[ActionSpec], parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        specs: list[ActionSpec],
+        parent: QWidget | None = None,
+        extra_actions: list[QAction] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Keyboard Shortcuts")
+        # Rows: the registry's commands, then shortcuts that other parts of the app (the
+        # transport, audio export) added to the window's menus and toolbars.
+        entries = [(s.title, s.shortcut_text(), s.menu.title(), s.tip or s.title) for s in specs]
+        for action in extra_actions or []:
+            title = action.text().replace("&", "")
+            menus = [
+                m.title().replace("&", "")
+                for m in action.associatedObjects()
+                if isinstance(m, QMenu)
+            ]
+            keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            entries.append((title, keys, menus[0] if menus else "", action.toolTip() or title))
         self.resize(560, 640)
         self.filter = QLineEdit(self)
         self.filter.setPlaceholderText("Type to filter commands or keys…")
         self.filter.setClearButtonEnabled(True)
         self.filter.textChanged.connect(self._apply_filter)
-        self.table = QTableWidget(len(specs), 3, self)
+        self.table = QTableWidget(len(entries), 3, self)
         self.table.setHorizontalHeaderLabels(["Command", "Shortcut", "Menu"])
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
-        for row, spec in enumerate(specs):
-            for column, text in enumerate((spec.title, spec.shortcut_text(), spec.menu.title())):
+        for row, (*cells, tip) in enumerate(entries):
+            for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                item.setToolTip(spec.tip or spec.title)
+                item.setToolTip(tip)
                 self.table.setItem(row, column, item)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -213,7 +230,13 @@ class MainWindow(QMainWindow):
         self.menu("view").addSeparator()
 
     def show_shortcuts(self) -> ShortcutsDialog:
-        dialog = ShortcutsDialog(self.specs, self)
+        registered = set(self.actions_by_id.values())
+        extra = [
+            a
+            for a in self.findChildren(QAction)
+            if a not in registered and not a.shortcut().isEmpty()
+        ]
+        dialog = ShortcutsDialog(self.specs, self, extra)
         dialog.open()
         return dialog
 

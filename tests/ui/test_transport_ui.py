@@ -291,3 +291,28 @@ def test_menus_offer_export_and_transport(rig):
     titles = [a.text() for a in window.menu("file").actions()]
     assert "Export Audio…" in titles
     assert controller.actions.play.shortcut().toString() == "Space"
+
+
+def test_no_two_actions_of_the_full_window_share_a_shortcut(rig):
+    from PySide6.QtGui import QAction
+
+    window, _controller, _backend = rig()
+    seen: dict[str, str] = {}
+    for action in window.findChildren(QAction):
+        for sequence in action.shortcuts():
+            key = sequence.toString()
+            if not key:
+                continue
+            assert key not in seen, f"{key} is both {seen[key]!r} and {action.text()!r}"
+            seen[key] = action.text()
+    assert seen.get("Space") and seen.get("Ctrl+L")
+
+
+def test_the_shortcuts_dialog_lists_the_transport_keys_too(rig):
+    window, _controller, _backend = rig()
+    dialog = window.show_shortcuts()
+    rows = dict(dialog.rows())
+    dialog.close()
+    assert any(key == "Space" for key in rows.values())
+    assert "Ctrl+L" in rows.values() and "Ctrl+Shift+E" in rows.values()
+    assert len(rows) == len(dialog.rows())  # no command listed twice
