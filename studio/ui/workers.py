@@ -41,14 +41,8 @@ class WorkerAborted(Exception):
     """Raised inside a plain function's ``report`` callback once an abort was asked for."""
 
 
-class GeneratorWorker(QObject):
-    """Steps a generator in its thread; emits what it yields. Create via `WorkerHandle`.
-
-    ``func`` may also be a plain function that reports progress through a callback (an
-    engine call such as a dataset scan): with ``report_arg="progress"`` it is called with
-    ``progress=report``; each ``report(value)`` is delivered like a yield, and raises
-    `WorkerAborted` inside the function once an abort was asked for.
-    """
+class WorkerSignals(QObject):
+    """The signal set of a worker and of its handle (superqt's, plus ``yieldedBatch``)."""
 
     started = Signal()
     yielded = Signal(object)
@@ -59,6 +53,16 @@ class GeneratorWorker(QObject):
     paused = Signal()
     resumed = Signal()
     aborted = Signal()
+
+
+class GeneratorWorker(WorkerSignals):
+    """Steps a generator in its thread; emits what it yields. Create via `WorkerHandle`.
+
+    ``func`` may also be a plain function that reports progress through a callback (an
+    engine call such as a dataset scan): with ``report_arg="progress"`` it is called with
+    ``progress=report``; each ``report(value)`` is delivered like a yield, and raises
+    `WorkerAborted` inside the function once an abort was asked for.
+    """
 
     def __init__(
         self,
@@ -190,7 +194,7 @@ def _is_iterator(value: object) -> bool:
     return hasattr(value, "__next__") and hasattr(value, "__iter__")
 
 
-class WorkerHandle(QObject):
+class WorkerHandle(WorkerSignals):
     """Owns a `GeneratorWorker` and the registered QThread it runs in.
 
     The handle lives in the GUI thread and re-emits the worker's signals there. Connect
@@ -198,16 +202,6 @@ class WorkerHandle(QObject):
     connected to a cross-thread signal in the *emitting* thread, which is never what a
     widget wants. ``finished`` is emitted once the thread has really ended (joined).
     """
-
-    started = Signal()
-    yielded = Signal(object)
-    yieldedBatch = Signal(list)
-    returned = Signal(object)
-    errored = Signal(object)
-    finished = Signal()
-    paused = Signal()
-    resumed = Signal()
-    aborted = Signal()
 
     def __init__(self, worker: GeneratorWorker, name: str = "pianola-worker") -> None:
         super().__init__()

@@ -535,15 +535,23 @@ class NoteCanvas(QWidget):
                 int(originals.pitch[anchor_row[0]]) + dp, int(originals.velocity[anchor_row[0]])
             )
 
-    def _drag_resize_end(self, drag: Drag, pos: QPointF, mods: Qt.KeyboardModifier) -> None:
+    @staticmethod
+    def _resize_anchor(drag: Drag) -> tuple[Notes, int, int] | None:
+        """The dragged notes and the start and end of the one grabbed (None: nothing to do)."""
         originals = drag.originals
         if originals is None or not len(originals):
-            return
+            return None
         row = originals.indices_of_ids([drag.anchor])
         if not len(row):
+            return None
+        start = int(originals.start[row[0]])
+        return originals, start, start + int(originals.duration[row[0]])
+
+    def _drag_resize_end(self, drag: Drag, pos: QPointF, mods: Qt.KeyboardModifier) -> None:
+        anchor = self._resize_anchor(drag)
+        if anchor is None:
             return
-        anchor_start = int(originals.start[row[0]])
-        anchor_end = anchor_start + int(originals.duration[row[0]])
+        originals, anchor_start, anchor_end = anchor
         tick = self.view.tick_at(pos.x())
         if drag.kind == "resize_end":
             tick = anchor_end + (tick - drag.press_tick)
@@ -557,14 +565,10 @@ class NoteCanvas(QWidget):
         self._target_push(drag, target)
 
     def _drag_resize_start(self, drag: Drag, pos: QPointF, mods: Qt.KeyboardModifier) -> None:
-        originals = drag.originals
-        if originals is None or not len(originals):
+        anchor = self._resize_anchor(drag)
+        if anchor is None:
             return
-        row = originals.indices_of_ids([drag.anchor])
-        if not len(row):
-            return
-        anchor_start = int(originals.start[row[0]])
-        anchor_end = anchor_start + int(originals.duration[row[0]])
+        originals, anchor_start, anchor_end = anchor
         tick = anchor_start + (self.view.tick_at(pos.x()) - drag.press_tick)
         grid = self._grid()
         snapping = self._snapping(mods)
