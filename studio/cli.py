@@ -53,6 +53,19 @@ def _non_negative_float(text: str) -> float:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
+REFINE_ROUNDS = 2  # studio.ml.voicing.VoiceDecoding's default; torch is not imported here
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="pianola", description="Pianola: train a GAN on MIDI, generate, edit.")
     p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
@@ -96,6 +109,19 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--cache-dir", default=None, help="dataset cache folder")
     t.add_argument("--log-every", type=_positive(), default=50, help="print every N steps")
 
+    def voicing_args(q: argparse.ArgumentParser) -> None:
+        q.add_argument(
+            "--refine",
+            type=_non_negative_int,
+            default=REFINE_ROUNDS,
+            help="rounds in which each voice is redrawn given the others (0: one pass)",
+        )
+        q.add_argument(
+            "--free-voicing",
+            action="store_true",
+            help="let voices move in parallel fifths/octaves and cross",
+        )
+
     def model_args(q: argparse.ArgumentParser, variations: int = 4) -> None:
         q.add_argument("--model", default="default", help="checkpoint, run folder or default")
         q.add_argument("--variations", type=_positive(), default=variations)
@@ -113,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
             default=1,
             help="drop notes shorter than this many steps (2 removes 16ths)",
         )
+        voicing_args(q)
         q.add_argument("--out", required=True, help="folder for the MIDI files")
 
     g = sub.add_parser("generate", help="generate new music from scratch")
@@ -144,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--temperature", type=_non_negative_float, default=0.0)
     e.add_argument("--threshold", type=float, default=0.5)
     e.add_argument("--min-note-steps", type=_positive(), default=1)
+    voicing_args(e)
     e.add_argument("--json", action="store_true", help="print JSON instead of a table")
     return p
 
@@ -297,10 +325,24 @@ def _sampling(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def _cmd_generate(args: argparse.Namespace) -> int:
-    from studio.ml.sample import generate, load_generator
+def _voicing(args: argparse.Namespace) -> Any:
+    from studio.ml.voicing import VoiceDecoding
+
+    return VoiceDecoding(refine_rounds=args.refine, rules=not args.free_voicing)
+
+
+def _load_model(args: argparse.Namespace) -> Any:
+    from studio.ml.sample import load_generator
 
     model = load_generator(args.model)
+    model.voicing = _voicing(args)
+    return model
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from studio.ml.sample import generate
+
+    model = _load_model(args)
     songs = generate(model, bars=args.bars, tempo=args.tempo, **_sampling(args))
     _write_songs(songs, args.out, f"generated_{args.seed}")
     return EXIT_OK
@@ -326,11 +368,11 @@ def _find_track(song: Any, spec: str | None, path: str) -> int:
 
 def _cmd_harmonize(args: argparse.Namespace) -> int:
     from studio.core.midi_io import load_midi
-    from studio.ml.sample import harmonize, load_generator
+    from studio.ml.sample import harmonize
 
     song = load_midi(args.melody)
     melody = _find_track(song, args.melody_track, args.melody)
-    model = load_generator(args.model)
+    model = _load_model(args)
     # The melody is the top voice (model track 0), whatever the track is called.
     songs = harmonize(model, song, keep_tracks={melody: 0}, **_sampling(args))
     _write_songs(songs, args.out, f"{Path(args.melody).stem}_harmonized")
@@ -339,12 +381,12 @@ def _cmd_harmonize(args: argparse.Namespace) -> int:
 
 def _cmd_continue(args: argparse.Namespace) -> int:
     from studio.core.midi_io import load_midi
-    from studio.ml.sample import continue_, load_generator
+    from studio.ml.sample import continue_
 
     primer = load_midi(args.primer)
     if not any(len(t.notes) for t in primer.tracks):
         raise UsageError(f"{args.primer} has no notes to continue")
-    model = load_generator(args.model)
+    model = _load_model(args)
     songs = continue_(model, primer, bars=args.bars, **_sampling(args))
     _write_songs(songs, args.out, f"{Path(args.primer).stem}_continued")
     return EXIT_OK
@@ -362,6 +404,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         temperature=args.temperature,
         threshold=args.threshold,
         min_note_steps=args.min_note_steps,
+        voicing=_voicing(args),
     )
     report["seconds"] = round(time.perf_counter() - t0, 2)
     print(json.dumps(report, indent=2) if args.json else format_report(report))

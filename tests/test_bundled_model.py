@@ -4,10 +4,9 @@ Seeded and small (64 samples from scratch, 32 held-out windows for the condition
 tasks), so the numbers are stable: at these seeds they match the 500-sample
 ``pianola evaluate --model default`` report to about 0.01 (see models/bach-default.md).
 
-The regression bands sit around the CURRENT measured values, so a broken checkpoint,
-generator or decoder fails here. They are NOT the issue's quality targets: most of those
-are not met yet (the model card lists them); the checks that hold the issue's own
-thresholds (melody kept, voice ranges, crossings, continuation key) say so.
+The checks are the issue's quality targets themselves (within 10% of the held-out data,
+0.02 absolute for rates below 0.2; harmonisation faults at most twice Bach's), with the
+default decoding: voice-leading rules on, two refinement rounds.
 """
 
 from __future__ import annotations
@@ -159,42 +158,56 @@ def test_metrics_are_finite(scratch_report: dict, task_report: dict):
     assert all(math.isfinite(v) for v in values)
 
 
-def test_from_scratch_metrics_hold_their_measured_values(scratch_report: dict):
-    """Bands around today's values (64 samples, seed 0); Bach's held-out value in brackets.
+def within_target(generated: float, data: float) -> bool:
+    """The issue's tolerance: 10% of the data's value, 0.02 absolute for rates below 0.2."""
+    allowed = 0.02 if data < 0.2 else 0.1 * data
+    return abs(generated - data) <= allowed
 
-    Measured: empty bars 0.092 (0), pitch classes/bar 2.59 (3.21), qualified notes 0.81
-    (0.64), polyphony 2.43 (3.92), scale consistency 0.72 (0.95). Only the pitch-class
-    histogram is anywhere near the issue's target; this test guards against regressions.
+
+@pytest.mark.parametrize(
+    "metric",
+    [
+        "empty_bar_rate",
+        "pitch_classes_per_bar",
+        "qualified_note_rate",
+        "polyphony",
+        "scale_consistency",
+    ],
+)
+def test_from_scratch_metrics_meet_the_quality_targets(scratch_report: dict, metric: str):
+    """The issue's five targets, on 64 seeded samples against held-out chorales.
+
+    ``pianola evaluate --model default --samples 500`` reports the full set (model card).
     """
+    g, ref = scratch_report["generated"], scratch_report["reference"]
+    assert within_target(g[metric], ref[metric]), f"{metric}: {g[metric]:.3f} vs {ref[metric]:.3f}"
+
+
+def test_from_scratch_voice_leading_and_distances_hold(scratch_report: dict):
     g = scratch_report["generated"]
-    assert g["empty_bar_rate"] <= 0.15
-    assert 2.2 <= g["pitch_classes_per_bar"] <= 4.0
-    assert 0.55 <= g["qualified_note_rate"] <= 0.95
-    assert 2.2 <= g["polyphony"] <= 4.0  # four monophonic voices: 4 at most
-    assert g["scale_consistency"] >= 0.65
-    assert g["voice_range_rate"] >= 0.93
-    assert g["voice_crossing_rate"] <= 0.06
+    assert g["voice_range_rate"] >= 0.95
+    assert g["voice_crossing_rate"] <= 0.01
+    assert g["parallel_rate"] <= 0.001
+    # Reported, not targeted: the pitch-class distance is high because the model writes
+    # in every key (training transposes by up to 3 semitones) while the held-out
+    # chorales sit in Bach's own, mostly flat-side keys.
     d = scratch_report["distances"]
-    assert d["pitch_class_hist_distance"] <= 0.28
-    assert d["note_length_hist_distance"] <= 0.35
+    assert d["pitch_class_hist_distance"] <= 0.4
+    assert d["note_length_hist_distance"] <= 0.15
 
 
 def test_harmonize_on_held_out_chorales(task_report: dict):
     harm = task_report["harmonize"]
     g, bach = harm["generated"], harm["reference"]
-    # The issue's own thresholds, met today:
     assert harm["melody_kept"]
     assert g["voice_range_rate"] >= 0.95
-    assert g["voice_crossing_rate"] <= max(2 * bach["voice_crossing_rate"], 0.005)
-    # NOT met today (Bach ~0.0003-0.0005, the model ~0.04-0.05): a regression bound only.
-    assert g["parallel_rate"] <= 0.08
+    # "Within 2x of Bach's own": faults, so at most twice Bach's rate.
+    assert g["voice_crossing_rate"] <= 2 * bach["voice_crossing_rate"]
+    assert g["parallel_rate"] <= 2 * bach["parallel_rate"]
 
 
 def test_continue_keeps_the_key_of_held_out_chorales(task_report: dict):
     cont = task_report["continue"]
     g, bach = cont["generated"], cont["reference"]
-    # The issue's threshold (within 10% of the data), met today: 0.994 vs 0.965.
-    assert (
-        abs(g["scale_consistency"] - bach["scale_consistency"]) <= 0.1 * bach["scale_consistency"]
-    )
+    assert within_target(g["scale_consistency"], bach["scale_consistency"])
     assert g["key_agreement"] >= 0.9

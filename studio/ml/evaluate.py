@@ -8,6 +8,7 @@ continuation (first half given -> second half).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -18,6 +19,7 @@ from studio.ml.data import scan_dataset
 from studio.ml.errors import DatasetError
 from studio.ml.metrics import compare, evaluate_rolls, format_table, voice_leading
 from studio.ml.sample import LoadedModel, _latents, generate_rolls, load_generator, run_windows
+from studio.ml.voicing import VoiceDecoding
 
 
 def reference_rolls(
@@ -119,8 +121,11 @@ def evaluate_model(
     temperature: float = 0.0,
     min_note_steps: int = 1,
     threshold: float = 0.5,
+    voicing: VoiceDecoding | None = None,
 ) -> dict[str, Any]:
     model = load_generator(model_source)
+    if voicing is not None:
+        model.voicing = voicing
     ref, described = reference_rolls(model, data)
     gen = generate_rolls(model, samples, seed, temperature, threshold, min_note_steps)
     cfg = model.config
@@ -130,6 +135,12 @@ def evaluate_model(
         "model": model.path,
         "reference": described,
         "samples": samples,
+        "decoding": {
+            "temperature": temperature,
+            "threshold": threshold,
+            "min_note_steps": min_note_steps,
+            **dataclasses.asdict(model.voicing),
+        },
         "generated": result["generated"],
         "reference_metrics": result["reference"],
         "distances": result["distances"],
@@ -146,6 +157,7 @@ def format_report(report: dict[str, Any]) -> str:
         f"model      {report['model']}",
         f"reference  {report['reference']}",
         f"generated  {report['samples']} samples",
+        "decoding   " + ", ".join(f"{k} {v}" for k, v in report.get("decoding", {}).items()),
         "",
     ]
     lines.append(

@@ -7,10 +7,11 @@ the model's window are covered by overlapping windows: each window is given the
 previous window's last bars, so the music flows on. All variations are one batch.
 
 Decoding: hard threshold (``temperature=0``) or Bernoulli sampling with a temperature.
-Monophonic tracks (the Bach voices) keep one pitch per step: a sounding note is held
-while its probability stays high and no new onset is predicted, otherwise the most
-likely pitch (or a temperature-weighted draw) starts a new note. ``min_note_steps``
-removes fragments shorter than that (a monophonic voice holds its previous note instead).
+Monophonic tracks (the Bach voices) keep one pitch per step and follow the
+voice-leading rules (`studio.ml.voicing`); ``model.voicing`` holds those settings and
+the number of refinement rounds, in which each voice is redrawn given all the others.
+``min_note_steps`` removes fragments shorter than that (a monophonic voice holds its
+previous note instead).
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ from studio.core.pianoroll import HOLD, OFF, ONSET, RollSpec, roll_to_song, song
 from studio.core.song import Notes, Song, Track
 from studio.ml.checkpoint import load_checkpoint, resolve_model
 from studio.ml.errors import CheckpointError, MLError
+from studio.ml.metrics import top_pitch
 from studio.ml.models import Generator, ModelConfig
+from studio.ml.voicing import FixedVoice, VoiceDecoding, decode_voice, voice_order
 
 
 @dataclass
@@ -43,6 +46,7 @@ class LoadedModel:
     bpm: float = 100.0
     meta: dict[str, Any] = field(default_factory=dict)
     path: str = ""
+    voicing: VoiceDecoding = field(default_factory=VoiceDecoding)
 
     @property
     def spec(self) -> RollSpec:
@@ -145,86 +149,67 @@ def decode(
     temperature: float = 0.0,
     threshold: float = 0.5,
     generator: torch.Generator | None = None,
+    given: np.ndarray | None = None,
+    known: np.ndarray | None = None,
+    voicing: VoiceDecoding | None = None,
 ) -> np.ndarray:
-    """Generator logits ``[N, 2T, S, P]`` -> int8 rolls ``[N, T, S, P]`` (OFF/HOLD/ONSET)."""
+    """Generator logits ``[N, 2T, S, P]`` -> int8 rolls ``[N, T, S, P]`` (OFF/HOLD/ONSET).
+
+    Cells ``known`` (``[N, T, S]``) are copied from ``given``; a track with no hidden cell
+    is kept as given. Polyphonic tracks are thresholded (or drawn, with a temperature);
+    monophonic voices (listed top to bottom) are read one after another by
+    `studio.ml.voicing.decode_voice`, outer voices first, each against the voices
+    already settled.
+    """
     logits = logits.detach().float().cpu()
     n, c, s, p = logits.shape
     t = c // 2
-    frame_logit, onset_logit = logits[:, :t], logits[:, t:]
-    fp, op = torch.sigmoid(frame_logit), torch.sigmoid(onset_logit)
-    out = torch.zeros(n, t, s, p, dtype=torch.int8)
+    fp, op = torch.sigmoid(logits[:, :t]), torch.sigmoid(logits[:, t:])
+    if given is None or known is None:
+        given = np.zeros((n, t, s, p), np.int8)
+        known = np.zeros((n, t, s), bool)
+    voicing = voicing or VoiceDecoding()
+    out = torch.from_numpy(np.array(given, np.int8, copy=True))
+    known_t = torch.from_numpy(np.ascontiguousarray(known, dtype=bool))
+    keep = known_t[..., None]
+    settled = {k for k in range(t) if bool(known_t[:, k].all())}
     for k in range(t):
-        if monophonic[k]:
-            out[:, k] = _decode_monophonic(fp[:, k], op[:, k], temperature, threshold, generator)
+        if monophonic[k] or k in settled:
+            continue
+        if temperature > 0:
+            probs = torch.sigmoid(logits[:, k] / temperature)
+            on = torch.bernoulli(probs, generator=generator).bool()
         else:
-            if temperature > 0:
-                probs = torch.sigmoid(frame_logit[:, k] / temperature)
-                on = torch.bernoulli(probs, generator=generator).bool()
-            else:
-                on = fp[:, k] > threshold
-            prev = torch.zeros_like(on)
-            prev[:, 1:] = on[:, :-1]
-            onset = on & (~prev | (op[:, k] > 0.5))
-            out[:, k] = on.to(torch.int8) * HOLD
-            out[:, k][onset] = ONSET
+            on = fp[:, k] > threshold
+        prev = torch.zeros_like(on)
+        prev[:, 1:] = on[:, :-1]
+        onset = on & (~prev | (op[:, k] > 0.5))
+        track = on.to(torch.int8) * HOLD
+        track[onset] = ONSET
+        out[:, k] = torch.where(keep[:, k], out[:, k], track)
+    tops = torch.from_numpy(top_pitch(out.numpy())).long()
+    given_onset = (out == ONSET).any(dim=-1)
+    for k in voice_order(monophonic):
+        if k in settled:
+            continue
+        order = voice_order(monophonic)
+        fixed = [FixedVoice(tops[:, j], below=j > k) for j in order if j in settled]
+        voice = decode_voice(
+            fp[:, k],
+            op[:, k],
+            voicing,
+            fixed,
+            tops[:, k],
+            given_onset[:, k],
+            known_t[:, k],
+            temperature,
+            threshold,
+            generator,
+        )
+        out[:, k] = torch.where(keep[:, k], out[:, k], voice)
+        tops[:, k] = torch.from_numpy(top_pitch(out[:, k : k + 1].numpy())[:, 0])
+        settled.add(k)
     return out.numpy()
-
-
-def _decode_monophonic(
-    fp: torch.Tensor,
-    op: torch.Tensor,
-    temperature: float,
-    threshold: float,
-    generator: torch.Generator | None,
-) -> torch.Tensor:
-    """One note at a time. The frame planes say *whether* the voice sounds and *which*
-    pitch; the onset planes say *when* a note is struck again.
-
-    A new note starts when the voice enters, when its held pitch has faded (another
-    pitch is now twice as likely), or when an onset is predicted on the held pitch;
-    otherwise the sounding note is held. With a temperature, entering,
-    re-striking and the new pitch are drawn instead of thresholded.
-    """
-    n, s, p = fp.shape
-    out = torch.zeros(n, s, p, dtype=torch.int8)
-    rows = torch.arange(n)
-    current = torch.full((n,), -1, dtype=torch.long)
-    # One pitch at a time: the per-pitch probabilities summed over pitches are the
-    # voice's probability of sounding.
-    active_p = fp.sum(dim=2).clamp(0.0, 1.0)
-    pitch_score = (fp * (0.5 + op)).clamp_min(1e-9)
-    if temperature > 0:
-
-        def sharpen(q: torch.Tensor) -> torch.Tensor:
-            return torch.sigmoid(torch.logit(q.clamp(1e-6, 1 - 1e-6)) / temperature)
-
-        active = torch.rand(n, s, generator=generator) < sharpen(active_p)
-        strike_draw = torch.rand(n, s, generator=generator)
-        weights = (pitch_score.log() / temperature).softmax(dim=2)
-        choice = torch.multinomial(weights.reshape(-1, p), 1, generator=generator).view(n, s)
-    else:
-        active = active_p > threshold
-        strike_draw = None
-        choice = pitch_score.argmax(dim=2)
-    best_fp = fp.max(dim=2).values
-    for step in range(s):
-        on = active[:, step]
-        cur = current.clamp_min(0)
-        held = fp[rows, step, cur]
-        faded = held * 2 < best_fp[:, step]
-        # Re-strike the held pitch where an onset is likely given that it sounds.
-        strike_p = op[rows, step, cur] / held.clamp_min(1e-6)
-        if strike_draw is None:
-            strike = strike_p > threshold
-        else:
-            strike = strike_draw[:, step] < sharpen(strike_p)
-        start = on & ((current < 0) | strike | faded)
-        current = torch.where(start, choice[:, step], current)
-        current = torch.where(on, current, torch.full_like(current, -1))
-        sounding = current >= 0
-        out[rows[sounding], step, current[sounding]] = HOLD
-        out[rows[start], step, current[start]] = ONSET
-    return out
 
 
 # ----------------------------------------------------------------------------- running G
@@ -254,6 +239,23 @@ def window_start(unknown: np.ndarray, w: int, bar: int) -> int:
     context = (w - hole) // 2 if hole <= w // 2 else w // 2
     s0 = max(0, u - min(u, context)) // bar * bar
     return int(min(s0, total - w))
+
+
+def refinement_masks(known: np.ndarray, rounds: int) -> list[np.ndarray]:
+    """Given-cell masks ``[N, T, S]`` of the refinement passes over one window: per round,
+    each track that has hidden cells is hidden alone (outer tracks first), everything
+    else given. Cells in ``known`` stay given throughout."""
+    n_tracks = known.shape[1]
+    if n_tracks < 2:
+        return []
+    hidden = [k for k in voice_order([True] * n_tracks) if not known[:, k].all()]
+    masks = []
+    for _ in range(rounds):
+        for k in hidden:
+            mask = np.ones_like(known)
+            mask[:, k] = known[:, k]
+            masks.append(mask)
+    return masks
 
 
 @torch.no_grad()
@@ -294,15 +296,26 @@ def run_windows(
         if not unknown.any():
             break
         s0 = window_start(unknown, w, bar)
-        window_known = known[:, :, s0 : s0 + w]
-        ctx = planes_from_roll(roll[:, :, s0 : s0 + w]).to(device)
-        m = torch.from_numpy(window_known).float().to(device)
-        logits = model.generator(z, ctx, m)
-        out = decode(logits, model.monophonic, temperature, threshold, gen)
-        if min_note_steps > 1:
-            out = remove_short_notes(out, min_note_steps, model.monophonic)
-        keep = window_known[:, :, :, None]
-        roll[:, :, s0 : s0 + w] = np.where(keep, roll[:, :, s0 : s0 + w], out)
+        window_known = known[:, :, s0 : s0 + w].copy()
+        window = roll[:, :, s0 : s0 + w]  # a view: writes land in roll
+        passes = [window_known, *refinement_masks(window_known, model.voicing.refine_rounds)]
+        for given_mask in passes:
+            ctx = planes_from_roll(window).to(device)
+            m = torch.from_numpy(given_mask).float().to(device)
+            logits = model.generator(z, ctx, m)
+            out = decode(
+                logits,
+                model.monophonic,
+                temperature,
+                threshold,
+                gen,
+                window,
+                given_mask,
+                model.voicing,
+            )
+            if min_note_steps > 1:
+                out = remove_short_notes(out, min_note_steps, model.monophonic)
+            window[:] = np.where(given_mask[:, :, :, None], window, out)
         known[:, :, s0 : s0 + w] = True
     return roll[:, :, :length]
 

@@ -1,0 +1,174 @@
+"""Reading voices from the network: voice-leading rules, given notes, rhythm, refinement."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from studio.cli import REFINE_ROUNDS
+from studio.cli import main as cli_main
+from studio.core.pianoroll import HOLD, ONSET
+from studio.ml.metrics import top_pitch, voice_leading
+from studio.ml.sample import decode, refinement_masks
+from studio.ml.voicing import (
+    FixedVoice,
+    VoiceDecoding,
+    decode_voice,
+    forbidden_pitches,
+    voice_order,
+)
+
+P = 24  # pitch rows in these hand-made examples
+FREE = VoiceDecoding(shortest_note=1, onset_grid=1, repeat_penalty=1.0, refine_rounds=0)
+
+
+def planes(pitches: list[int], strikes: list[bool] | None = None, sure: float = 0.9):
+    """Frame and onset planes ``[1, S, P]`` that want ``pitches`` (-1: rest)."""
+    s = len(pitches)
+    frame = torch.full((1, s, P), 0.001)
+    onset = torch.full((1, s, P), 0.001)
+    for step, pitch in enumerate(pitches):
+        if pitch < 0:
+            continue
+        frame[0, step, pitch] = sure
+        new = step == 0 or pitches[step - 1] != pitch or (strikes and strikes[step])
+        onset[0, step, pitch] = sure if new else 0.01
+    return frame, onset
+
+
+def line(voice: torch.Tensor) -> list[int]:
+    return top_pitch(voice[:, None].numpy())[0, 0].tolist()
+
+
+def fixed_line(pitches: list[int], below: bool) -> FixedVoice:
+    return FixedVoice(torch.tensor([pitches]), below=below)
+
+
+# ----------------------------------------------------------------------------- rules
+def test_parallel_fifths_and_octaves_against_a_moving_voice_are_forbidden():
+    bass = fixed_line([0, 2], below=True)  # C -> D
+    banned = forbidden_pitches(torch.tensor([7]), 1, [bass], P)[0]  # we sang G over C
+    assert banned[9]  # G -> A: fifth to fifth, both up
+    assert not banned[5]  # G -> F: contrary motion
+    assert not banned[11]  # G -> B: a sixth
+    assert not banned[7]  # holding G is never a parallel
+    banned = forbidden_pitches(torch.tensor([12]), 1, [bass], P)[0]  # an octave over C
+    assert banned[14] and not banned[12]  # octave -> octave forbidden, holding allowed
+
+
+def test_a_voice_may_not_cross_its_neighbours():
+    bass = fixed_line([10], below=True)
+    soprano = fixed_line([16], below=False)
+    banned = forbidden_pitches(torch.tensor([-1]), 0, [bass, soprano], P)[0]
+    assert banned[:10].all() and banned[17:].all()
+    assert not banned[10:17].any()
+
+
+def test_rules_steer_the_voice_away_from_parallels_the_network_proposes():
+    # The network wants the tenor to follow the bass in fifths: C/G -> D/A -> E/B.
+    bass = [0] * 4 + [2] * 4 + [4] * 4
+    frame, onset = planes([7] * 4 + [9] * 4 + [11] * 4)
+    free = decode_voice(frame, onset, replace(FREE, rules=False))
+    assert line(free) == [7] * 4 + [9] * 4 + [11] * 4
+    ruled = decode_voice(frame, onset, FREE, [fixed_line(bass, below=True)])
+    roll = np.zeros((1, 2, 12, P), np.int8)
+    roll[:, 0] = ruled.numpy()
+    for step, pitch in enumerate(bass):
+        roll[0, 1, step, pitch] = ONSET if step % 4 == 0 else HOLD
+    assert voice_leading(roll, 48, ((48, 80), (40, 70)))["parallel_rate"] == 0.0
+    free_roll = roll.copy()
+    free_roll[:, 0] = free.numpy()
+    assert voice_leading(free_roll, 48, ((48, 80), (40, 70)))["parallel_rate"] > 0
+
+
+def test_voices_are_decoded_outer_first():
+    assert voice_order([True] * 4) == [0, 3, 1, 2]
+    assert voice_order([True, False, True]) == [0, 2]
+
+
+# ----------------------------------------------------------------------------- rhythm
+def test_given_notes_are_followed_and_the_line_continues_from_them():
+    frame, onset = planes([5] * 8)
+    given = torch.tensor([[9, 9, 9, 9, -1, -1, -1, -1]])
+    given_onset = torch.tensor([[True, False, False, False, False, False, False, False]])
+    known = torch.tensor([[True] * 4 + [False] * 4])
+    voice = decode_voice(frame, onset, FREE, (), given, given_onset, known)
+    assert line(voice)[:4] == [9, 9, 9, 9]
+    assert voice[0, 0, 9] == ONSET and voice[0, 1, 9] == HOLD
+    assert line(voice)[4:] == [5, 5, 5, 5]
+    assert voice[0, 4, 5] == ONSET  # the new pitch starts where the given note ends
+
+
+def test_repeated_notes_give_way_to_a_nearly_as_likely_new_pitch():
+    frame, onset = planes([4, 4, 4, 4], strikes=[True, False, True, False])
+    frame[0, 2, 6] = 0.5  # another pitch, a bit less likely
+    onset[0, 2, 6] = 0.5
+    repeat = decode_voice(frame, onset, FREE)
+    assert line(repeat) == [4, 4, 4, 4] and repeat[0, 2, 4] == ONSET
+    settings = VoiceDecoding(shortest_note=1, onset_grid=1, repeat_penalty=0.3)
+    moved = decode_voice(frame, onset, settings)
+    assert line(moved)[2] == 6
+
+
+def starts(voice: torch.Tensor) -> list[int]:
+    return torch.nonzero((voice[0] == ONSET).any(dim=1)).flatten().tolist()
+
+
+def test_a_sounding_voice_holds_a_note_for_the_shortest_note_at_least():
+    frame, onset = planes([3, 5, 7, 9, 11, 12, 14, 16])  # a new pitch every 16th
+    voice = decode_voice(frame, onset, VoiceDecoding(shortest_note=2, onset_grid=1))
+    assert starts(voice) == [0, 2, 4, 6]
+    assert line(voice) == [3, 3, 7, 7, 11, 11, 14, 14]
+
+
+def test_a_sounding_voice_moves_on_the_onset_grid():
+    frame, onset = planes([3, 3, 3, 5, 5, 5, 7, 7])  # the network moves off the beat
+    anywhere = decode_voice(frame, onset, VoiceDecoding(shortest_note=1, onset_grid=1))
+    assert starts(anywhere) == [0, 3, 6]
+    on_grid = decode_voice(frame, onset, VoiceDecoding(shortest_note=1, onset_grid=2))
+    assert starts(on_grid) == [0, 4, 6]
+    assert line(on_grid) == [3, 3, 3, 3, 5, 5, 7, 7]
+
+
+def test_settings_are_checked():
+    with pytest.raises(ValueError):
+        VoiceDecoding(refine_rounds=-1)
+    with pytest.raises(ValueError):
+        VoiceDecoding(onset_grid=0)
+
+
+# ----------------------------------------------------------------------------- passes
+def test_decode_copies_known_cells_and_settled_tracks():
+    rng = np.random.default_rng(0)
+    logits = torch.from_numpy(rng.normal(-3, 2, (2, 8, 16, P)).astype(np.float32))
+    given = np.zeros((2, 4, 16, P), np.int8)
+    given[:, 0, :, 20] = HOLD
+    given[:, 0, 0, 20] = ONSET
+    known = np.zeros((2, 4, 16), bool)
+    known[:, 0] = True
+    known[:, 3, :8] = True  # the bass's first half is given (silent)
+    out = decode(logits, [True] * 4, given=given, known=known)
+    assert np.array_equal(out[:, 0], given[:, 0])
+    assert not out[:, 3, :8].any()
+
+
+def test_refinement_hides_each_unknown_track_alone_per_round():
+    known = np.zeros((1, 4, 8), bool)
+    known[:, 0] = True  # a melody to harmonize
+    masks = refinement_masks(known, 2)
+    assert len(masks) == 6
+    hidden = [int(np.nonzero(~m[0].all(axis=1))[0][0]) for m in masks]
+    assert hidden == [3, 1, 2, 3, 1, 2]  # bass first, then the inner voices
+    assert all(m[:, 0].all() for m in masks)
+    assert refinement_masks(known, 0) == []
+    assert refinement_masks(np.zeros((1, 1, 8), bool), 3) == []  # one track: nothing to ask
+
+
+def test_cli_refine_default_matches_the_engine_and_rejects_negative_rounds(tmp_path, capsys):
+    assert VoiceDecoding().refine_rounds == REFINE_ROUNDS
+    code = cli_main(["generate", "--refine", "-1", "--out", str(tmp_path)])
+    assert code == 2
+    assert "--refine" in capsys.readouterr().err
