@@ -14,9 +14,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, QSettings, Qt
 
 from studio.core.song import Notes, Song, Track
+from studio.ui.panels.generation_panel import GROUP
 
 BACH = Path(__file__).resolve().parents[1] / "resources" / "datasets" / "bach_chorales"
 CHORALES = ("bwv10.7.mid", "bwv101.7.mid", "bwv102.7.mid")
@@ -406,3 +407,25 @@ def test_a_new_user_generates_at_temperature_zero(window):
     panel = window.panels.generation
     assert panel.temperature.value() == 0.0
     assert panel.temperature_slider.value() == 0
+
+
+def test_refine_and_voice_rules_reach_the_engine_and_are_remembered(qtbot, window, tiny_checkpoint):
+    panel = window.panels.generation
+    assert panel.refine.value() == 2 and panel.voice_rules.isChecked()  # the measured defaults
+    panel.set_model_source(tiny_checkpoint)
+    qtbot.waitUntil(lambda: panel.model is not None, timeout=30_000)
+    panel.variations.setValue(2)
+    panel.bars.setValue(2)
+    panel.set_mode("new")
+    panel.refine.setValue(0)
+    panel.voice_rules.setChecked(False)
+    generate_and_wait(qtbot, panel)
+    assert (panel.model.voicing.refine_rounds, panel.model.voicing.rules) == (0, False)
+    panel.refine.setValue(3)
+    panel.voice_rules.setChecked(True)
+    generate_and_wait(qtbot, panel)
+    assert (panel.model.voicing.refine_rounds, panel.model.voicing.rules) == (3, True)
+    settings = QSettings()
+    settings.beginGroup(GROUP)
+    assert int(settings.value("refine_rounds")) == 3
+    assert settings.value("voice_rules") in (True, "true")

@@ -12,7 +12,7 @@ to insert new tracks or replace a range as a single undo step.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -66,6 +66,8 @@ class GenerationRequest:
     playhead: int = 0
     loop: tuple[int, int] | None = None
     selection_range: tuple[int, int] | None = None  # [first start, last end) of selection
+    refine_rounds: int = 2  # each voice redrawn given the others, this many times
+    voice_rules: bool = True  # single-line tracks avoid parallel fifths/octaves, crossings
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -155,6 +157,10 @@ def _parts_from(
 # ------------------------------------------------------------------------------- modes
 def run_request(model: Any, request: GenerationRequest) -> list[Result]:
     """Carry out a request with the engine (in a worker thread)."""
+    # The model belongs to the panel's worker and serves one request at a time.
+    model.voicing = replace(
+        model.voicing, refine_rounds=request.refine_rounds, rules=request.voice_rules
+    )
     if request.mode == NEW:
         return _new(model, request)
     if request.mode == CONTINUE:

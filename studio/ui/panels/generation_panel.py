@@ -18,6 +18,7 @@ from typing import Any
 from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
@@ -72,6 +73,7 @@ MODE_TEXT = {
 }
 
 DEFAULT_TEMPERATURE = 0.0
+DEFAULT_REFINE = 2  # the bundled model's targets are measured with 2 (models/bach-default.md)
 
 
 def load_model_job(source: str) -> Any:
@@ -277,6 +279,23 @@ class GenerationPanel(QWidget):
         self.seed_dice.setText("New")
         self.seed_dice.setToolTip("Pick a new random seed")
         self.seed_dice.clicked.connect(self.randomize_seed)
+        self.refine = QSpinBox()
+        self.refine.setRange(0, 6)
+        self.refine.setValue(DEFAULT_REFINE)
+        self.refine.setSpecialValueText("off")
+        self.refine.setSuffix(" rounds")
+        self.refine.setToolTip(
+            "After the first draft, each voice is rewritten in turn while the model listens\n"
+            "to all the others. More rounds: voices that fit together better and stay in\n"
+            "key; each round takes as long as the first draft per track."
+        )
+        self.voice_rules = QCheckBox("No parallel fifths/octaves or crossings")
+        self.voice_rules.setChecked(True)
+        self.voice_rules.setToolTip(
+            "Single-line tracks (like the Bach voices) follow the first rules of part\n"
+            "writing: no parallel fifths or octaves and no voice crossing its neighbour.\n"
+            "Your own notes are never changed."
+        )
         self.tempo = QSpinBox()
         self.tempo.setRange(20, 300)
         self.tempo.setSuffix(" bpm")
@@ -357,6 +376,8 @@ class GenerationPanel(QWidget):
         seed_row.addWidget(self.seed_lock)
         seed_row.addWidget(self.seed_dice)
         grid.addRow("Seed", seed_row)
+        grid.addRow("Refine", self.refine)
+        grid.addRow("Voicing", self.voice_rules)
         grid.addRow("Tempo", self.tempo)
         grid.addRow("Tracks", self.targets)
         form.addLayout(grid)
@@ -400,6 +421,8 @@ class GenerationPanel(QWidget):
         self.variations.setValue(int(s.value("variations", self.variations.value(), int)))
         self.temperature.setValue(float(s.value("temperature", DEFAULT_TEMPERATURE, float)))
         self.seed_lock.setChecked(bool(s.value("seed_locked", False, bool)))
+        self.refine.setValue(int(s.value("refine_rounds", DEFAULT_REFINE, int)))
+        self.voice_rules.setChecked(bool(s.value("voice_rules", True, bool)))
         self.seed.setValue(int(s.value("seed", random.randrange(1_000_000), int)))
         recent = s.value("recent_models", [], list) or []
         s.endGroup()
@@ -416,6 +439,8 @@ class GenerationPanel(QWidget):
         s.setValue("temperature", self.temperature.value())
         s.setValue("seed", self.seed.value())
         s.setValue("seed_locked", self.seed_lock.isChecked())
+        s.setValue("refine_rounds", self.refine.value())
+        s.setValue("voice_rules", self.voice_rules.isChecked())
         recent = [
             self.model_combo.itemData(k)
             for k in range(self.model_combo.count())
@@ -540,6 +565,8 @@ class GenerationPanel(QWidget):
             playhead=doc.playhead,
             loop=doc.loop,
             selection_range=selection_range,
+            refine_rounds=self.refine.value(),
+            voice_rules=self.voice_rules.isChecked(),
         )
 
     def generate(self) -> None:
