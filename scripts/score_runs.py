@@ -4,6 +4,8 @@ Reads ``pianola evaluate --json`` reports and scores each run by the issue's qua
 targets: five headline metrics within 10% (relative; 0.02 absolute for rates below 0.2)
 of the held-out data, plus the harmonisation voice-leading checks. Prints a table and
 the name of the best run: ``python scripts/score_runs.py A.eval.json B.eval.json``.
+``--markdown`` prints the measured values instead, one row per report, each marked met
+(✓) or not (✗): the model card's tables come from it.
 """
 
 from __future__ import annotations
@@ -53,7 +55,36 @@ def score(report: dict) -> tuple[float, dict[str, float]]:
     return worst + 0.01 * sum(devs.values()) / len(devs), devs
 
 
+def markdown_row(name: str, report: dict) -> str:
+    _, devs = score(report)
+    g = report["generated"]
+    tasks = report.get("tasks", {})
+    values = [g[k] for k in HEADLINE]
+    if "harmonize" in tasks:
+        h = tasks["harmonize"]["generated"]
+        values += [h["voice_range_rate"], h["voice_crossing_rate"], h["parallel_rate"]]
+    if "continue" in tasks:
+        values.append(tasks["continue"]["generated"]["scale_consistency"])
+    marks = ["✓" if d <= 1 else "✗" for d in devs.values()]
+    pairs = zip(values, marks, strict=True)
+    cells = [f"{v:.4f} {m}" if v < 0.2 else f"{v:.3f} {m}" for v, m in pairs]
+    met = sum(m == "✓" for m in marks)
+    return f"| {name} | " + " | ".join(cells) + f" | {met}/{len(marks)} |"
+
+
+MARKDOWN_HEADER = (
+    "| decoding | empty bars | pitch classes/bar | qualified notes | polyphony | scale "
+    "| harm. range | harm. crossings | harm. parallels | cont. scale | met |\n"
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+)
+
+
 def main(paths: list[str]) -> int:
+    if paths and paths[0] == "--markdown":
+        print(MARKDOWN_HEADER)
+        for p in paths[1:]:
+            print(markdown_row(Path(p).name.removesuffix(".json"), json.loads(Path(p).read_text())))
+        return 0
     rows = []
     for p in paths:
         try:

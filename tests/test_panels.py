@@ -417,14 +417,28 @@ def test_refine_and_voice_rules_reach_the_engine_and_are_remembered(qtbot, windo
     panel.variations.setValue(2)
     panel.bars.setValue(2)
     panel.set_mode("new")
+    shown: list[list[str]] = []
+
+    def captions(_count: int) -> None:
+        shown.append([panel.results.thumbnail(k).caption for k in range(len(panel.results))])
+
+    panel.generated.connect(captions)
+
     panel.refine.setValue(0)
     panel.voice_rules.setChecked(False)
     generate_and_wait(qtbot, panel)
     assert (panel.model.voicing.refine_rounds, panel.model.voicing.rules) == (0, False)
+    assert len(shown) == 1 and not any("draft" in c for c in shown[0])  # one pass, no draft
+
+    shown.clear()
     panel.refine.setValue(3)
     panel.voice_rules.setChecked(True)
     generate_and_wait(qtbot, panel)
     assert (panel.model.voicing.refine_rounds, panel.model.voicing.rules) == (3, True)
+    # The one-pass draft shows first, then the refined variations replace it.
+    assert len(shown) == 2
+    assert all(c.endswith("· draft") for c in shown[0])
+    assert not any("draft" in c for c in shown[1])
     settings = QSettings()
     settings.beginGroup(GROUP)
     assert int(settings.value("refine_rounds")) == 3

@@ -155,12 +155,17 @@ def _parts_from(
 
 
 # ------------------------------------------------------------------------------- modes
-def run_request(model: Any, request: GenerationRequest) -> list[Result]:
-    """Carry out a request with the engine (in a worker thread)."""
-    # The model belongs to the panel's worker and serves one request at a time.
+def apply_voicing(model: Any, request: GenerationRequest) -> None:
+    """The request's refinement and voice-leading settings, on the model that serves it
+    (the panel's worker owns the model and runs one request at a time)."""
     model.voicing = replace(
         model.voicing, refine_rounds=request.refine_rounds, rules=request.voice_rules
     )
+
+
+def run_request(model: Any, request: GenerationRequest) -> list[Result]:
+    """Carry out a request with the engine (in a worker thread)."""
+    apply_voicing(model, request)
     if request.mode == NEW:
         return _new(model, request)
     if request.mode == CONTINUE:
@@ -237,6 +242,7 @@ def interpolation_results(
 ) -> list[Result]:
     from studio.ml import sample
 
+    apply_voicing(model, r)
     songs = sample.interpolate(
         model, seed_a, seed_b, steps=steps, bars=r.bars, temperature=r.temperature, tempo=r.tempo
     )

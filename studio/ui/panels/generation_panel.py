@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -82,9 +83,16 @@ def load_model_job(source: str) -> Any:
     return load_generator(source)
 
 
-def generate_job(model: Any, request: jobs.GenerationRequest) -> list[jobs.Result]:
+def generate_job(model: Any, request: jobs.GenerationRequest) -> Iterator[list[jobs.Result]]:
+    """Yields the first draft (one pass: on screen in well under a second on a CPU), then
+    returns the refined variations. The refinement starts from that same draft (same
+    seeds), so what the composer was auditioning only gets better."""
     import torch
 
+    if request.refine_rounds > 0:
+        with torch.inference_mode():
+            draft = jobs.run_request(model, replace(request, refine_rounds=0))
+        yield [replace(r, caption=f"{r.caption} · draft") for r in draft]
     with torch.inference_mode():
         return jobs.run_request(model, request)
 
@@ -177,6 +185,7 @@ class GenerationPanel(QWidget):
         self._results: list[jobs.Result] = []
         self._last_request: jobs.GenerationRequest | None = None
         self._on_result: Callable[[Any], None] = lambda _: None
+        self._on_draft: Callable[[Any], None] | None = None
         self._pending: Callable[[], None] | None = None
         self._job_kind = ""
         self._playing_timer = QTimer(self)
@@ -581,7 +590,13 @@ class GenerationPanel(QWidget):
     def _generate_now(self) -> None:
         request = self.request()
         self._last_request = request
-        self._run(generate_job, self._model, request, on_result=self._show_results)
+        self._run(
+            generate_job,
+            self._model,
+            request,
+            on_result=self._show_results,
+            on_draft=self._show_results,
+        )
         if not self.seed_lock.isChecked():
             # Next time, new music: move past the seeds this batch used.
             self.seed.setValue((request.seed + request.variations) % (2**31 - 1))
@@ -607,12 +622,15 @@ class GenerationPanel(QWidget):
         )
 
     def _show_results(self, results: list[jobs.Result]) -> None:
+        # A refined batch replaces its draft in place: the variation being looked at
+        # stays selected.
+        keep = self.results.selected_indices() if len(self._results) == len(results) else []
         self._results = list(results)
         self.results.clear()
         for result in self._results:
             self.results.add_song(result.song, result.caption)
         if self._results:
-            self.results.select(0)
+            self.results.select(keep[0] if keep else 0)
         self._update_buttons()
         self.generated.emit(len(self._results))
 
@@ -622,21 +640,28 @@ class GenerationPanel(QWidget):
         *args: Any,
         on_result: Callable[[Any], None],
         kind: str = "generate",
+        on_draft: Callable[[Any], None] | None = None,
     ) -> None:
         self.busy.show()
         self._on_result = on_result
+        self._on_draft = on_draft
         self._job_kind = kind
         self._handle = start_generator(
             func,
             *args,
             name="pianola-generation",
             connect={
+                "yielded": self._on_yielded,
                 "returned": self._on_returned,
                 "errored": self._on_error,
                 "finished": self._on_finished,
             },
         )
         self._update_buttons()
+
+    def _on_yielded(self, value: Any) -> None:
+        if self._on_draft is not None:
+            self._on_draft(value)
 
     def _on_returned(self, value: Any) -> None:
         self._on_result(value)
