@@ -21,7 +21,10 @@ Accompaniment", AAAI 2018, section "Objective metrics") unless noted:
   bar chroma, averaged over track pairs and bars where both sound (MuseGAN).
 * Distances between sets: ``pitch_class_hist_distance`` and
   ``note_length_hist_distance``, the total-variation distance (half the L1 distance)
-  between the two sets' normalised histograms (0 = identical, 1 = disjoint).
+  between the two sets' normalised histograms (0 = identical, 1 = disjoint);
+  ``key_normalized_pc_distance`` the same for pitch classes after moving each sample
+  to C major / A minor, so two sets in different keys but with the same use of scale
+  degrees come out close (ours, not MuseGAN's).
 * Voice-leading checks for four-part writing (tracks S, A, T, B): ``voice_range_rate``
   (notes inside each voice's usual range, ``SATB_RANGES``), ``voice_crossing_rate``
   (steps where an upper voice sounds below the next lower one, among steps where both
@@ -219,6 +222,21 @@ def pitch_class_histogram(rolls: np.ndarray, lowest_pitch: int) -> np.ndarray:
     return h / max(h.sum(), 1.0)
 
 
+def key_normalized_pitch_class_histogram(rolls: np.ndarray, lowest_pitch: int) -> np.ndarray:
+    """Pitch-class histogram after moving each sample to C major / A minor (by its best
+    scale): compares the use of scale degrees, whatever keys the samples are in."""
+    sample, _, pitch, _, _ = note_table(rolls)
+    pcs = (pitch + lowest_pitch) % 12
+    h = np.zeros(12)
+    for k in np.unique(sample):
+        sel = pcs[sample == k]
+        best = int((SCALES @ np.bincount(sel, minlength=12)).argmax())
+        # Major scales 0-11 are rooted on their index; minor ones 12-23 go to A (9).
+        shift = best if best < 12 else (best - 12 - 9)
+        h += np.bincount((sel - shift) % 12, minlength=12)
+    return h / max(h.sum(), 1.0)
+
+
 def note_length_histogram(rolls: np.ndarray, max_steps: int = 32) -> np.ndarray:
     _, _, _, _, length = note_table(rolls)
     h = np.bincount(np.minimum(length, max_steps), minlength=max_steps + 1).astype(float)
@@ -246,6 +264,10 @@ def compare(
             ),
             "note_length_hist_distance": tv(
                 note_length_histogram(generated), note_length_histogram(reference)
+            ),
+            "key_normalized_pc_distance": tv(
+                key_normalized_pitch_class_histogram(generated, lowest_pitch),
+                key_normalized_pitch_class_histogram(reference, lowest_pitch),
             ),
         },
     }
