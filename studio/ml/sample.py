@@ -187,27 +187,28 @@ def decode(
         track = on.to(torch.int8) * HOLD
         track[onset] = ONSET
         out[:, k] = torch.where(keep[:, k], out[:, k], track)
-    tops = torch.from_numpy(top_pitch(out.numpy())).long()
-    given_onset = (out == ONSET).any(dim=-1)
-    for k in voice_order(monophonic):
+    tops = top_pitch(out.numpy())
+    given_onset = (out == ONSET).any(dim=-1).numpy()
+    known_np = known_t.numpy()
+    order = voice_order(monophonic)
+    for k in order:
         if k in settled:
             continue
-        order = voice_order(monophonic)
         fixed = [FixedVoice(tops[:, j], below=j > k) for j in order if j in settled]
         voice = decode_voice(
-            fp[:, k],
-            op[:, k],
+            fp[:, k].numpy(),
+            op[:, k].numpy(),
             voicing,
             fixed,
             tops[:, k],
             given_onset[:, k],
-            known_t[:, k],
+            known_np[:, k],
             temperature,
             threshold,
             generator,
         )
-        out[:, k] = torch.where(keep[:, k], out[:, k], voice)
-        tops[:, k] = torch.from_numpy(top_pitch(out[:, k : k + 1].numpy())[:, 0])
+        out[:, k] = torch.where(keep[:, k], out[:, k], torch.from_numpy(voice))
+        tops[:, k] = top_pitch(out[:, k : k + 1].numpy())[:, 0]
         settled.add(k)
     return out.numpy()
 

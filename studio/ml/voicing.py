@@ -34,6 +34,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from studio.core.pianoroll import HOLD, ONSET
@@ -64,7 +65,7 @@ class FixedVoice:
     """A voice whose notes are settled: its highest sounding pitch row per step
     (``[N, S]``, -1 = silent) and whether it lies below the voice being decoded."""
 
-    top: torch.Tensor
+    top: np.ndarray
     below: bool
 
 
@@ -77,49 +78,73 @@ def voice_order(monophonic: Sequence[bool]) -> list[int]:
     return [mono[0], mono[-1], *mono[1:-1]]
 
 
+class VoiceRules:
+    """What the settled voices forbid a new note of the voice being decoded.
+
+    Everything that does not depend on the voice's own pitch is worked out for all
+    steps at once (numpy, not torch: the step loop works on arrays of a few thousand
+    cells, where torch's per-call overhead would cost more than the arithmetic).
+    """
+
+    def __init__(self, fixed: Sequence[FixedVoice], n_pitches: int) -> None:
+        tops = np.stack([np.asarray(v.top, np.int64) for v in fixed])  # [V, N, S]
+        self.below = np.array([v.below for v in fixed])
+        self.cand = np.arange(n_pitches)
+        sounding = tops >= 0
+        below, above = self.below[:, None, None], ~self.below[:, None, None]
+        # No crossing: stay at or above every lower voice, at or below every upper one.
+        self.floor = np.where(sounding & below, tops, -1).max(axis=0)  # [N, S]
+        self.ceiling = np.where(sounding & above, tops, n_pitches).min(axis=0)
+        prev = np.concatenate([np.full_like(tops[:, :, :1], -1), tops[:, :, :-1]], axis=2)
+        self.prev = prev
+        self.moves = (prev >= 0) & sounding & (tops != prev)  # [V, N, S]
+        self.direction = np.sign(tops - prev)
+        # Intervals upper minus lower voice, as a teacher reads them: [V, N, S, P].
+        diff = self.cand[None, None, None, :] - tops[..., None]
+        self.after = np.where(self.below[:, None, None, None], diff, -diff) % 12
+        self.perfect_after = (self.after == 0) | (self.after == 7)
+
+    def banned(self, current: np.ndarray, step: int) -> np.ndarray:
+        """``[N, P]``: pitch rows a new note at ``step`` may not take, given the voice's
+        ``current`` pitch (``[N]``, -1 = silent at the previous step)."""
+        cand = self.cand[None, :]
+        out = (cand < self.floor[:, step, None]) | (cand > self.ceiling[:, step, None])
+        moving = self.moves[:, :, step] & (current >= 0)[None, :]  # [V, N]
+        if not moving.any():
+            return out
+        prev = self.prev[:, :, step]
+        own_minus_other = current[None, :] - prev
+        before = np.where(self.below[:, None], own_minus_other, -own_minus_other) % 12
+        after = self.after[:, :, step]  # [V, N, P]
+        own = np.sign(cand - current[:, None])  # [N, P]
+        parallel = (
+            (before[:, :, None] == after)
+            & self.perfect_after[:, :, step]
+            & (own[None] == self.direction[:, :, step, None])
+            & moving[:, :, None]
+        )
+        return out | (parallel.any(axis=0) & (cand != current[:, None]))
+
+
 def forbidden_pitches(
-    current: torch.Tensor, step: int, fixed: Sequence[FixedVoice], n_pitches: int
-) -> torch.Tensor:
-    """``[N, P]``: pitch rows a new note at ``step`` may not take, given the voice's
-    ``current`` pitch (``[N]``, -1 = silent at the previous step)."""
-    n = current.shape[0]
-    cand = torch.arange(n_pitches)[None, :]
-    out = torch.zeros(n, n_pitches, dtype=torch.bool)
-    for voice in fixed:
-        now = voice.top[:, step]
-        sounding = (now >= 0)[:, None]
-        crosses = cand < now[:, None] if voice.below else cand > now[:, None]
-        out |= crosses & sounding
-        if step == 0:
-            continue
-        prev = voice.top[:, step - 1]
-        other_moves = (prev >= 0) & (now >= 0) & (now != prev) & (current >= 0)
-        # Intervals are measured upper voice minus lower voice, as a teacher reads them.
-        if voice.below:
-            before = (current - prev) % 12
-            after = (cand - now[:, None]) % 12
-        else:
-            before = (prev - current) % 12
-            after = (now[:, None] - cand) % 12
-        perfect = (after == 0) | (after == 7)
-        same_way = torch.sign(cand - current[:, None]) == torch.sign(now - prev)[:, None]
-        moves = cand != current[:, None]
-        out |= (before[:, None] == after) & perfect & same_way & moves & other_moves[:, None]
-    return out
+    current: np.ndarray, step: int, fixed: Sequence[FixedVoice], n_pitches: int
+) -> np.ndarray:
+    """``[N, P]``: pitch rows a new note at ``step`` may not take (see `VoiceRules`)."""
+    return VoiceRules(fixed, n_pitches).banned(np.asarray(current, np.int64), step)
 
 
 def decode_voice(
-    frame: torch.Tensor,
-    onset: torch.Tensor,
+    frame: np.ndarray,
+    onset: np.ndarray,
     settings: VoiceDecoding,
     fixed: Sequence[FixedVoice] = (),
-    given_top: torch.Tensor | None = None,
-    given_onset: torch.Tensor | None = None,
-    known: torch.Tensor | None = None,
+    given_top: np.ndarray | None = None,
+    given_onset: np.ndarray | None = None,
+    known: np.ndarray | None = None,
     temperature: float = 0.0,
     strike_threshold: float = 0.5,
     generator: torch.Generator | None = None,
-) -> torch.Tensor:
+) -> np.ndarray:
     """One voice ``[N, S, P]`` (int8 OFF/HOLD/ONSET) from its frame and onset
     probabilities (``[N, S, P]``).
 
@@ -127,59 +152,68 @@ def decode_voice(
     (``given_top`` pitch rows, ``given_onset`` flags) instead, so a continuation picks up
     the given line's last note and the rules see the given pitches.
     """
+    frame = np.asarray(frame, np.float32)
+    onset = np.asarray(onset, np.float32)
     n, s, p = frame.shape
-    out = torch.zeros(n, s, p, dtype=torch.int8)
-    rows = torch.arange(n)
-    current = torch.full((n,), -1, dtype=torch.long)
-    age = torch.zeros(n, dtype=torch.long)
-    rules = list(fixed) if settings.rules else []
-    sounding_p = frame.sum(dim=2).clamp(0.0, 1.0)
+    out = np.zeros((n, s, p), np.int8)
+    rows = np.arange(n)
+    current = np.full(n, -1, np.int64)
+    age = np.zeros(n, np.int64)
+    rules = VoiceRules(fixed, p) if settings.rules and len(fixed) else None
+    follow = known is not None and given_top is not None and given_onset is not None
+    if follow:
+        known = np.asarray(known, bool)
+        given_top = np.asarray(given_top, np.int64)
+        given_onset = np.asarray(given_onset, bool)
+    sounding_p = np.clip(frame.sum(axis=2), 0.0, 1.0)
     strike_score = onset * frame  # "a note of this pitch starts here"
     if temperature > 0:
+        # All draws up front from the caller's generator: seeded runs repeat exactly.
+        draws = torch.rand(3, n, s, generator=generator).numpy()
 
-        def sharpen(q: torch.Tensor) -> torch.Tensor:
-            return torch.sigmoid(torch.logit(q.clamp(1e-6, 1 - 1e-6)) / temperature)
+        def sharpen(q: np.ndarray) -> np.ndarray:
+            q = np.clip(q, 1e-6, 1 - 1e-6)
+            return 1.0 / (1.0 + np.exp(-np.log(q / (1 - q)) / temperature))
 
-        sounds = torch.rand(n, s, generator=generator) < sharpen(sounding_p)
-        strike_draw = torch.rand(n, s, generator=generator)
+        sounds = draws[0] < sharpen(sounding_p)
     else:
         sounds = sounding_p > settings.sounding_threshold
     for step in range(s):
         previous = current
-        held_row = current.clamp_min(0)
+        held_row = np.maximum(current, 0)
         held = frame[rows, step, held_row]
-        banned = (
-            forbidden_pitches(current, step, rules, p)
-            if rules
-            else torch.zeros(n, p, dtype=torch.bool)
-        )
-        score = strike_score[:, step].clone()
-        score[rows, held_row] *= torch.where(current >= 0, settings.repeat_penalty, 1.0)
-        score = score.masked_fill(banned, 0.0)
-        any_allowed = (score > 0).any(dim=1)
-        # With every pitch banned (rare: boxed in by both neighbours) the rules yield.
-        score = torch.where(any_allowed[:, None], score, strike_score[:, step])
+        score = strike_score[:, step].copy()
+        score[rows, held_row] *= np.where(current >= 0, settings.repeat_penalty, 1.0)
+        allowed_frame = frame[:, step]
+        if rules is not None:
+            banned = rules.banned(current, step)
+            score[banned] = 0.0
+            # With every pitch banned (rare: boxed in by both neighbours) the rules yield.
+            boxed_in = ~(score > 0).any(axis=1)
+            score[boxed_in] = strike_score[boxed_in, step]
+            allowed_frame = np.where(banned & ~boxed_in[:, None], 0.0, allowed_frame)
+        strike_p = onset[rows, step, held_row] / np.maximum(held, 1e-6)
         if temperature > 0:
-            weights = (score.clamp_min(1e-12).log() / temperature).softmax(dim=1)
-            choice = torch.multinomial(weights, 1, generator=generator).squeeze(1)
-            strike_p = onset[rows, step, held_row] / held.clamp_min(1e-6)
-            strike = strike_draw[:, step] < sharpen(strike_p)
+            log_w = np.log(np.maximum(score, 1e-12)) / temperature
+            cdf = np.cumsum(np.exp(log_w - log_w.max(axis=1, keepdims=True)), axis=1)
+            pick = (cdf < draws[2, :, step, None] * cdf[:, -1:]).sum(axis=1)
+            choice = np.minimum(pick, p - 1)
+            strike = draws[1, :, step] < sharpen(strike_p)
         else:
-            choice = score.argmax(dim=1)
-            strike = onset[rows, step, held_row] / held.clamp_min(1e-6) > strike_threshold
-        best_allowed = frame[:, step].masked_fill(banned & any_allowed[:, None], 0.0).max(dim=1)
-        faded = held * settings.fade_ratio < best_allowed.values
+            choice = score.argmax(axis=1)
+            strike = strike_p > strike_threshold
+        faded = held * settings.fade_ratio < allowed_frame.max(axis=1)
         may_move = (age >= settings.shortest_note) & (step % settings.onset_grid == 0)
         on = sounds[:, step]
         start = on & ((current < 0) | ((strike | faded) & may_move))
-        current = torch.where(start, choice, current)
-        current = torch.where(on, current, torch.full_like(current, -1))
-        if known is not None and given_top is not None and given_onset is not None:
+        current = np.where(start, choice, current)
+        current = np.where(on, current, -1)
+        if follow:
             k = known[:, step]
             given_start = given_onset[:, step] | (given_top[:, step] != previous)
-            start = torch.where(k, given_start & (given_top[:, step] >= 0), start)
-            current = torch.where(k, given_top[:, step], current)
-        age = torch.where(start, torch.zeros_like(age), age) + 1
+            start = np.where(k, given_start & (given_top[:, step] >= 0), start)
+            current = np.where(k, given_top[:, step], current)
+        age = np.where(start, 0, age) + 1
         sounding = current >= 0
         out[rows[sounding], step, current[sounding]] = HOLD
         out[rows[start], step, current[start]] = ONSET

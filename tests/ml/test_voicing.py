@@ -28,8 +28,8 @@ FREE = VoiceDecoding(shortest_note=1, onset_grid=1, repeat_penalty=1.0, refine_r
 def planes(pitches: list[int], strikes: list[bool] | None = None, sure: float = 0.9):
     """Frame and onset planes ``[1, S, P]`` that want ``pitches`` (-1: rest)."""
     s = len(pitches)
-    frame = torch.full((1, s, P), 0.001)
-    onset = torch.full((1, s, P), 0.001)
+    frame = np.full((1, s, P), 0.001)
+    onset = np.full((1, s, P), 0.001)
     for step, pitch in enumerate(pitches):
         if pitch < 0:
             continue
@@ -39,30 +39,34 @@ def planes(pitches: list[int], strikes: list[bool] | None = None, sure: float = 
     return frame, onset
 
 
-def line(voice: torch.Tensor) -> list[int]:
-    return top_pitch(voice[:, None].numpy())[0, 0].tolist()
+def line(voice: np.ndarray) -> list[int]:
+    return top_pitch(voice[:, None])[0, 0].tolist()
 
 
 def fixed_line(pitches: list[int], below: bool) -> FixedVoice:
-    return FixedVoice(torch.tensor([pitches]), below=below)
+    return FixedVoice(np.array([pitches]), below=below)
 
 
 # ----------------------------------------------------------------------------- rules
 def test_parallel_fifths_and_octaves_against_a_moving_voice_are_forbidden():
     bass = fixed_line([0, 2], below=True)  # C -> D
-    banned = forbidden_pitches(torch.tensor([7]), 1, [bass], P)[0]  # we sang G over C
+    banned = forbidden_pitches(np.array([7]), 1, [bass], P)[0]  # we sang G over C
     assert banned[9]  # G -> A: fifth to fifth, both up
     assert not banned[5]  # G -> F: contrary motion
     assert not banned[11]  # G -> B: a sixth
     assert not banned[7]  # holding G is never a parallel
-    banned = forbidden_pitches(torch.tensor([12]), 1, [bass], P)[0]  # an octave over C
+    banned = forbidden_pitches(np.array([12]), 1, [bass], P)[0]  # an octave over C
     assert banned[14] and not banned[12]  # octave -> octave forbidden, holding allowed
+    falling_bass = fixed_line([12, 10], below=True)  # C4 -> Bb3 under a G4
+    banned = forbidden_pitches(np.array([19]), 1, [falling_bass], 36)[0]
+    assert banned[17]  # G4 -> F4: fifths, both falling
+    assert not banned[29]  # G4 -> F5: a fifth again, but in contrary motion
 
 
 def test_a_voice_may_not_cross_its_neighbours():
     bass = fixed_line([10], below=True)
     soprano = fixed_line([16], below=False)
-    banned = forbidden_pitches(torch.tensor([-1]), 0, [bass, soprano], P)[0]
+    banned = forbidden_pitches(np.array([-1]), 0, [bass, soprano], P)[0]
     assert banned[:10].all() and banned[17:].all()
     assert not banned[10:17].any()
 
@@ -75,12 +79,12 @@ def test_rules_steer_the_voice_away_from_parallels_the_network_proposes():
     assert line(free) == [7] * 4 + [9] * 4 + [11] * 4
     ruled = decode_voice(frame, onset, FREE, [fixed_line(bass, below=True)])
     roll = np.zeros((1, 2, 12, P), np.int8)
-    roll[:, 0] = ruled.numpy()
+    roll[:, 0] = ruled
     for step, pitch in enumerate(bass):
         roll[0, 1, step, pitch] = ONSET if step % 4 == 0 else HOLD
     assert voice_leading(roll, 48, ((48, 80), (40, 70)))["parallel_rate"] == 0.0
     free_roll = roll.copy()
-    free_roll[:, 0] = free.numpy()
+    free_roll[:, 0] = free
     assert voice_leading(free_roll, 48, ((48, 80), (40, 70)))["parallel_rate"] > 0
 
 
@@ -92,9 +96,9 @@ def test_voices_are_decoded_outer_first():
 # ----------------------------------------------------------------------------- rhythm
 def test_given_notes_are_followed_and_the_line_continues_from_them():
     frame, onset = planes([5] * 8)
-    given = torch.tensor([[9, 9, 9, 9, -1, -1, -1, -1]])
-    given_onset = torch.tensor([[True, False, False, False, False, False, False, False]])
-    known = torch.tensor([[True] * 4 + [False] * 4])
+    given = np.array([[9, 9, 9, 9, -1, -1, -1, -1]])
+    given_onset = np.array([[True, False, False, False, False, False, False, False]])
+    known = np.array([[True] * 4 + [False] * 4])
     voice = decode_voice(frame, onset, FREE, (), given, given_onset, known)
     assert line(voice)[:4] == [9, 9, 9, 9]
     assert voice[0, 0, 9] == ONSET and voice[0, 1, 9] == HOLD
@@ -113,8 +117,8 @@ def test_repeated_notes_give_way_to_a_nearly_as_likely_new_pitch():
     assert line(moved)[2] == 6
 
 
-def starts(voice: torch.Tensor) -> list[int]:
-    return torch.nonzero((voice[0] == ONSET).any(dim=1)).flatten().tolist()
+def starts(voice: np.ndarray) -> list[int]:
+    return np.flatnonzero((voice[0] == ONSET).any(axis=1)).tolist()
 
 
 def test_a_sounding_voice_holds_a_note_for_the_shortest_note_at_least():
