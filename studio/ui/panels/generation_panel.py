@@ -85,8 +85,9 @@ def load_model_job(source: str) -> Any:
 
 def generate_job(model: Any, request: jobs.GenerationRequest) -> Iterator[list[jobs.Result]]:
     """Yields the first draft (one pass: on screen in well under a second on a CPU), then
-    returns the refined variations. The refinement starts from that same draft (same
-    seeds), so what the composer was auditioning only gets better."""
+    returns the refined variations, made from the same seeds: within the model's window
+    (4 bars for the bundled model) the refinement starts from exactly that draft; later
+    windows follow the refined bars before them, so they can differ more."""
     import torch
 
     if request.refine_rounds > 0:
