@@ -60,11 +60,11 @@ def _scale_masks() -> np.ndarray:
 SCALES = _scale_masks()
 
 
-def note_table(rolls: np.ndarray) -> tuple[np.ndarray, ...]:
-    """(sample, track, pitch row, start, length) of every note in the rolls."""
-    rolls = np.asarray(rolls)
-    _n, t, s, p = rolls.shape
-    cells = np.moveaxis(rolls, 2, 3).reshape(-1, s)
+def note_runs(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, start, end) of every note in ``[rows, steps]`` OFF/HOLD/ONSET cells: a note
+    starts at an onset or where a row starts sounding, and ends before the next start or
+    the first silent step."""
+    s = cells.shape[1]
     sounding = cells > 0
     prev = np.zeros_like(sounding)
     prev[:, 1:] = sounding[:, :-1]
@@ -73,6 +73,14 @@ def note_table(rolls: np.ndarray) -> tuple[np.ndarray, ...]:
     stops = np.concatenate([starts | ~sounding, np.ones((len(cells), 1), bool)], axis=1)
     flat = np.flatnonzero(stops)
     ends = flat[np.searchsorted(flat, row * (s + 1) + col + 1)] - row * (s + 1)
+    return row, col, ends
+
+
+def note_table(rolls: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(sample, track, pitch row, start, length) of every note in the rolls."""
+    rolls = np.asarray(rolls)
+    _n, t, s, p = rolls.shape
+    row, col, ends = note_runs(np.moveaxis(rolls, 2, 3).reshape(-1, s))
     sample, rest = np.divmod(row, t * p)
     track, pitch = np.divmod(rest, p)
     return sample, track, pitch, col, ends - col

@@ -29,7 +29,7 @@ from studio.core.pianoroll import HOLD, OFF, ONSET, RollSpec, roll_to_song, song
 from studio.core.song import Notes, Song, Track
 from studio.ml.checkpoint import load_checkpoint, resolve_model
 from studio.ml.errors import CheckpointError, MLError
-from studio.ml.metrics import top_pitch
+from studio.ml.metrics import note_runs, top_pitch
 from studio.ml.models import Generator, ModelConfig
 from studio.ml.voicing import FixedVoice, VoiceDecoding, decode_voice, voice_order
 
@@ -118,16 +118,9 @@ def remove_short_notes(roll: np.ndarray, min_steps: int, monophonic: Sequence[bo
     roll = roll.copy()
     n, t, s, p = roll.shape
     cells = np.moveaxis(roll, 2, 3).reshape(-1, s)  # rows (n, t, p), time along axis 1
-    sounding = cells > 0
-    prev = np.zeros_like(sounding)
-    prev[:, 1:] = sounding[:, :-1]
-    starts = (cells == ONSET) | (sounding & ~prev)
-    row, col = np.nonzero(starts)
-    stops = np.concatenate([starts | ~sounding, np.ones((len(cells), 1), bool)], axis=1)
-    flat = np.flatnonzero(stops)
-    ends = flat[np.searchsorted(flat, row * (s + 1) + col + 1)] - row * (s + 1)
+    row, col, ends = note_runs(cells)
     short = (ends - col) < min_steps
-    short_mask = np.zeros_like(sounding)
+    short_mask = np.zeros(cells.shape, bool)
     for r, c0, c1 in zip(row[short], col[short], ends[short], strict=True):
         short_mask[r, c0:c1] = True
     cells[short_mask] = OFF
