@@ -8,6 +8,8 @@ A mouse drag pushes many small commands inside a gesture; they fold into one und
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
@@ -171,6 +173,44 @@ class SongDocument(QObject):
     ) -> None:
         """Replace the notes starting in [start, end) of a track as ONE undo step."""
         self.push(edits.ReplaceNotesInRange(track_index, start, end, notes), text)
+
+    def replace_ranges(
+        self,
+        replacements: Sequence[edits.ReplaceNotesInRange],
+        text: str = "Replace notes",
+        new_tracks: Sequence[Track] = (),
+    ) -> bool:
+        """Replace ranges of several tracks and append ``new_tracks``, as ONE undo step
+        (generated music written into a song). Everything is checked before anything
+        changes, so a bad replacement raises ValueError and leaves the song as it was.
+        Returns False when nothing would change."""
+        count = len(self.song.tracks)
+        seen: set[int] = set()
+        for r in replacements:
+            if not 0 <= r.track < count:
+                raise ValueError(f"track {r.track} does not exist (the song has {count})")
+            if r.end < r.start:
+                raise ValueError(f"range end {r.end} is before its start {r.start}")
+            if r.track in seen:  # resolved against one song: one replacement per track
+                raise ValueError(f"track {r.track} is replaced twice")
+            seen.add(r.track)
+        commands: list[edits.Command] = [
+            r for r in replacements if not edits.is_noop(edits.resolve(self.song, r))
+        ]
+        if new_tracks:
+            positions = tuple(range(count, count + len(new_tracks)))
+            commands.append(edits.InsertTracks(positions, tuple(new_tracks)))
+        if not commands:
+            return False
+        self.end_gesture()
+        # A macro of plain edit commands: Qt undoes and redoes it as one step.
+        self.undo_stack.beginMacro(text)
+        try:
+            for command in commands:
+                self.push(command, text)
+        finally:
+            self.undo_stack.endMacro()
+        return True
 
     # -- editing state (not undoable, like in every DAW) -------------------------------
     def set_active_track(self, index: int) -> None:

@@ -45,6 +45,50 @@ def test_insert_tracks_and_replace_range_are_single_steps(qtbot):
     assert doc.song == song()
 
 
+def test_replace_ranges_writes_several_tracks_and_new_ones_as_one_step(qtbot):
+    doc = SongDocument(song())
+    doc.push(edits.DeleteNotes(0, [2]))
+    steps = doc.undo_stack.count()
+    before = doc.song.copy()
+    with qtbot.waitSignal(doc.tracksChanged):
+        assert doc.replace_ranges(
+            [
+                edits.ReplaceNotesInRange(0, 480, 1920, Notes([72], [480], [960])),
+                edits.ReplaceNotesInRange(1, 0, 1920, Notes([40, 41], [0, 960], [960, 960])),
+            ],
+            "Replace with generated music",
+            new_tracks=[Track("Tenor · new", notes=Notes([55], [0], [480]))],
+        )
+    assert doc.song.tracks[0].notes.pitch.tolist() == [60, 72]
+    assert doc.song.tracks[1].notes.pitch.tolist() == [40, 41]
+    assert [t.name for t in doc.song.tracks] == ["A", "B", "Tenor · new"]
+    assert doc.undo_stack.count() == steps + 1
+    assert doc.undo_stack.undoText() == "Replace with generated music"
+    doc.undo_stack.undo()
+    assert doc.song == before
+    doc.undo_stack.redo()
+    assert len(doc.song.tracks) == 3 and doc.song.tracks[1].notes.pitch.tolist() == [40, 41]
+
+
+def test_replace_ranges_checks_everything_before_it_changes_anything(qtbot):
+    doc = SongDocument(song())
+    good = edits.ReplaceNotesInRange(0, 0, 480, Notes([70], [0], [480]))
+    for bad in (
+        edits.ReplaceNotesInRange(5, 0, 480, Notes()),  # no such track
+        edits.ReplaceNotesInRange(1, 960, 0, Notes()),  # end before start
+        edits.ReplaceNotesInRange(0, 0, 960, Notes()),  # the same track twice
+    ):
+        try:
+            doc.replace_ranges([good, bad])
+        except ValueError as error:
+            assert str(error)
+        else:
+            raise AssertionError(f"{bad} was accepted")
+        assert doc.song == song() and doc.undo_stack.count() == 0
+    assert not doc.replace_ranges([edits.ReplaceNotesInRange(0, 5000, 6000, Notes())])
+    assert doc.undo_stack.count() == 0  # nothing changed, no empty step
+
+
 def test_selection_and_active_track_follow_edits_and_undo(qtbot):
     doc = SongDocument(song())
     doc.set_selection([1, 2, 99])  # unknown ids are dropped
