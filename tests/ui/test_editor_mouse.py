@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from editor_helpers import TPB, at, click, drag, ids_at, make_editor, notes_of, send
-from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtWidgets import QApplication
 
 SHIFT = Qt.KeyboardModifier.ShiftModifier
@@ -259,3 +259,89 @@ def test_undo_in_the_middle_of_a_drag_abandons_it_safely(qtbot):
     send(editor.canvas, QEvent.Type.MouseButtonRelease, at(editor, 4 * TPB + 800, 74))
     assert new_id not in doc.active_notes().ids
     assert notes_of(editor) == [(60, 0, 480, 100), (64, 480, 480, 90), (67, 960, 480, 80)]
+
+
+def test_click_on_a_note_of_the_selection_selects_just_that_note(qtbot):
+    editor = make_editor(qtbot)
+    doc = editor.document
+    editor.state.set_tool("select")
+    doc.select_all()
+    click(editor.canvas, at(editor, 600, 64))  # press and release, no drag
+    assert doc.selection.tolist() == ids_at(editor, [64]).tolist()
+    assert doc.undo_stack.count() == 0
+    # The same in the Draw tool: clicking a note never draws over it.
+    editor.state.set_tool("draw")
+    doc.select_all()
+    click(editor.canvas, at(editor, 1100, 67))
+    assert doc.selection.tolist() == ids_at(editor, [67]).tolist()
+    assert len(notes_of(editor)) == 3
+
+
+def test_drag_from_a_note_of_the_selection_still_moves_all_of_it(qtbot):
+    editor = make_editor(qtbot)
+    doc = editor.document
+    doc.select_all()
+    drag(editor.canvas, [at(editor, 600, 64), at(editor, 800, 66), at(editor, 1080, 66)])
+    assert sorted(n[:2] for n in notes_of(editor)) == [(62, 480), (66, 960), (69, 1440)]
+    assert len(doc.selection) == 3  # the whole selection moved and stays selected
+    assert doc.undo_stack.count() == 1
+
+
+def test_shift_or_ctrl_click_in_a_selection_does_not_narrow_it(qtbot):
+    editor = make_editor(qtbot)
+    doc = editor.document
+    doc.select_all()
+    click(editor.canvas, at(editor, 600, 64), modifiers=CTRL)
+    assert len(doc.selection) == 3
+    editor.state.set_tool("select")
+    click(editor.canvas, at(editor, 600, 64), modifiers=SHIFT)  # Shift toggles it off
+    assert sorted(doc.selection.tolist()) == sorted(ids_at(editor, [60, 67]).tolist())
+
+
+def test_vertical_drag_while_drawing_keeps_the_note_length(qtbot):
+    editor = make_editor(qtbot)
+    doc = editor.document
+    # Pressed in the middle of a grid step and dragged straight down a few rows.
+    press = at(editor, 4 * TPB + 60, 70)
+    drag(editor.canvas, [press, press + QPointF(0, 20), press + QPointF(1, 40)])
+    assert (70, 4 * TPB, TPB, 100) in notes_of(editor)  # the last length (one beat)
+    assert editor.state.last_length_beats == 1.0
+    click(editor.canvas, at(editor, 8 * TPB, 71))
+    assert (71, 8 * TPB, TPB, 100) in notes_of(editor)
+    assert doc.undo_stack.count() == 2
+
+
+def _centre(widget):
+    return widget.rect().center()
+
+
+def test_click_on_a_track_name_or_anywhere_on_its_row_makes_it_active(qtbot):
+    editor = make_editor(qtbot)
+    doc = editor.document
+    editor.track_list.add_button.click()  # three tracks, the new one active
+    rows = editor.track_list.rows
+    qtbot.mouseClick(rows[0].name_edit, Qt.MouseButton.LeftButton, pos=_centre(rows[0].name_edit))
+    assert doc.active_track == 0
+    assert rows[0].name_edit.isReadOnly()  # a click selects; it does not start renaming
+    # The row's own background, between its widgets.
+    row = rows[1]
+    gap = row.instrument.geometry().top() - 1
+    qtbot.mouseClick(row, Qt.MouseButton.LeftButton, pos=row.rect().topLeft() + QPoint(2, gap))
+    assert doc.active_track == 1
+    qtbot.mouseClick(rows[2].mute_button, Qt.MouseButton.LeftButton)
+    assert doc.active_track == 2 and doc.song.tracks[2].mute
+    corner = rows[0].rect().bottomRight() - QPoint(2, 2)
+    qtbot.mouseClick(rows[0], Qt.MouseButton.LeftButton, pos=corner)
+    assert doc.active_track == 0
+
+
+def test_double_click_on_a_track_name_renames_it(qtbot):
+    editor = make_editor(qtbot)
+    doc = editor.document
+    name = editor.track_list.rows[1].name_edit
+    qtbot.mouseDClick(name, Qt.MouseButton.LeftButton, pos=_centre(name))
+    assert doc.active_track == 1 and not name.isReadOnly()
+    qtbot.keyClicks(name, "Alto")
+    qtbot.keyClick(name, Qt.Key.Key_Return)
+    assert doc.song.tracks[1].name == "Alto"
+    assert editor.track_list.rows[1].name_edit.isReadOnly()

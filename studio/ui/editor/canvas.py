@@ -54,6 +54,7 @@ class Drag:
     anchor: int = -1  # id of the note under the mouse at the press
     started: bool = False
     toggle_off: int | None = None  # shift-click on a selected note deselects on release
+    select_only: int | None = None  # a plain click in a selection keeps just that note
     additive: bool = False  # shift rubber band adds to the selection
     last_pos: QPointF | None = None
     last_pitch: int | None = None
@@ -385,6 +386,12 @@ class NoteCanvas(QWidget):
                     doc.set_selection(np.append(selection, note_id))
             elif note_id not in selection:
                 doc.set_selection([note_id])
+            elif len(selection) > 1 and not mods & (
+                Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.ControlModifier
+            ):
+                # As in DAWs: the drag moves the whole selection, but a click without a
+                # drag narrows the selection to this note (decided on release).
+                drag.select_only = note_id
             notes = doc.active_notes()
             drag.kind = {"body": "move", "start": "resize_start", "end": "resize_end"}[part]
             drag.anchor = note_id
@@ -436,6 +443,10 @@ class NoteCanvas(QWidget):
             return
         if not drag.started:
             moved = (pos - drag.press).manhattanLength()
+            if drag.kind == "draw":
+                # Only a horizontal drag sets the drawn note's length: a hand that slips
+                # up or down must not change it (nor the length of the next note).
+                moved = abs(pos.x() - drag.press.x())
             if moved < DRAG_THRESHOLD_PX and drag.kind != "erase":
                 return
             drag.started = True
@@ -473,6 +484,8 @@ class NoteCanvas(QWidget):
             self.update()
         elif drag.toggle_off is not None and not drag.started:
             doc.set_selection(doc.selection[doc.selection != drag.toggle_off])
+        elif drag.select_only is not None and not drag.started:
+            doc.set_selection([drag.select_only])
         if drag.kind in ("draw", "resize_end", "resize_start") and drag.anchor >= 0:
             notes = doc.active_notes()
             row = notes.indices_of_ids([drag.anchor])

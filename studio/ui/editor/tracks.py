@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from PySide6.QtCore import QSize, QStringListModel, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, QStringListModel, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QIcon, QMouseEvent, QPainter, QPaintEvent, QPixmap
 from PySide6.QtWidgets import (
     QColorDialog,
@@ -105,8 +105,13 @@ class TrackRow(QFrame):
         self.colour_button.setIconSize(QSize(10, 18))
         self.colour_button.clicked.connect(self._choose_colour)
         self.name_edit = QLineEdit(track.name, self)
-        self.name_edit.setToolTip("Track name (edit to rename)")
+        self.name_edit.setToolTip("Track name (double-click to rename)")
         self.name_edit.setFrame(False)
+        # A click on the name selects the track (as in DAWs); a double-click renames it.
+        # Read-only until then, so the keys typed after a click reach the editor.
+        self.name_edit.setReadOnly(True)
+        self.name_edit.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.name_edit.setCursor(Qt.CursorShape.ArrowCursor)
         self.name_edit.editingFinished.connect(self._rename)
         self.mute_button = self._toggle("M", "Mute", track.mute, "mute")
         self.solo_button = self._toggle("S", "Solo", track.solo, "solo")
@@ -122,6 +127,43 @@ class TrackRow(QFrame):
         self.instrument.currentIndexChanged.connect(self._set_instrument)
         outer.addWidget(self.instrument)
         self.set_active(index == document.active_track)
+        # The child widgets take their own mouse presses: watch them, so that a click
+        # anywhere on the row (name, instrument, buttons) makes the track active.
+        for child in (
+            self.colour_button,
+            self.name_edit,
+            self.mute_button,
+            self.solo_button,
+            self.instrument,
+        ):
+            child.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        kind = event.type()
+        if kind == QEvent.Type.MouseButtonPress:
+            self.activated.emit(self.index)
+        elif kind == QEvent.Type.MouseButtonDblClick and watched is self.name_edit:
+            self.activated.emit(self.index)
+            self.start_rename()
+            return True
+        return False
+
+    def start_rename(self) -> None:
+        """Make the name editable and put the cursor in it (Enter or a click away ends)."""
+        edit = self.name_edit
+        edit.setReadOnly(False)
+        edit.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        edit.setCursor(Qt.CursorShape.IBeamCursor)
+        edit.setFocus(Qt.FocusReason.MouseFocusReason)
+        edit.selectAll()
+
+    def _end_rename(self) -> None:
+        edit = self.name_edit
+        edit.setReadOnly(True)
+        edit.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        edit.setCursor(Qt.CursorShape.ArrowCursor)
+        edit.deselect()
+        edit.clearFocus()
 
     def _toggle(self, text: str, tip: str, checked: bool, field: str) -> QToolButton:
         button = QToolButton(self)
@@ -161,6 +203,8 @@ class TrackRow(QFrame):
             self.document.push(edits.SetTrackProperty(self.index, field, value))
 
     def _rename(self) -> None:
+        if not self.name_edit.isReadOnly():
+            self._end_rename()
         track = self._track()
         if track is None:
             return
