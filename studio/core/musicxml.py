@@ -1,0 +1,506 @@
+"""MusicXML import and export (``.musicxml``, ``.xml``, ``.mxl``) through music21.
+
+MusicXML is how a piece moves to MuseScore, Sibelius or Dorico. music21 is imported
+only inside these functions: it takes a third of a second to import, and a composer who
+never touches MusicXML should not pay for it at start-up.
+
+What survives a round trip Pianola -> MusicXML -> Pianola:
+
+* one part per track, with its name and General MIDI program (drum tracks are written
+  on MIDI channel 10 and come back as drums);
+* pitches, onsets and durations, exactly when they lie on a grid of 64th notes or
+  32nd-note triplets (at 480 ticks per beat: multiples of 30 or 40 ticks). Notation has
+  no "7 ticks": other times are moved to the nearest grid point and the export report
+  says how many notes moved;
+* velocities, through MusicXML's per-note ``dynamics`` attribute (notes that sound
+  together with one duration but different velocities go into separate voices);
+* tempo changes (metronome marks) and time signatures.
+
+What does not: the song model has no key, so export writes the key that the notes
+suggest (Krumhansl-Schmuckler) and import drops the file's key signature; controllers
+(sustain pedal, pitch bend) have no MusicXML form music21 writes; mute, solo and colours
+are not notation. On import, tied notes become one note, grace notes (which take no
+time) are dropped, repeats are not unfolded, and a pickup bar is kept as a bar that
+starts with rests so that the bar lines stay where the score has them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from studio.core.atomic import atomic_path
+from studio.core.gm import DRUM_CHANNEL
+from studio.core.song import (
+    DEFAULT_TICKS_PER_BEAT,
+    MIDI_MAX,
+    Notes,
+    Song,
+    TempoChange,
+    TimeSignature,
+    Track,
+    palette_colour,
+)
+
+MUSICXML_SUFFIXES = (".musicxml", ".xml", ".mxl")
+MUSICXML_FILTER = "MusicXML files (*.musicxml *.xml *.mxl)"
+MAX_MUSICXML_BYTES = 64 * 1024 * 1024
+IMPORT_TICKS_PER_BEAT = DEFAULT_TICKS_PER_BEAT
+DEFAULT_VELOCITY = 90  # what music21 plays a note without dynamics at
+# Export grid: 64th notes and 32nd-note triplets, as quarter-note divisors.
+GRID_DIVISORS = (16, 12)
+
+
+class MusicXmlImportError(Exception):
+    """A MusicXML file could not be read. The message names the file and the reason."""
+
+    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"Cannot read MusicXML file '{self.path}': {reason}")
+
+
+class MusicXmlExportError(Exception):
+    """A song could not be written as MusicXML. The message names the file and the reason."""
+
+    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"Cannot write MusicXML file '{self.path}': {reason}")
+
+
+@dataclass(frozen=True)
+class MusicXmlExport:
+    """What an export wrote."""
+
+    path: str
+    parts: int
+    notes: int
+    moved_to_grid: int  # notes whose onset or end moved to the notation grid
+    key: str  # the key signature written, e.g. "F major"
+
+
+def is_musicxml_path(path: str | os.PathLike[str]) -> bool:
+    return str(path).lower().endswith(MUSICXML_SUFFIXES)
+
+
+# ---------------------------------------------------------------------------------------
+# Import
+# ---------------------------------------------------------------------------------------
+def load_musicxml(path: str | os.PathLike[str]) -> Song:
+    """Read a MusicXML (or compressed .mxl) file into a `Song` at 480 ticks per beat.
+
+    Raises `MusicXmlImportError` for a missing, unreadable, oversized or malformed file,
+    and for one that holds no notes.
+    """
+    path = Path(path)
+    try:
+        if path.is_dir():
+            raise MusicXmlImportError(path, "it is a folder, not a file")
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise MusicXmlImportError(path, "the file does not exist") from None
+    except OSError as exc:
+        raise MusicXmlImportError(
+            path, f"the file cannot be read ({exc.strerror or exc})"
+        ) from None
+    if size == 0:
+        raise MusicXmlImportError(path, "the file is empty")
+    if size > MAX_MUSICXML_BYTES:
+        raise MusicXmlImportError(
+            path, f"the file is too large ({size / 2**20:.1f} MiB; the limit is 64 MiB)"
+        )
+    from music21 import converter, stream
+
+    fmt = "musicxml"
+    try:
+        parsed = converter.parse(str(path), format=fmt, forceSource=True)
+    except Exception as exc:  # music21 raises many unrelated types for bad files
+        raise MusicXmlImportError(path, f"it is not valid MusicXML ({_reason(exc)})") from None
+    if isinstance(parsed, stream.Opus):
+        scores = list(parsed.scores)
+        if not scores:
+            raise MusicXmlImportError(path, "it contains no score")
+        parsed = scores[0]
+    try:
+        song = _score_to_song(parsed, path.stem)
+    except MusicXmlImportError:
+        raise
+    except Exception as exc:
+        raise MusicXmlImportError(path, f"its contents cannot be read ({_reason(exc)})") from None
+    if not song.tracks:
+        raise MusicXmlImportError(path, "it contains no parts")
+    return song
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
+
+
+def _score_to_song(score: Any, default_title: str) -> Song:
+    from music21 import meter, stream, tempo
+
+    tpb = IMPORT_TICKS_PER_BEAT
+    parts = list(score.parts) if isinstance(score, stream.Score) else [score]
+    title = default_title
+    meta = getattr(score, "metadata", None)
+    if meta is not None:
+        title = meta.title or meta.movementName or default_title
+
+    # A pickup bar is shorter than its time signature; shift everything right by the
+    # missing part so that the song's bar lines (which start at tick 0) match the score's.
+    shift = Fraction(0)
+    if parts:
+        measures = list(parts[0].getElementsByClass(stream.Measure))
+        if measures and measures[0].paddingLeft:
+            shift = Fraction(measures[0].paddingLeft)
+
+    def ticks(ql: Any) -> int:
+        return round((Fraction(ql) + shift) * tpb)
+
+    time_signatures: dict[int, tuple[int, int]] = {}
+    tempos: dict[int, float] = {}
+    if parts:
+        for ts in parts[0].recurse().getElementsByClass(meter.TimeSignature):
+            numerator, denominator = int(ts.numerator), int(ts.denominator)
+            if 1 <= numerator <= 64 and denominator in (1, 2, 4, 8, 16, 32, 64):
+                tick = 0 if not time_signatures else ticks(ts.getOffsetInHierarchy(parts[0]))
+                time_signatures[tick] = (numerator, denominator)
+    for part in parts:
+        for mark in part.recurse().getElementsByClass(tempo.MetronomeMark):
+            bpm = mark.getQuarterBPM()
+            if bpm:
+                tick = ticks(mark.getOffsetInHierarchy(part))
+                tempos.setdefault(tick, min(max(float(bpm), 1.0), 999.0))
+    tracks = [_part_to_track(part, k, ticks) for k, part in enumerate(parts)]
+    return Song(
+        title,
+        tpb,
+        [TempoChange(t, round(b, 3)) for t, b in sorted(tempos.items())],
+        [TimeSignature(t, n, d) for t, (n, d) in sorted(time_signatures.items())],
+        tracks,
+    )
+
+
+def _part_to_track(part: Any, index: int, ticks: Any) -> Track:
+    from music21 import instrument
+
+    inst = part.getInstrument(returnDefault=False)
+    program = int(getattr(inst, "midiProgram", None) or 0) if inst is not None else 0
+    is_drum = inst is not None and (
+        getattr(inst, "midiChannel", None) == DRUM_CHANNEL
+        or isinstance(inst, instrument.Percussion)
+    )
+    name = part.partName or (inst.partName if inst is not None else None)
+    name = name or (inst.instrumentName if inst is not None else None) or f"Part {index + 1}"
+
+    # (pitch, start, end, velocity, tie, voice) per sounding pitch; ties are joined below.
+    events: list[_Event] = []
+    for offset, voice, element in _timed_notes(part):
+        if element.duration.isGrace or element.quarterLength == 0:
+            continue  # grace notes take no time in the score
+        start = ticks(offset)
+        end = ticks(offset + element.quarterLength)
+        velocity = _velocity(element)
+        members = list(element.notes) if element.isChord else [element]
+        for member in members:
+            midi = _midi_pitch(member)
+            if midi is None:
+                continue
+            tie = member.tie if member.tie is not None else element.tie
+            tie_type = tie.type if tie is not None else None
+            events.append((midi, start, end, _velocity(member, velocity), tie_type, voice))
+    return Track(
+        str(name),
+        min(max(program, 0), MIDI_MAX),
+        bool(is_drum),
+        palette_colour(index),
+        notes=_join_ties(events),
+    )
+
+
+_Event = tuple[int, int, int, int, "str | None", str]
+
+
+def _timed_notes(part: Any) -> Any:
+    """(offset in the part, voice id, note or chord) for every note of ``part``.
+
+    Walks measures and their voices directly: one flatten() would lose which voice a
+    note is in, and ties must be followed within a voice.
+    """
+    from music21 import stream
+
+    measures = list(part.getElementsByClass(stream.Measure))
+    if not measures:
+        for element in part.flatten().notes:
+            yield element.offset, "", element
+        return
+    for measure in measures:
+        base = measure.offset
+        for element in measure.notes:
+            yield base + element.offset, "", element
+        for voice in measure.voices:
+            for element in voice.notes:
+                yield base + element.offset, str(voice.id), element
+
+
+def _midi_pitch(note: Any) -> int | None:
+    pitch = getattr(note, "pitch", None)
+    if pitch is None:  # an unpitched (percussion) note: use its drum-map pitch
+        stored = getattr(note, "storedInstrument", None)
+        midi = getattr(stored, "percMapPitch", None)
+        if midi is None:
+            try:
+                midi = note.displayPitch().midi
+            except Exception:
+                return None
+    else:
+        midi = pitch.midi
+    midi = round(float(midi))
+    return midi if 0 <= midi <= MIDI_MAX else None
+
+
+def _velocity(note: Any, default: int = DEFAULT_VELOCITY) -> int:
+    if not note.hasVolumeInformation() or note.volume.velocityScalar is None:
+        return default
+    return min(max(round(note.volume.velocityScalar * MIDI_MAX), 1), MIDI_MAX)
+
+
+def _join_ties(events: list[_Event]) -> Notes:
+    """Notes from per-pitch events, a tied chain of notes becoming one note.
+
+    A tie continues in the same voice when it can, else in any voice (some editors move
+    a tied note between voices at a bar line).
+    """
+    events.sort(key=lambda e: (e[1], e[0]))
+    pitch: list[int] = []
+    start: list[int] = []
+    end: list[int] = []
+    velocity: list[int] = []
+    open_ties: dict[tuple[int, int, str], int] = {}  # (pitch, tick, voice) -> row
+    for midi, t0, t1, vel, tie, voice in events:
+        row = None
+        if tie in ("stop", "continue"):
+            row = open_ties.pop((midi, t0, voice), None)
+            if row is None:
+                key = next((k for k in open_ties if k[0] == midi and k[1] == t0), None)
+                row = open_ties.pop(key) if key is not None else None
+        if row is None:
+            row = len(pitch)
+            pitch.append(midi)
+            start.append(t0)
+            end.append(t1)
+            velocity.append(vel)
+        else:
+            end[row] = t1
+        if tie in ("start", "continue"):
+            open_ties[(midi, end[row], voice)] = row
+    duration = np.maximum(np.asarray(end, np.int64) - np.asarray(start, np.int64), 1)
+    return Notes(pitch, start, duration, velocity)
+
+
+# ---------------------------------------------------------------------------------------
+# Export
+# ---------------------------------------------------------------------------------------
+def save_musicxml(song: Song, path: str | os.PathLike[str]) -> MusicXmlExport:
+    """Write ``song`` as MusicXML, atomically; ``.mxl`` writes the compressed form.
+
+    Raises `MusicXmlExportError` (the old file, if any, is left as it was).
+    """
+    path = Path(path)
+    fmt = "mxl" if path.suffix.lower() == ".mxl" else "musicxml"
+    score, report = song_to_score(song)
+    try:
+        with atomic_path(path) as tmp:
+            score.write(fmt, fp=str(tmp))
+    except OSError as exc:
+        raise MusicXmlExportError(path, exc.strerror or str(exc)) from None
+    except Exception as exc:  # music21 found something it cannot notate
+        raise MusicXmlExportError(path, _reason(exc)) from None
+    return MusicXmlExport(str(path), *report)
+
+
+def song_to_score(song: Song) -> tuple[Any, tuple[int, int, int, str]]:
+    """A music21 Score for ``song`` and (parts, notes, moved_to_grid, key name)."""
+    from music21 import key, metadata, meter, stream, tempo
+
+    tpb = song.ticks_per_beat
+    total_notes = 0
+    moved = 0
+    sharps, key_name = estimate_key(song)
+    end_tick = max(song.end_tick, 1)
+    # Pad every part to the end of the last bar so that all parts have the same bars.
+    bars = song.bar_starts(end_tick)
+    last_bar = bars[-1] if bars else 0
+    final = last_bar if last_bar >= end_tick else last_bar + song.ticks_per_bar(last_bar)
+    total = _to_grid(final, tpb)
+
+    score = stream.Score()
+    score.metadata = metadata.Metadata()
+    score.metadata.title = song.title
+    for k, track in enumerate(song.tracks):
+        part = stream.Part(id=f"P{k + 1}")
+        part.partName = track.name
+        part.insert(0, _instrument(track))
+        for ts in song.time_signatures:
+            part.insert(
+                _to_grid(ts.tick, tpb), meter.TimeSignature(f"{ts.numerator}/{ts.denominator}")
+            )
+        part.insert(0, key.KeySignature(sharps))
+        if k == 0:
+            for change in song.tempos:
+                mark = tempo.MetronomeMark(number=_tidy(change.bpm), referent="quarter")
+                part.insert(_to_grid(change.tick, tpb), mark)
+        voices, track_moved = _voices(track.notes, tpb, sharps, total)
+        moved += track_moved
+        total_notes += len(track.notes)
+        if len(voices) == 1:
+            for offset, element in voices[0]:
+                part.insert(offset, element)
+        else:
+            for number, content in enumerate(voices, 1):
+                voice = stream.Voice(id=str(number))
+                for offset, element in content:
+                    voice.insert(offset, element)
+                part.insert(0, voice)
+        score.insert(0, part)
+    return score, (len(song.tracks), total_notes, moved, key_name)
+
+
+def _tidy(bpm: float) -> float | int:
+    return int(bpm) if float(bpm).is_integer() else round(float(bpm), 3)
+
+
+def _instrument(track: Track) -> Any:
+    from music21 import instrument
+
+    try:
+        inst = instrument.instrumentFromMidiProgram(track.program)
+    except Exception:  # music21 knows no instrument for a few programs
+        inst = instrument.Instrument()
+        inst.midiProgram = track.program
+    if track.is_drum:
+        inst = instrument.Percussion()
+        inst.midiProgram = track.program
+        inst.midiChannel = DRUM_CHANNEL
+    inst.partName = track.name
+    return inst
+
+
+def _to_grid(tick: int, tpb: int) -> Fraction:
+    """The nearest 64th-note or 32nd-note-triplet position, in quarter notes."""
+    exact = Fraction(int(tick), tpb)
+    candidates = [Fraction(round(exact * d), d) for d in GRID_DIVISORS]
+    return min(candidates, key=lambda c: (abs(c - exact), c.denominator))
+
+
+def _voices(
+    notes: Notes, tpb: int, sharps: int, total: Fraction
+) -> tuple[list[list[tuple[Fraction, Any]]], int]:
+    """The notes as voices of (offset, note/chord/rest), each voice without overlaps.
+
+    Notes that share onset, duration and velocity become one chord; each chord goes into
+    the first voice that is free at its onset (greedy interval colouring: as few voices
+    as the densest moment needs). Gaps are filled with rests up to ``total``.
+    """
+    from music21 import chord, note
+
+    groups: dict[tuple[Fraction, Fraction, int], list[int]] = {}
+    moved = 0
+    for pitch, start, duration, velocity in zip(
+        notes.pitch.tolist(), notes.start.tolist(), notes.duration.tolist(),
+        notes.velocity.tolist(), strict=True,
+    ):  # fmt: skip
+        onset = _to_grid(start, tpb)
+        end = _to_grid(start + duration, tpb)
+        if end <= onset:
+            end = onset + Fraction(1, GRID_DIVISORS[0])
+        if onset * tpb != start or end * tpb != start + duration:
+            moved += 1
+        members = groups.setdefault((onset, end, velocity), [])
+        if pitch not in members:
+            members.append(pitch)
+    voice_ends: list[Fraction] = []
+    voices: list[list[tuple[Fraction, Any]]] = []
+    for (onset, end, velocity), pitches in sorted(groups.items()):
+        slot = next((v for v, free in enumerate(voice_ends) if free <= onset), None)
+        if slot is None:
+            slot = len(voices)
+            voices.append([])
+            voice_ends.append(Fraction(0))
+        if onset > voice_ends[slot]:
+            voices[slot].append(
+                (voice_ends[slot], note.Rest(quarterLength=onset - voice_ends[slot]))
+            )
+        length = end - onset
+        if len(pitches) == 1:
+            element = note.Note(_spelled(pitches[0], sharps), quarterLength=length)
+        else:
+            element = chord.Chord(
+                [_spelled(p, sharps) for p in sorted(pitches)], quarterLength=length
+            )
+        element.volume.velocityScalar = velocity / MIDI_MAX
+        voices[slot].append((onset, element))
+        voice_ends[slot] = end
+    if not voices:
+        voices.append([])
+        voice_ends.append(Fraction(0))
+    for content, free in zip(voices, voice_ends, strict=True):
+        if free < total:
+            content.append((free, note.Rest(quarterLength=total - free)))
+    return voices, moved
+
+
+def _spelled(midi: int, sharps: int) -> Any:
+    """A pitch spelled with flats in flat keys and sharps otherwise."""
+    from music21 import pitch
+
+    p = pitch.Pitch(midi=int(midi))
+    if p.accidental is not None and p.accidental.alter != 0:
+        wanted = -1 if sharps < 0 else 1
+        if p.accidental.alter != wanted:
+            p = p.getEnharmonic()
+    return p
+
+
+# Krumhansl-Kessler key profiles (major and minor), tonic first.
+_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
+_MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+_MAJOR_NAMES = ("C", "D♭", "D", "E♭", "E", "F", "F♯", "G", "A♭", "A", "B♭", "B")
+_MINOR_NAMES = ("C", "C♯", "D", "E♭", "E", "F", "F♯", "G", "G♯", "A", "B♭", "B")
+# Sharps (+) or flats (-) of each major key by tonic pitch class (D♭, G♭ and friends as flats).
+_MAJOR_SHARPS = (0, -5, 2, -3, 4, -1, 6, 1, -4, 3, -2, 5)
+
+
+def estimate_key(song: Song) -> tuple[int, str]:
+    """(sharps, name) of the key the pitched notes suggest; C major when there are none.
+
+    Krumhansl-Schmuckler: correlate the duration-weighted pitch-class histogram with the
+    24 rotated key profiles and take the best.
+    """
+    histogram = np.zeros(12)
+    for track in song.tracks:
+        if track.is_drum or not len(track.notes):
+            continue
+        np.add.at(
+            histogram, track.notes.pitch.astype(np.int64) % 12, track.notes.duration.astype(float)
+        )
+    if not histogram.any():
+        return 0, "C major"
+    best = (-2.0, 0, False)
+    for tonic in range(12):
+        for minor, profile in ((False, _MAJOR), (True, _MINOR)):
+            r = float(np.corrcoef(histogram, np.roll(profile, tonic))[0, 1])
+            if r > best[0]:
+                best = (r, tonic, minor)
+    _, tonic, minor = best
+    relative_major = (tonic + 3) % 12 if minor else tonic
+    sharps = _MAJOR_SHARPS[relative_major]
+    name = _MINOR_NAMES[tonic] + " minor" if minor else _MAJOR_NAMES[tonic] + " major"
+    return sharps, name

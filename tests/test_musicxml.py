@@ -1,0 +1,150 @@
+"""MusicXML import and export through music21 (studio/core/musicxml.py)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from studio.core.midi_io import load_midi
+from studio.core.musicxml import (
+    MusicXmlExportError,
+    MusicXmlImportError,
+    estimate_key,
+    load_musicxml,
+    save_musicxml,
+)
+from studio.core.song import Notes, Song, TempoChange, TimeSignature, Track
+
+CHORALES = Path(__file__).resolve().parents[1] / "resources" / "datasets" / "bach_chorales"
+SAMPLE = ("bwv10.7.mid", "bwv101.7.mid", "bwv104.6.mid", "bwv110.7.mid", "bwv11.6.mid")
+
+
+def _rows(notes: Notes) -> list[tuple[int, int, int, int]]:
+    return sorted(zip(*(c.tolist() for c in notes.columns()[:4]), strict=True))
+
+
+@pytest.mark.parametrize("name", SAMPLE)
+@pytest.mark.parametrize("suffix", [".musicxml", ".mxl"])
+def test_bundled_chorales_round_trip(tmp_path: Path, name: str, suffix: str) -> None:
+    song = load_midi(CHORALES / name)
+    report = save_musicxml(song, tmp_path / f"c{suffix}")
+    assert report.parts == 4 and report.notes == song.note_count and report.moved_to_grid == 0
+    back = load_musicxml(tmp_path / f"c{suffix}")
+    assert back.ticks_per_beat == song.ticks_per_beat == 480
+    assert [t.name for t in back.tracks] == ["Soprano", "Alto", "Tenor", "Bass"]
+    assert [t.program for t in back.tracks] == [t.program for t in song.tracks]
+    for original, returned in zip(song.tracks, back.tracks, strict=True):
+        # pitches, onsets, durations and even velocities (MusicXML's note dynamics)
+        assert _rows(returned.notes) == _rows(original.notes)
+    assert back.tempos == song.tempos
+    assert back.time_signatures == song.time_signatures
+    assert back.title == song.title
+
+
+def _polyphonic_song() -> Song:
+    rng = np.random.default_rng(7)
+    n = 200
+    piano = Notes(
+        rng.integers(40, 90, n),
+        rng.integers(0, 64, n) * 120,
+        rng.integers(1, 9, n) * 120,
+        rng.integers(20, 127, n),
+    )
+    drums = Notes([36, 38, 42], [0, 480, 240], [120, 120, 60], [100, 90, 80])
+    flute = Notes([72, 74, 76, 77], [0, 160, 320, 487], [160, 160, 160, 100])
+    return Song(
+        "Mixed",
+        480,
+        [TempoChange(0, 100), TempoChange(3840, 133.5)],
+        [TimeSignature(0, 4, 4), TimeSignature(5760, 3, 4), TimeSignature(7200, 6, 8)],
+        [
+            Track("Piano", 0, notes=piano),
+            Track("Kit", 0, is_drum=True, notes=drums),
+            Track("Flute", 73, notes=flute),
+            Track("Strings", 48),
+        ],
+    )
+
+
+def test_overlapping_voices_drums_tempo_and_meter_changes_survive(tmp_path: Path) -> None:
+    song = _polyphonic_song()
+    report = save_musicxml(song, tmp_path / "mixed.musicxml")
+    back = load_musicxml(tmp_path / "mixed.musicxml")
+    assert [(t.name, t.program, t.is_drum) for t in back.tracks] == [
+        (t.name, t.program, t.is_drum) for t in song.tracks
+    ]
+    # Overlapping notes of one pitch, chords with different velocities, ties over bar
+    # lines and meter changes: all come back exactly.
+    assert _rows(back.tracks[0].notes) == _rows(song.tracks[0].notes)
+    assert _rows(back.tracks[1].notes) == _rows(song.tracks[1].notes)
+    assert len(back.tracks[3].notes) == 0
+    assert back.tempos == song.tempos
+    assert back.time_signatures == song.time_signatures
+    # Triplets are on the notation grid; the note at tick 487 is not and moves to 480.
+    flute = _rows(back.tracks[2].notes)
+    assert [(p, s) for p, s, _, _ in flute] == [(72, 0), (74, 160), (76, 320), (77, 480)]
+    assert report.moved_to_grid == 1
+
+
+def test_export_writes_parts_key_time_signature_and_tempo(tmp_path: Path) -> None:
+    song = load_midi(CHORALES / "bwv10.7.mid")
+    save_musicxml(song, tmp_path / "c.musicxml")
+    text = (tmp_path / "c.musicxml").read_text(encoding="utf-8")
+    assert text.count("<score-part ") == 4
+    assert "<part-name>Soprano</part-name>" in text
+    assert "<fifths>-2</fifths>" in text  # G minor: two flats
+    assert "<beats>4</beats>" in text and "<beat-type>4</beat-type>" in text
+    assert "<per-minute>90</per-minute>" in text
+
+
+def test_key_estimate() -> None:
+    def scale_song(tonic: int, steps: tuple[int, ...]) -> Song:
+        pitches = [60 + tonic + s for s in steps] + [60 + tonic] * 4
+        notes = Notes(pitches, [480 * k for k in range(len(pitches))], [480] * len(pitches))
+        return Song(tracks=[Track(notes=notes)])
+
+    assert estimate_key(scale_song(2, (0, 2, 4, 5, 7, 9, 11))) == (2, "D major")
+    assert estimate_key(scale_song(5, (0, 2, 4, 5, 7, 9, 10))) == (-1, "F major")
+    assert estimate_key(Song(tracks=[Track()])) == (0, "C major")
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("broken.musicxml", b"<score-partwise><part id='P1'><measure>", "not valid MusicXML"),
+        ("zip.mxl", b"PK\x03\x04 not really a zip", "not valid MusicXML"),
+        ("empty.xml", b"", "empty"),
+    ],
+)
+def test_unreadable_file_raises_a_typed_error_naming_it(
+    tmp_path: Path, name: str, content: bytes, reason: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(MusicXmlImportError) as info:
+        load_musicxml(path)
+    assert str(path) in str(info.value) and reason in str(info.value)
+    assert path.read_bytes() == content  # nothing lost
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(MusicXmlImportError, match="does not exist"):
+        load_musicxml(tmp_path / "nope.musicxml")
+
+
+def test_failed_export_keeps_the_old_file(tmp_path: Path) -> None:
+    target = tmp_path / "keep.musicxml"
+    target.write_text("old", encoding="utf-8")
+    with pytest.raises(MusicXmlExportError):
+        save_musicxml(_polyphonic_song(), tmp_path / "missing-folder" / "x.musicxml")
+    assert target.read_text(encoding="utf-8") == "old"
+
+
+def test_importing_studio_core_does_not_import_music21() -> None:
+    code = "import sys, studio.core.musicxml, studio.core.song;print('music21' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
