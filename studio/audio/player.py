@@ -82,6 +82,8 @@ class Player:
         self._playing = False
         self._fade_out = False
         self._previews: deque[list[Any]] = deque()
+        # Mixed into each rendered block when set (the metronome while recording):
+        self.click: Any = None
         self._wake = threading.Event()
         self._warm_pending = True
         self._seconds_per_frame = 0.0  # measured render cost, sizes the blocks
@@ -161,6 +163,39 @@ class Player:
         if len(self._previews) > 8:  # a fast drag across the keyboard: drop the oldest
             self._previews.popleft()
         self._previews.append([note, 0])
+
+    def set_click(self, click: Any) -> None:
+        """Mix `click.mix_into(block, song, song_frame)` into the music (None: no click)."""
+        with self._lock:
+            self.click = click
+            self._dirty = True
+        self._wake.set()
+
+    def hold(self, note: np.ndarray) -> list[Any]:
+        """Sound rendered audio now until it ends or `release` (a key held on a keyboard).
+
+        `note` is not copied (it may be a cached, read-only render); the mix is clipped.
+        """
+        item = [note, 0]
+        if len(self._previews) > 8:
+            self._previews.popleft()
+        self._previews.append(item)
+        return item
+
+    def release(self, item: list[Any], fade_frames: int = 4096) -> None:
+        """End a held sound with a fade that starts just past what the device may be reading.
+
+        The callback reads `item` without a lock: the shortened copy equals the old audio
+        up to the cut, so whichever one it uses for the buffer in flight sounds the same.
+        """
+        note, pos = item[0], int(item[1])
+        cut = min(len(note), pos + self.margin)
+        n = min(int(fade_frames), len(note) - cut)
+        if n <= 0:
+            return
+        faded = note[: cut + n].copy()
+        faded[cut:] *= np.linspace(1.0, 0.0, n, dtype=np.float32)[:, None]
+        item[0] = faded
 
     @property
     def previewing(self) -> bool:
@@ -372,6 +407,9 @@ class Player:
         offset = 0
         for song_start, length in pieces:
             audio = self.synth.render(self.song, song_start, length, self.mix)
+            click = self.click
+            if click is not None:
+                click.mix_into(audio, self.song, song_start)
             wrapped = loop is not None and song_start == loop[0] != self._last_song_end
             if wrapped and self._last_song_end == loop[1]:
                 self._crossfade_loop(audio, loop[1])
