@@ -334,8 +334,10 @@ def song_to_score(song: Song) -> tuple[Any, tuple[int, int, int, str]]:
     total_notes = 0
     moved = 0
     sharps, key_name = estimate_key(song)
-    end_tick = max(song.end_tick, 1)
-    # Pad every part to the end of the last bar so that all parts have the same bars.
+    # Pad every part to the end of the last bar so that all parts have the same bars; a
+    # tempo or meter change after the last note still gets a bar to live in.
+    changes = [t.tick for t in song.tempos] + [t.tick for t in song.time_signatures]
+    end_tick = max(song.end_tick, max(changes) + 1, 1)
     bars = song.bar_starts(end_tick)
     last_bar = bars[-1] if bars else 0
     final = last_bar if last_bar >= end_tick else last_bar + song.ticks_per_bar(last_bar)
