@@ -258,6 +258,9 @@ def _print_event(event: Any, every: int) -> None:
             f"steps {event.start_step + 1}..{event.total_steps}",
             flush=True,
         )
+        _print_skipped(event)
+    elif isinstance(event, tr.Notice):
+        print(f"note: {event.message}", file=sys.stderr, flush=True)
     elif isinstance(event, tr.StepMetrics):
         if event.step % every == 0 or event.step == event.total:
             print(
@@ -287,6 +290,27 @@ def _print_event(event: Any, every: int) -> None:
             f"finished ({event.reason}) at step {event.step}; checkpoint {event.checkpoint}",
             flush=True,
         )
+
+
+def _print_skipped(event: Any, shown: int = 8) -> None:
+    """How many files the scan skipped and why (grouped), and where the full list is."""
+    from studio.ml.train import skip_reason_counts
+
+    if not event.skipped:
+        return
+    d = event.dataset_summary
+    print(
+        f"used {d['files_used']} of {d['files_found']} files; skipped {len(event.skipped)}:",
+        flush=True,
+    )
+    groups = skip_reason_counts(event.skipped)
+    for reason, count in groups[:shown]:
+        print(f"  {count:>6}  {reason}", flush=True)
+    if len(groups) > shown:
+        rest = sum(count for _, count in groups[shown:])
+        print(f"  {rest:>6}  other reasons ({len(groups) - shown})", flush=True)
+    if event.skipped_list:
+        print(f"  full list: {event.skipped_list}", flush=True)
 
 
 def _write_songs(songs: Sequence[Any], out: str, stem: str) -> list[Path]:

@@ -20,6 +20,10 @@ Objective (per step, one batch):
     adversarial terms ramp up over the first ``adv_warmup`` steps, once the
     reconstruction terms have taught the voices their ranges.
 
+Reliability: a run's start deletes temp files that killed checkpoint saves left in its
+folder; ``resume`` skips a damaged newest checkpoint for the newest good one and says so
+in a ``Notice``; the files the dataset scan skipped are listed in ``skipped_files.tsv``.
+
 Determinism: each step's batch, transpositions, masks and latents come from a torch
 Generator seeded by (seed, rank, step), and the batch order from a DistributedSampler
 epoch permutation indexed by step — so a resumed run's next step is exactly the step
@@ -35,8 +39,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import logging
 import math
 import os
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -49,6 +55,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from studio.core.atomic import atomic_write_text, clean_stale_temps
 from studio.core.song import Song
 from studio.ml import checkpoint as ckpt
 from studio.ml.data import DatasetScan, WindowSet, model_pitch_window, scan_dataset
@@ -140,6 +147,11 @@ class TrainControl:
         self._running.wait(timeout)
 
 
+SKIPPED_FILES_NAME = "skipped_files.tsv"
+
+log = logging.getLogger(__name__)
+
+
 @dataclass
 class Started:
     total_steps: int
@@ -147,6 +159,15 @@ class Started:
     dataset_summary: dict[str, Any]
     model_summary: dict[str, Any] = field(default_factory=dict)
     start_step: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
+    skipped_list: str | None = None  # the run folder's full list of skipped files
+
+
+@dataclass
+class Notice:
+    """Something the user should read that does not stop training (e.g. a resume fallback)."""
+
+    message: str
 
 
 @dataclass
@@ -190,7 +211,28 @@ class Finished:
     checkpoint: str | None = field(default=None)
 
 
-TrainEvent = Started | StepMetrics | Preview | MetricsReport | CheckpointSaved | Finished
+TrainEvent = Started | Notice | StepMetrics | Preview | MetricsReport | CheckpointSaved | Finished
+
+
+def skip_reason_counts(skipped: list[tuple[str, str]]) -> list[tuple[str, int]]:
+    """Skip reasons grouped (file names and numbers blanked), most common first."""
+    counts: dict[str, int] = {}
+    for name, reason in skipped:
+        key = reason.replace(name, "…").replace(Path(name).name, "…")
+        key = re.sub(r"'[^']*'|\"[^\"]*\"", "…", key)
+        key = re.sub(r"0x[0-9a-fA-F]+|\d[\d,]*", "#", key)
+        counts[key] = counts.get(key, 0) + 1
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def write_skipped_list(out: Path, skipped: list[tuple[str, str]]) -> Path:
+    """``out/skipped_files.tsv``: every skipped file and its reason, one per line."""
+    path = out / SKIPPED_FILES_NAME
+    lines = ["file\treason"] + [
+        f"{name}\t{' '.join(reason.split())}" for name, reason in sorted(skipped)
+    ]
+    atomic_write_text(path, "\n".join(lines) + "\n")
+    return path
 
 
 # ----------------------------------------------------------------------------- masks
@@ -664,7 +706,7 @@ def train(config: TrainConfig, control: TrainControl | None = None) -> Iterator[
     device_kind = resolve_device(config.device, _dist_info()[2]).type
     distributed = _init_distributed(device_kind)
     try:
-        yield from _train(config, control, out, existing if config.resume else None)
+        yield from _train(config, control, out, existing is not None and config.resume)
     finally:
         if distributed:
             import torch.distributed as dist
@@ -673,19 +715,42 @@ def train(config: TrainConfig, control: TrainControl | None = None) -> Iterator[
                 dist.destroy_process_group()
 
 
+def _resume_point(out: Path, is_main: bool) -> tuple[Path, list[str]]:
+    """The newest checkpoint that loads, and notices about damaged newer ones."""
+    good, notes = ckpt.newest_good_checkpoint(out, set_aside=is_main)
+    if good is None:
+        raise TrainingError(
+            f"cannot resume {out}: none of its checkpoints is usable ({'; '.join(notes)})"
+        )
+    if notes:
+        notes.append(f"resuming from {good.name} (step {ckpt.step_of(good)}) instead")
+    return good, notes
+
+
 def _train(
-    config: TrainConfig, control: TrainControl, out: Path, resume_from: Path | None
+    config: TrainConfig, control: TrainControl, out: Path, resume: bool
 ) -> Iterator[TrainEvent]:
     trainer = Trainer(config)
     is_main = trainer.rank == 0
-    if resume_from is not None:
+    notices: list[str] = []
+    resume_from: Path | None = None
+    if is_main:
+        # Killed saves of an earlier run leave temp files; its checkpoints are kept.
+        for folder in (out, out / ckpt.CHECKPOINT_DIR):
+            for removed in clean_stale_temps(folder):
+                log.info("removed %s, left by an interrupted save", removed)
+    if resume:
+        resume_from, notices = _resume_point(out, is_main)
         trainer.load(resume_from)
+    skipped_list: Path | None = None
     if is_main:
         out.mkdir(parents=True, exist_ok=True)
-        (out / "config.json").write_text(
-            json.dumps(trainer.checkpoint_meta(), indent=2, default=str), encoding="utf-8"
+        atomic_write_text(
+            out / "config.json", json.dumps(trainer.checkpoint_meta(), indent=2, default=str)
         )
-    log = (out / "metrics.jsonl").open("a", encoding="utf-8") if is_main else None
+        if trainer.scan.skipped:
+            skipped_list = write_skipped_list(out, trainer.scan.skipped)
+    metrics_log = (out / "metrics.jsonl").open("a", encoding="utf-8") if is_main else None
     state = trainer.state
     try:
         yield Started(
@@ -694,7 +759,11 @@ def _train(
             trainer.scan.summary(),
             trainer.model_summary(),
             state.step,
+            list(trainer.scan.skipped),
+            str(skipped_list) if skipped_list else None,
         )
+        for message in notices if is_main else []:
+            yield Notice(message)
         reference: dict[str, float] | None = None
         last_ckpt: Path | None = resume_from
         rate = 0.0
@@ -744,8 +813,9 @@ def _train(
                 metrics["adv"],
                 state.batch_size,
             )
-            if log is not None and state.step % max(1, config.log_every) == 0:
-                log.write(json.dumps({"type": "step", **dataclasses.asdict(event)}) + "\n")
+            if metrics_log is not None and state.step % max(1, config.log_every) == 0:
+                line = json.dumps({"type": "step", **dataclasses.asdict(event)})
+                metrics_log.write(line + "\n")
             yield event
             if not is_main:
                 continue
@@ -754,11 +824,11 @@ def _train(
             if config.metrics_every and state.step % config.metrics_every == 0:
                 reference = reference or trainer.reference_metrics()
                 generated = trainer.generated_metrics()
-                if log is not None:
-                    log.write(
+                if metrics_log is not None:
+                    metrics_log.write(
                         json.dumps({"type": "metrics", "step": state.step, **generated}) + "\n"
                     )
-                    log.flush()
+                    metrics_log.flush()
                 yield MetricsReport(state.step, generated, reference)
             if config.checkpoint_every and state.step % config.checkpoint_every == 0:
                 last_ckpt = trainer.save()
@@ -777,8 +847,8 @@ def _train(
             trainer.save_generator()
         yield Finished(state.step, reason, str(final) if final else None)
     finally:
-        if log is not None:
-            log.close()
+        if metrics_log is not None:
+            metrics_log.close()
 
 
 def _free_memory(device: torch.device) -> None:
