@@ -1,18 +1,18 @@
 """The Generation panel: choose a model, ask for music, audition it, put it in the song.
 
-Modes: New (from scratch), Continue (the selection, the loop or the song's last bars),
-Harmonize (keep the active track, write the others) and Regenerate (rewrite the loop
-region or the selected time range). The engine runs in a worker thread, so the window
-never freezes; the variations appear as thumbnails. "Insert as new tracks", "Replace
-selection" and "Open in new song" each make ONE undoable step.
+A thin view over `GenerationSession` (generation_session.py, no Qt): the widgets edit
+the session's settings, Generate asks the session for a request built from them and the
+song's editing context, and a worker thread runs it through the generation service
+(generation_jobs.py) while a progress bar and Cancel stay live. Variations appear as
+thumbnails (a one-pass draft first, then the refined music). "Insert as new tracks",
+"Replace selection" and "Open in new song" each make ONE undoable step, through the
+document's own methods.
 """
 
 from __future__ import annotations
 
-import json
 import random
-from collections.abc import Callable, Iterator
-from dataclasses import replace
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QRadioButton,
@@ -40,155 +41,89 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.core.song import Song, Track
-from studio.ui.panels import generation_jobs as jobs
-from studio.ui.panels.common import (
-    MessageBox,
-    control_column,
-    describe_error,
-    heading,
-    hint,
+from studio.core.song import Song
+from studio.ml.generation import (
+    REFINE_RANGE,
+    SEED_RANGE,
+    TEMPO_RANGE,
+    GenerationCancelled,
+    GenerationError,
+    GenerationResult,
 )
+from studio.ui.panels import generation_jobs as jobs
+from studio.ui.panels.common import MessageBox, control_column, describe_error, heading, hint
+from studio.ui.panels.generation_session import (
+    DEFAULT_MODEL,
+    GENERATE,
+    HARMONIZE,
+    INFILL,
+    MAX_RECENT,
+    MAX_VARIATIONS,
+    MODE_TEXT,
+    MODES,
+    EditingContext,
+    GenerationSession,
+    GenerationSettings,
+    Job,
+    ReplacePlan,
+    describe_context,
+    model_description,
+)
+from studio.ui.panels.loss_plots import metric_label
 from studio.ui.panels.roll_thumbnail import ThumbnailStrip
 from studio.ui.workers import WorkerHandle, start_generator
 
 GROUP = "generation"
-DEFAULT_MODEL = "default"
-MAX_RECENT = 8
-
-MODE_TEXT = {
-    jobs.NEW: ("New", "Write new music from scratch, starting at the playhead's bar."),
-    jobs.CONTINUE: (
-        "Continue",
-        "Carry on from the selected bars, the loop region, or the song's last bars.",
-    ),
-    jobs.HARMONIZE: (
-        "Harmonize",
-        "Keep the selected track (e.g. your melody) and write the other voices around it.",
-    ),
-    jobs.REGENERATE: (
-        "Regenerate selection",
-        "Rewrite the loop region (or the bars of the selected notes) in the ticked tracks; "
-        "everything around it stays as it is.",
-    ),
-}
-
-DEFAULT_TEMPERATURE = 0.0
-DEFAULT_REFINE = 2  # the bundled model's targets are measured with 2 (models/bach-default.md)
+SETTING_KEYS = (
+    "bars",
+    "variations",
+    "temperature",
+    "seed",
+    "seed_locked",
+    "refine_rounds",
+    "voice_rules",
+    "recent_models",
+)
+RESULTS_MIN_HEIGHT = 56  # the strip scrolls: a short dock still shows Generate
 
 
-def load_model_job(source: str) -> Any:
-    from studio.ml.sample import load_generator
-
-    return load_generator(source)
-
-
-def generate_job(model: Any, request: jobs.GenerationRequest) -> Iterator[list[jobs.Result]]:
-    """Yields the first draft (one pass: on screen in well under a second on a CPU), then
-    returns the refined variations, made from the same seeds: within the model's window
-    (4 bars for the bundled model) the refinement starts from exactly that draft; later
-    windows follow the refined bars before them, so they can differ more."""
-    import torch
-
-    if request.refine_rounds > 0:
-        with torch.inference_mode():
-            draft = jobs.run_request(model, replace(request, refine_rounds=0))
-        yield [replace(r, caption=f"{r.caption} · draft") for r in draft]
-    with torch.inference_mode():
-        return jobs.run_request(model, request)
-
-
-def interpolate_job(
-    model: Any, request: jobs.GenerationRequest, seed_a: int, seed_b: int, steps: int
-) -> list[jobs.Result]:
-    return jobs.interpolation_results(model, request.song, seed_a, seed_b, steps, request)
-
-
-def model_description(model: Any) -> str:
-    """What a composer wants to know about a model: what it learnt from, how long."""
-    meta = getattr(model, "meta", {}) or {}
-    data = meta.get("data", {}) if isinstance(meta.get("data"), dict) else {}
-    summary = data.get("summary", {}) if isinstance(data.get("summary"), dict) else {}
-    train = meta.get("train_config", {}) if isinstance(meta.get("train_config"), dict) else {}
-    source = str(summary.get("source") or train.get("data") or "unknown data")
-    source = "Bach chorales" if source == "bach-chorales" else Path(source).name or source
-    tracks = ", ".join(t.get("name", "?") for t in getattr(model, "templates", []))
-    parts = [f"Learnt from <b>{source}</b>"]
-    if summary.get("files_used") is not None:
-        parts[-1] += f" ({summary['files_used']} files, {summary.get('windows', '?')} phrases)"
-    parts.append(f"{int(meta.get('step', 0)):,} training steps")
-    if train.get("preset"):
-        parts.append(f"model size {train['preset']}")
-    parts.append(f"tracks: {tracks}")
-    quality = _last_quality(getattr(model, "path", ""))
-    if quality:
-        parts.append(quality)
-    return " · ".join(parts)
-
-
-def _last_quality(checkpoint: str) -> str:
-    """The last quality report of the checkpoint's run, if the run folder has one."""
-    if not checkpoint:
-        return ""
-    path = Path(checkpoint)
-    log = next(
-        (
-            p / "metrics.jsonl"
-            for p in (path.parent, path.parent.parent)
-            if (p / "metrics.jsonl").is_file()
-        ),
-        None,
+def ask_replace(parent: QWidget, plan: ReplacePlan) -> bool:
+    """Confirm a Replace whose voices do not match the tracks by name (tests replace this)."""
+    answer = QMessageBox.question(
+        parent,
+        "Replace selection",
+        "The generated voices do not match your tracks by name. They will go here:\n\n"
+        f"{plan.summary}\n\nReplace?",
+        QMessageBox.StandardButton.Ok | QMessageBox.StandardButton.Cancel,
+        QMessageBox.StandardButton.Ok,
     )
-    if log is None:
-        return ""
-    last: dict[str, Any] | None = None
-    try:
-        with log.open(encoding="utf-8") as handle:
-            for line in handle:
-                if '"metrics"' in line:
-                    last = json.loads(line)
-    except (OSError, ValueError):
-        return ""
-    if not last:
-        return ""
-    from studio.ui.panels.loss_plots import metric_label
-
-    shown = [
-        f"{metric_label(k)} {float(v):.2g}"
-        for k, v in last.items()
-        if k not in ("type", "step") and isinstance(v, (int, float))
-    ][:3]
-    return f"quality at step {last.get('step', '?')}: " + ", ".join(shown)
+    return answer == QMessageBox.StandardButton.Ok
 
 
 class GenerationPanel(QWidget):
     """Model, mode, controls, results and the actions that put results into the song."""
 
-    generated = Signal(int)  # number of results
+    generated = Signal(int)  # number of variations shown
     modelLoaded = Signal(str)
 
     def __init__(
         self,
         document: Any,
-        play_song: Callable[[Song], None] | None = None,
+        play_song: Callable[[Song], Any] | None = None,
         open_song: Callable[[Song], None] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("generationPanel")
         self.document = document
+        self.session = GenerationSession(self._stored_settings())
         self._play_song = play_song
         self._open_song = open_song
-        self._model: Any = None
-        self._model_source: str | None = None
         self._handle: WorkerHandle | None = None
-        self._after_load: Callable[[], None] | None = None
-        self._results: list[jobs.Result] = []
-        self._last_request: jobs.GenerationRequest | None = None
-        self._on_result: Callable[[Any], None] = lambda _: None
-        self._on_draft: Callable[[Any], None] | None = None
+        self._handle_job: Job | None = None  # the job the running thread works on
         self._pending: Callable[[], None] | None = None
-        self._job_kind = ""
+        self._after_load: Callable[[], None] | None = None
+        self._syncing = False
         self._playing_timer = QTimer(self)
         self._playing_timer.setSingleShot(True)
         self._playing_timer.timeout.connect(lambda: self.results.set_playing(None))
@@ -197,10 +132,11 @@ class GenerationPanel(QWidget):
         self._build_controls()
         self._build_results()
         self._build_layout()
-        self._load_settings()
+        self._show_settings()
         self._connect_document()
         self._refresh_tracks()
-        self._update_context()
+        self._follow_song_tempo()
+        self._on_mode_changed()
         self._update_buttons()
 
     # -- construction ---------------------------------------------------------------------
@@ -228,52 +164,45 @@ class GenerationPanel(QWidget):
         self._model_row.addWidget(self.model_combo, 1)
         self._model_row.addWidget(open_file)
         self._model_row.addWidget(open_run)
+        for path in self.session.settings.recent_models:
+            if Path(path).exists():
+                self._add_model_item(path, select=False)
         self.model_combo.currentIndexChanged.connect(self._on_model_chosen)
 
     def _build_controls(self) -> None:
         self.mode_buttons: dict[str, QRadioButton] = {}
         self._mode_group = QButtonGroup(self)
-        for mode in jobs.MODES:
+        for mode in MODES:
             label, tip = MODE_TEXT[mode]
             button = QRadioButton(label)
             button.setToolTip(tip)
             self._mode_group.addButton(button)
             self.mode_buttons[mode] = button
-        self.mode_buttons[jobs.NEW].setChecked(True)
-        self._mode_group.buttonToggled.connect(self._on_mode_changed)
         self.context_label = hint("")
 
         self.bars = QSpinBox()
         self.bars.setRange(1, 64)
-        self.bars.setValue(8)
         self.bars.setSuffix(" bars")
         self.bars.setToolTip("How many bars of new music to write")
         self.variations = QSpinBox()
-        self.variations.setRange(1, 16)
-        self.variations.setValue(8)
-        self.variations.setToolTip("How many different versions to write at once (1–16)")
+        self.variations.setRange(1, MAX_VARIATIONS)
+        self.variations.setToolTip(
+            f"How many different versions to write at once (1–{MAX_VARIATIONS})"
+        )
         self.temperature = QDoubleSpinBox()
         self.temperature.setRange(0.0, 2.0)
         self.temperature.setSingleStep(0.05)
         self.temperature.setDecimals(2)
-        # 0 by default: the bundled model's measured quality (models/bach-default.md) is best
-        # when decoded by threshold; sampling at 1.0 fragments its notes.
-        self.temperature.setValue(DEFAULT_TEMPERATURE)
         self.temperature_slider = QSlider(Qt.Orientation.Horizontal)
         self.temperature_slider.setRange(0, 200)
-        self.temperature_slider.setValue(round(DEFAULT_TEMPERATURE * 100))
         tip = (
             "How adventurous the music is. 0: the model's safest choice every time;\n"
             "1: as varied as the music it learnt from; 2: wild and surprising."
         )
         self.temperature.setToolTip(tip)
         self.temperature_slider.setToolTip(tip)
-        self.temperature_slider.valueChanged.connect(lambda v: self.temperature.setValue(v / 100.0))
-        self.temperature.valueChanged.connect(
-            lambda v: self.temperature_slider.setValue(round(v * 100))
-        )
         self.seed = QSpinBox()
-        self.seed.setRange(0, 2**31 - 1)
+        self.seed.setRange(*SEED_RANGE)
         self.seed.setToolTip(
             "The starting point of the random choices: the same seed and settings give the\n"
             "same music again. Each variation uses the next seed (seed, seed+1, …)."
@@ -290,8 +219,7 @@ class GenerationPanel(QWidget):
         self.seed_dice.setToolTip("Pick a new random seed")
         self.seed_dice.clicked.connect(self.randomize_seed)
         self.refine = QSpinBox()
-        self.refine.setRange(0, 6)
-        self.refine.setValue(DEFAULT_REFINE)
+        self.refine.setRange(*REFINE_RANGE)
         self.refine.setSpecialValueText("off")
         self.refine.setSuffix(" rounds")
         self.refine.setToolTip(
@@ -300,16 +228,15 @@ class GenerationPanel(QWidget):
             "key; each round takes as long as the first draft per track."
         )
         self.voice_rules = QCheckBox("No parallel fifths/octaves or crossings")
-        self.voice_rules.setChecked(True)
         self.voice_rules.setToolTip(
             "Single-line tracks (like the Bach voices) follow the first rules of part\n"
             "writing: no parallel fifths or octaves and no voice crossing its neighbour.\n"
             "Your own notes are never changed."
         )
         self.tempo = QSpinBox()
-        self.tempo.setRange(20, 300)
+        self.tempo.setRange(int(TEMPO_RANGE[0]), int(TEMPO_RANGE[1]))
         self.tempo.setSuffix(" bpm")
-        self.tempo.setToolTip("Tempo of new music (New mode)")
+        self.tempo.setToolTip("Tempo of new music: your song's tempo unless you change it")
         self.targets = QListWidget()
         self.targets.setToolTip(
             "Tracks of your song the model may write into (Replace), continue from\n"
@@ -321,11 +248,14 @@ class GenerationPanel(QWidget):
         self.generate_button.setDefault(True)
         self.generate_button.setToolTip("Write the variations (the window stays usable)")
         self.generate_button.clicked.connect(self.generate)
-        self.busy = QProgressBar()
-        self.busy.setRange(0, 0)
-        self.busy.setMaximumHeight(6)
-        self.busy.setTextVisible(False)
-        self.busy.hide()
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop generating (what is already shown stays)")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setMaximumHeight(16)
+        self.progress.setTextVisible(True)
+        self.progress.hide()
         self.message = MessageBox()
 
     def _build_results(self) -> None:
@@ -335,15 +265,17 @@ class GenerationPanel(QWidget):
             thumb_size=QSize(232, 128),
             wrap=True,
         )
+        self.results.setMinimumHeight(RESULTS_MIN_HEIGHT)
         self.results.playRequested.connect(self._on_result_play)
         self.results.openRequested.connect(self._on_result_open)
-        self.results.selectionChanged.connect(self._update_buttons)
+        self.results.selectionChanged.connect(self._on_selection_changed)
         self.insert_button = QPushButton("Insert as new tracks")
         self.insert_button.setToolTip("Add the chosen variation to your song as new tracks")
         self.insert_button.clicked.connect(self.insert_selected)
         self.replace_button = QPushButton("Replace selection")
         self.replace_button.setToolTip(
-            "Write the chosen variation into your tracks, replacing what is there in its bars"
+            "Write the chosen variation into the ticked tracks, replacing what is there in\n"
+            "its bars (voices without a track of their name are shown before anything changes)"
         )
         self.replace_button.clicked.connect(self.replace_selected)
         self.open_button = QPushButton("Open in new song")
@@ -370,7 +302,7 @@ class GenerationPanel(QWidget):
         form.addWidget(self.model_info)
         form.addWidget(heading("What to write"))
         modes = QGridLayout()
-        for k, mode in enumerate(jobs.MODES):
+        for k, mode in enumerate(MODES):
             modes.addWidget(self.mode_buttons[mode], k // 2, k % 2)
         form.addLayout(modes)
         form.addWidget(self.context_label)
@@ -391,31 +323,48 @@ class GenerationPanel(QWidget):
         grid.addRow("Tempo", self.tempo)
         grid.addRow("Tracks", self.targets)
         form.addLayout(grid)
-        form.addWidget(self.generate_button)
-        form.addWidget(self.busy)
-        form.addWidget(self.message)
         form.addStretch(1)
         scroll = control_column(controls)
+        scroll.setMinimumHeight(0)
+
+        # The primary button sits below the scrolling settings: always visible.
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 4)
+        left_layout.setSpacing(4)
+        left_layout.addWidget(scroll, 1)
+        buttons = QHBoxLayout()
+        buttons.setContentsMargins(8, 0, 8, 0)
+        buttons.addWidget(self.generate_button, 1)
+        buttons.addWidget(self.cancel_button)
+        left_layout.addLayout(buttons)
+        progress_row = QHBoxLayout()
+        progress_row.setContentsMargins(8, 0, 8, 0)
+        progress_row.addWidget(self.progress)
+        left_layout.addLayout(progress_row)
+        left_layout.addWidget(self.message)
 
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(4, 4, 4, 4)
-        right_layout.addWidget(heading("Variations"))
+        right_layout.setSpacing(4)
+        top = QHBoxLayout()
+        top.addWidget(heading("Variations"))
+        top.addStretch(1)
+        top.addWidget(self.interp_button)
+        top.addWidget(QLabel("in"))
+        top.addWidget(self.interp_steps)
+        right_layout.addLayout(top)
         right_layout.addWidget(self.results, 1)
         actions = QHBoxLayout()
         for button in (self.insert_button, self.replace_button, self.open_button):
             actions.addWidget(button)
         actions.addStretch(1)
         right_layout.addLayout(actions)
-        morph = QHBoxLayout()
-        morph.addWidget(self.interp_button)
-        morph.addWidget(QLabel("in"))
-        morph.addWidget(self.interp_steps)
-        morph.addStretch(1)
-        right_layout.addLayout(morph)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(scroll)
+        splitter.setChildrenCollapsible(False)
+        splitter.addWidget(left)
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([380, 900])
@@ -423,41 +372,71 @@ class GenerationPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
 
-    # -- settings -----------------------------------------------------------------------------
-    def _load_settings(self) -> None:
+    # -- settings: widgets <-> session ---------------------------------------------------
+    @staticmethod
+    def _stored_settings() -> GenerationSettings:
         s = QSettings()
         s.beginGroup(GROUP)
-        self.bars.setValue(int(s.value("bars", self.bars.value(), int)))
-        self.variations.setValue(int(s.value("variations", self.variations.value(), int)))
-        self.temperature.setValue(float(s.value("temperature", DEFAULT_TEMPERATURE, float)))
-        self.seed_lock.setChecked(bool(s.value("seed_locked", False, bool)))
-        self.refine.setValue(int(s.value("refine_rounds", DEFAULT_REFINE, int)))
-        self.voice_rules.setChecked(bool(s.value("voice_rules", True, bool)))
-        self.seed.setValue(int(s.value("seed", random.randrange(1_000_000), int)))
-        recent = s.value("recent_models", [], list) or []
+        stored = {key: s.value(key) for key in SETTING_KEYS if s.contains(key)}
         s.endGroup()
-        self.tempo.setValue(round(self.document.song.initial_bpm))
-        for path in recent if isinstance(recent, list) else [recent]:
-            if path and Path(str(path)).exists():
-                self._add_model_item(str(path), select=False)
+        settings = GenerationSettings.from_dict(stored)
+        if "seed" not in stored:
+            settings.seed = random.randrange(1_000_000)
+        return settings
 
     def _save_settings(self) -> None:
         s = QSettings()
         s.beginGroup(GROUP)
-        s.setValue("bars", self.bars.value())
-        s.setValue("variations", self.variations.value())
-        s.setValue("temperature", self.temperature.value())
-        s.setValue("seed", self.seed.value())
-        s.setValue("seed_locked", self.seed_lock.isChecked())
-        s.setValue("refine_rounds", self.refine.value())
-        s.setValue("voice_rules", self.voice_rules.isChecked())
-        recent = [
-            self.model_combo.itemData(k)
-            for k in range(self.model_combo.count())
-            if self.model_combo.itemData(k) != DEFAULT_MODEL
-        ]
-        s.setValue("recent_models", recent[:MAX_RECENT])
+        for key, value in self.session.settings.to_dict().items():
+            s.setValue(key, value)
         s.endGroup()
+
+    def _show_settings(self) -> None:
+        """Widgets from the session's settings, then widgets edit the settings."""
+        st = self.session.settings
+        self._syncing = True
+        self.mode_buttons[st.mode].setChecked(True)
+        self.bars.setValue(st.bars)
+        self.variations.setValue(st.variations)
+        self.temperature.setValue(st.temperature)
+        self.temperature_slider.setValue(round(st.temperature * 100))
+        self.seed.setValue(st.seed)
+        self.seed_lock.setChecked(st.seed_locked)
+        self.refine.setValue(st.refine_rounds)
+        self.voice_rules.setChecked(st.strict_voicing)
+        self._syncing = False
+        self._mode_group.buttonToggled.connect(self._on_mode_changed)
+        self.bars.valueChanged.connect(lambda v: setattr(st, "bars", v))
+        self.variations.valueChanged.connect(lambda v: setattr(st, "variations", v))
+        self.temperature.valueChanged.connect(self._on_temperature)
+        self.temperature_slider.valueChanged.connect(lambda v: self.temperature.setValue(v / 100))
+        self.seed.valueChanged.connect(lambda v: setattr(st, "seed", v))
+        self.seed_lock.toggled.connect(lambda v: setattr(st, "seed_locked", bool(v)))
+        self.refine.valueChanged.connect(lambda v: setattr(st, "refine_rounds", v))
+        self.voice_rules.toggled.connect(lambda v: setattr(st, "strict_voicing", bool(v)))
+        self.tempo.valueChanged.connect(self._on_tempo_edited)
+
+    def _on_temperature(self, value: float) -> None:
+        self.session.settings.temperature = float(value)
+        self.temperature_slider.blockSignals(True)
+        self.temperature_slider.setValue(round(value * 100))
+        self.temperature_slider.blockSignals(False)
+
+    def _on_tempo_edited(self, value: int) -> None:
+        if not self._syncing:  # the composer chose a tempo: it no longer follows the song
+            self.session.settings.tempo = float(value)
+
+    def _follow_song_tempo(self) -> None:
+        """New music gets the song's tempo unless the composer set one."""
+        if self.session.settings.tempo is not None:
+            return
+        self._syncing = True
+        self.tempo.setValue(round(self.document.song.initial_bpm))
+        self._syncing = False
+
+    def _on_song_replaced(self) -> None:
+        self.session.settings.tempo = None
+        self._follow_song_tempo()
 
     # -- model -----------------------------------------------------------------------
     def set_model_source(self, source: str) -> None:
@@ -474,6 +453,11 @@ class GenerationPanel(QWidget):
             index = 1
             while self.model_combo.count() > MAX_RECENT + 1:
                 self.model_combo.removeItem(self.model_combo.count() - 1)
+        self.session.settings.recent_models = [
+            str(self.model_combo.itemData(k))
+            for k in range(1, self.model_combo.count())
+            if self.model_combo.itemData(k) != DEFAULT_MODEL
+        ]
         if select:
             if self.model_combo.currentIndex() == index:
                 self._on_model_chosen(index)
@@ -483,48 +467,45 @@ class GenerationPanel(QWidget):
 
     @property
     def model(self) -> Any:
-        return self._model
+        return self.session.model
 
     @property
     def is_busy(self) -> bool:
-        """From a job's start until the panel has taken note of its end."""
+        """A job is in flight, as the composer sees it (a cancelled one no longer is)."""
+        return self.session.busy
+
+    @property
+    def is_working(self) -> bool:
+        """A worker thread is still running (a cancelled job may take a moment to end)."""
         return self._handle is not None
 
     def _on_model_chosen(self, index: int) -> None:
         source = self.model_combo.itemData(index)
-        if source is None or source == self._model_source:
+        if source is None:
             return
-        self._model = None
-        self._model_source = None
-        self.model_info.setText("Loading the model…")
-        self._run(
-            load_model_job,
-            str(source),
-            on_result=lambda model: self._on_model_loaded(str(source), model),
-            kind="load",
-        )
+        self.session.settings.model = str(source)
+        if source == self.session.model_source and self.session.model is not None:
+            return
+        self._load(str(source))
 
-    def ensure_model(self, then: Callable[[], None]) -> None:
-        if self._model is not None:
-            then()
+    def _load(self, source: str, then: Callable[[], None] | None = None) -> None:
+        if self._handle is not None:
+            self._pending = lambda: self._load(source, then)
             return
         self._after_load = then
-        if not self.is_busy:
-            self._model_source = None
-            self._on_model_chosen(self.model_combo.currentIndex())
+        job = self.session.begin_load(source)
+        self.model_info.setText("Loading the model…")
+        self._start(job, jobs.load_model_job, source, engine=False)
 
-    def _on_model_loaded(self, source: str, model: Any) -> None:
-        self._model = model
-        self._model_source = source
-        self.model_info.setText(model_description(model))
+    def _on_model_loaded(self, job: Job, model: Any) -> None:
+        if not self.session.model_loaded(job, model):
+            return
+        self.model_info.setText(model_description(model, metric_label))
         self.model_info.setToolTip(getattr(model, "path", ""))
-        self.modelLoaded.emit(source)
-        follow = self._after_load
-        self._after_load = None
+        self.modelLoaded.emit(job.source)
+        follow, self._after_load = self._after_load, None
         if follow is not None:
-            # Runs as soon as the loading job has ended (see _on_finished): no gap in
-            # which the panel looks idle between loading and generating.
-            self._pending = follow
+            self._pending = follow  # runs once the loading thread has ended
 
     def _choose_checkpoint(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
@@ -540,10 +521,7 @@ class GenerationPanel(QWidget):
 
     # -- generating ------------------------------------------------------------------
     def mode(self) -> str:
-        for mode, button in self.mode_buttons.items():
-            if button.isChecked():
-                return mode
-        return jobs.NEW
+        return self.session.settings.mode
 
     def set_mode(self, mode: str) -> None:
         self.mode_buttons[mode].setChecked(True)
@@ -551,125 +529,109 @@ class GenerationPanel(QWidget):
     def randomize_seed(self) -> None:
         self.seed.setValue(random.randrange(1_000_000))
 
-    def request(self) -> jobs.GenerationRequest:
-        """A snapshot of the controls and of the song's editing context."""
-        doc = self.document
-        selection_range = None
-        track = doc.active()
-        if track is not None and len(doc.selection):
-            rows = track.notes.indices_of_ids(doc.selection)
-            if len(rows):
-                starts = track.notes.start[rows]
-                ends = starts + track.notes.duration[rows]
-                selection_range = (int(starts.min()), int(ends.max()))
-        return jobs.GenerationRequest(
-            mode=self.mode(),
-            song=doc.song.copy(),
-            bars=self.bars.value(),
-            variations=self.variations.value(),
-            temperature=self.temperature.value(),
-            seed=self.seed.value(),
-            tempo=float(self.tempo.value()),
-            targets=tuple(self.checked_tracks()),
-            active_track=doc.active_track,
-            playhead=doc.playhead,
-            loop=doc.loop,
-            selection_range=selection_range,
-            refine_rounds=self.refine.value(),
-            voice_rules=self.voice_rules.isChecked(),
-        )
+    def context(self) -> EditingContext:
+        return EditingContext.of(self.document, self.checked_tracks())
 
     def generate(self) -> None:
-        if self.is_busy:
-            # A job is finishing (e.g. the model just loaded): generate right after it.
+        if self._handle is not None:
+            # A job is ending (the model just loaded, or a cancelled one winds down).
             self._pending = self.generate
+            self._update_buttons()
             return
         self.message.hide()
         self._save_settings()
-        self.ensure_model(self._generate_now)
-
-    def _generate_now(self) -> None:
-        request = self.request()
-        self._last_request = request
-        self._run(
-            generate_job,
-            self._model,
-            request,
-            on_result=self._show_results,
-            on_draft=self._show_results,
-        )
-        if not self.seed_lock.isChecked():
-            # Next time, new music: move past the seeds this batch used.
-            self.seed.setValue((request.seed + request.variations) % (2**31 - 1))
+        source = self.session.settings.model
+        if self.session.model is None or self.session.model_source != source:
+            self._load(source, then=self.generate)
+            self._update_buttons()
+            return
+        try:
+            job = self.session.begin_generate(self.context())
+        except GenerationError as error:
+            self.message.show_error("Nothing to work on.", str(error))
+            return
+        self.seed.blockSignals(True)
+        self.seed.setValue(self.session.settings.seed)  # moved on unless locked
+        self.seed.blockSignals(False)
+        assert job.planned is not None
+        self._start(job, jobs.generation_job, job.planned.request, self.session.model)
 
     def interpolate_selected(self) -> None:
-        picked = [self._results[k] for k in self.results.selected_indices()]
-        if len(picked) != 2 or any(r.seed is None for r in picked) or self._model is None:
+        seeds = self.session.morph_seeds()
+        if seeds is None or self.session.model is None or self._handle is not None:
             self.message.show_note(
                 "Pick two variations made with New.",
                 "Click one, then Ctrl-click another; then press Morph.",
             )
             return
-        request = self._last_request or self.request()
-        seeds = (picked[0].seed, picked[1].seed)
-        self._run(
-            interpolate_job,
-            self._model,
-            request,
-            seeds[0],
-            seeds[1],
-            self.interp_steps.value(),
-            on_result=self._show_results,
-        )
+        job = self.session.begin_morph(self.interp_steps.value())
+        assert job.planned is not None
+        steps = self.interp_steps.value()
+        self._start(job, jobs.morph_job, job.planned.request, seeds[1], steps, self.session.model)
 
-    def _show_results(self, results: list[jobs.Result]) -> None:
-        # A refined batch replaces its draft in place: the variation being looked at
-        # stays selected.
-        keep = self.results.selected_indices() if len(self._results) == len(results) else []
-        self._results = list(results)
-        self.results.clear()
-        for result in self._results:
-            self.results.add_song(result.song, result.caption)
-        if self._results:
-            self.results.select(keep[0] if keep else 0)
+    def cancel(self) -> None:
+        """Stop at once as far as the composer can tell; the thread ends on its own."""
+        if not self.session.cancel():
+            return
+        self._after_load = None
+        self._pending = None
+        if self._handle is not None:
+            self._handle.abort()
+        self.progress.hide()
+        if self.session.model is None:
+            self.model_info.setText("Loading was cancelled: Generate loads the model again.")
+        self.message.show_note("Cancelled.", "Press Generate to start again.")
         self._update_buttons()
-        self.generated.emit(len(self._results))
 
-    def _run(
-        self,
-        func: Callable[..., Any],
-        *args: Any,
-        on_result: Callable[[Any], None],
-        kind: str = "generate",
-        on_draft: Callable[[Any], None] | None = None,
-    ) -> None:
-        self.busy.show()
-        self._on_result = on_result
-        self._on_draft = on_draft
-        self._job_kind = kind
+    def _start(self, job: Job, func: Callable[..., Any], *args: Any, engine: bool = True) -> None:
+        self.progress.setRange(0, 0)  # busy until the engine reports how far it is
+        self.progress.setFormat("")
+        self.progress.show()
+        extra: dict[str, Any] = {}
+        if engine:
+            extra = {"report_arg": "progress", "cancel": job.cancelled}
+        self._handle_job = job
         self._handle = start_generator(
             func,
             *args,
             name="pianola-generation",
+            coalesce=lambda value: isinstance(value, tuple),
             connect={
-                "yielded": self._on_yielded,
-                "returned": self._on_returned,
-                "errored": self._on_error,
-                "finished": self._on_finished,
+                "yielded": lambda value: self._on_yielded(job, value),
+                "yieldedBatch": lambda values: self._on_progress(job, values[-1]),
+                "returned": lambda value: self._on_returned(job, value),
+                "errored": lambda error: self._on_error(job, error),
+                "finished": lambda: self._on_finished(job),
             },
+            **extra,
         )
         self._update_buttons()
 
-    def _on_yielded(self, value: Any) -> None:
-        if self._on_draft is not None:
-            self._on_draft(value)
+    def _on_progress(self, job: Job, value: Any) -> None:
+        fraction, stage = (*value, "")[:2] if isinstance(value, tuple) else (value, "")
+        if not self.session.report_progress(job, float(fraction), str(stage)):
+            return
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(round(job.progress * 1000))
+        self.progress.setFormat(f"{job.stage} %p%".strip() if job.stage else "%p%")
 
-    def _on_returned(self, value: Any) -> None:
-        self._on_result(value)
+    def _on_yielded(self, job: Job, value: Any) -> None:
+        if isinstance(value, GenerationResult):
+            if self.session.accept(job, value):
+                self._show_variations()
+        elif isinstance(value, tuple):
+            self._on_progress(job, value)
 
-    def _on_error(self, error: BaseException) -> None:
+    def _on_returned(self, job: Job, value: Any) -> None:
+        if job.kind == "load":
+            self._on_model_loaded(job, value)
+
+    def _on_error(self, job: Job, error: BaseException) -> None:
+        if not self.session.is_current(job) or isinstance(error, GenerationCancelled):
+            return  # cancelled: nothing to report
         from studio.ml.errors import NoBundledModelError
 
+        self._after_load = None
         if isinstance(error, NoBundledModelError):
             self.model_info.setText("No bundled model yet.")
             self.message.show_error(
@@ -677,28 +639,39 @@ class GenerationPanel(QWidget):
                 "Train one in the Training panel (it appears here when you stop), or open "
                 "a checkpoint or run folder.",
             )
-            self._after_load = None
             return
-        if isinstance(error, jobs.GenerationRequestError):
-            self.message.show_error("Nothing to work on.", str(error))
+        if isinstance(error, GenerationError) and job.kind != "load":
+            self.message.show_error("That cannot be generated.", str(error))
             return
         title, detail = describe_error(error)
-        if self._model is None:
+        if job.kind == "load":
             self.model_info.setText("The model could not be loaded.")
-            self._after_load = None
         self.message.show_error(title, detail)
 
-    def _on_finished(self) -> None:
-        if self.sender() is not None and self.sender() is not self._handle:
+    def _on_finished(self, job: Job) -> None:
+        if job is not self._handle_job:
             return
+        self._handle_job = None
+        self.session.finish(job)
         self._handle = None
-        self.busy.hide()
+        if not self.session.busy:
+            self.progress.hide()
         self._update_buttons()
         pending, self._pending = self._pending, None
         if pending is not None:
             pending()
 
+    def _show_variations(self) -> None:
+        self.results.clear()
+        for variation in self.session.variations:
+            self.results.add_song(variation.song, variation.caption)
+        for n, index in enumerate(self.session.selection):
+            self.results.select(index, add=n > 0)
+        self._update_buttons()
+        self.generated.emit(len(self.session.variations))
+
     def shutdown(self, timeout_ms: int = 30000) -> None:
+        self.session.cancel()
         if self._handle is not None:
             self._handle.shutdown(timeout_ms)
 
@@ -708,53 +681,45 @@ class GenerationPanel(QWidget):
         super().closeEvent(event)
 
     # -- results into the song -------------------------------------------------------
-    def selected_result(self) -> jobs.Result | None:
-        picked = self.results.selected_indices()
-        return self._results[picked[0]] if picked else None
+    def _on_selection_changed(self) -> None:
+        self.session.select(self.results.selected_indices())
+        self._update_buttons()
 
     def insert_selected(self) -> bool:
-        result = self.selected_result()
-        if result is None:
+        variation = self.session.selected
+        if variation is None:
             return False
-        tracks = [
-            Track(f"{p.name} · new", p.program, p.is_drum, p.colour, notes=p.notes)
-            for p in result.parts
-            if len(p.notes)
-        ]
+        tracks = self.session.insert_tracks(self.document.song)
         if not tracks:
             self.message.show_note("That variation is silent.", "Pick another one.")
             return False
-        self.document.insert_tracks(tracks, f"Insert generated tracks ({result.caption})")
+        self.document.insert_tracks(tracks, f"Insert generated tracks ({variation.caption})")
         return True
 
     def replace_selected(self) -> bool:
-        result = self.selected_result()
-        if result is None:
+        variation = self.session.selected
+        plan = self.session.replace_plan(self.document.song, self.checked_tracks())
+        if variation is None or plan is None:
             return False
-        parts = [p for p in result.parts if p.target is not None]
-        if not parts:
-            self.message.show_note(
-                "None of your tracks matches this variation's tracks.",
-                "Tick the tracks to write into, or use 'Insert as new tracks'.",
-            )
+        if not plan.replacements and not plan.new_tracks:
+            self.message.show_note("That variation is silent.", "Pick another one.")
             return False
-        stack = self.document.undo_stack
-        # One undo step for all tracks: a macro around the per-track replacements.
-        stack.beginMacro(f"Replace with generated music ({result.caption})")
-        try:
-            for part in parts:
-                self.document.replace_notes_in_range(
-                    part.target, result.start, result.end, part.notes, "Replace notes"
-                )
-        finally:
-            stack.endMacro()
+        if not plan.exact and not ask_replace(self, plan):
+            return False
+        self.document.replace_ranges(
+            plan.replacements,
+            f"Replace with generated music ({variation.caption})",
+            new_tracks=plan.new_tracks,
+        )
+        if not plan.exact:  # say afterwards too where each voice went
+            self.message.show_note("Replaced: the voices went here.", plan.summary)
         return True
 
     def open_selected(self) -> bool:
-        result = self.selected_result()
-        if result is None:
+        variation = self.session.selected
+        if variation is None:
             return False
-        self._open(result.song)
+        self._open(variation.song)
         return True
 
     def _open(self, song: Song) -> None:
@@ -765,18 +730,32 @@ class GenerationPanel(QWidget):
             self.document.set_song(song)
 
     def _on_result_play(self, index: int) -> None:
+        if not 0 <= index < len(self.results):
+            return
         song = self.results.song(index)
         if self._play_song is None:
-            return  # no audition without the audio engine; the click still selects
+            self.message.show_note(
+                "No sound here.", "Pianola runs without its audio engine: nothing can be heard."
+            )
+            return
+        if self._play_song(song) is False:
+            self.results.set_playing(None)
+            reason = getattr(getattr(self._play_song, "__self__", None), "status", "")
+            self.message.show_note(
+                "No audio output device: the variation cannot be heard.",
+                (f"{reason} " if isinstance(reason, str) and reason else "")
+                + "Choose a device in Audio Settings, then click the variation again.",
+            )
+            return
         self.results.set_playing(index)
         seconds = float(song.tick_to_seconds(max(song.end_tick, 1)))
         self._playing_timer.start(int(seconds * 1000) + 200)
-        self._play_song(song)
 
     def _on_result_open(self, index: int) -> None:
-        self._open(self._results[index].song)
+        if 0 <= index < len(self.session.variations):
+            self._open(self.session.variations[index].song)
 
-    def set_play_song(self, play_song: Callable[[Song], None] | None) -> None:
+    def set_play_song(self, play_song: Callable[[Song], Any] | None) -> None:
         self._play_song = play_song
 
     def set_open_song(self, open_song: Callable[[Song], None] | None) -> None:
@@ -794,6 +773,10 @@ class GenerationPanel(QWidget):
         ):
             signal.connect(self._update_context)
         doc.changed.connect(self._update_context)
+        doc.changed.connect(self._follow_song_tempo)
+        songReplaced = getattr(doc, "songReplaced", None)
+        if songReplaced is not None:
+            songReplaced.connect(self._on_song_replaced)
 
     def checked_tracks(self) -> list[int]:
         return [
@@ -823,60 +806,39 @@ class GenerationPanel(QWidget):
 
     def _update_context(self, *_: Any) -> None:
         doc = self.document
-        mode = self.mode()
-        song = doc.song
-        if mode == jobs.NEW:
-            bar = len(song.bar_starts(max(doc.playhead, 0)))
-            text = f"New music starts at bar {bar} (the playhead's bar)."
-        elif mode == jobs.CONTINUE:
-            if len(doc.selection):
-                text = "Continues after the selected notes' bars."
-            elif doc.loop is not None:
-                text = "Continues after the loop region."
-            elif song.note_count:
-                text = "Continues after the song's last bars."
-            else:
-                text = "The song is empty: write or open some music to continue."
-        elif mode == jobs.HARMONIZE:
-            active = doc.active()
-            name = active.name if active is not None else "—"
-            text = f"Keeps “{name}” and writes the other voices."
-        else:
-            if doc.loop is not None:
-                text = f"Rewrites the loop region ({_bars_text(song, *doc.loop)})."
-            elif len(doc.selection):
-                text = "Rewrites the bars of the selected notes."
-            else:
-                text = "Set a loop region or select notes to mark what to rewrite."
-        self.context_label.setText(text)
+        context = EditingContext(
+            doc.song,
+            doc.active_track,
+            doc.playhead,
+            doc.loop,
+            (0, 0) if len(doc.selection) else None,  # only whether there is one matters
+        )
+        self.context_label.setText(describe_context(self.mode(), context))
 
     def _on_mode_changed(self, *_: Any) -> None:
-        self.tempo.setEnabled(self.mode() == jobs.NEW)
-        self.bars.setEnabled(self.mode() in (jobs.NEW, jobs.CONTINUE))
+        for mode, button in self.mode_buttons.items():
+            if button.isChecked():
+                self.session.settings.mode = mode
+        mode = self.mode()
+        self.tempo.setEnabled(mode == GENERATE)
+        self.bars.setEnabled(mode not in (HARMONIZE, INFILL))
         self._update_context()
 
     def _update_buttons(self, *_: Any) -> None:
-        busy = self.is_busy
-        picked = self.results.selected_indices()
-        has = bool(picked) and not busy
+        busy = self.session.busy
+        job = self.session.job
+        variation = self.session.selected
+        has = variation is not None and not busy
         # While a model loads, Generate stays available: it runs once the model is ready.
-        self.generate_button.setEnabled(not busy or self._job_kind == "load")
+        self.generate_button.setEnabled(not busy or (job is not None and job.kind == "load"))
+        self.cancel_button.setEnabled(busy)
         self.insert_button.setEnabled(has)
-        self.replace_button.setEnabled(
-            has and any(p.target is not None for p in self._results[picked[0]].parts)
-        )
+        self.replace_button.setEnabled(has)
         self.open_button.setEnabled(has)
-        seeds_ok = len(picked) == 2 and all(self._results[k].seed is not None for k in picked)
-        self.interp_button.setEnabled(seeds_ok and not busy)
+        self.interp_button.setEnabled(self.session.morph_seeds() is not None and not busy)
 
 
 def _colour(hex_colour: str) -> Any:
     from PySide6.QtGui import QColor
 
     return QColor(hex_colour)
-
-
-def _bars_text(song: Song, start: int, end: int) -> str:
-    first = len(song.bar_starts(start))
-    last = len(song.bar_starts(max(start, end - 1)))
-    return f"bar {first}" if first == last else f"bars {first}–{last}"
