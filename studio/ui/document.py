@@ -95,8 +95,12 @@ class SongDocument(QObject):
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
 
     # -- whole-song changes ----------------------------------------------------------
-    def set_song(self, song: Song, path: str | None = None) -> None:
-        """Replace the song (open/new): clears undo history, selection and loop."""
+    def set_song(self, song: Song, path: str | None = None, unsaved: bool = False) -> None:
+        """Replace the song (open/new): clears undo history, selection and loop.
+
+        ``unsaved``: the song exists nowhere else (a generated variation opened on its
+        own), so it counts as modified until saved: nothing discards it without asking.
+        """
         self.end_gesture()
         self.undo_stack.clear()
         self.song = song
@@ -106,6 +110,8 @@ class SongDocument(QObject):
         self.playhead = 0
         self.path = path
         self.undo_stack.setClean()
+        if unsaved:
+            self.undo_stack.resetClean()  # no undo step can make it "clean" again
         self.tracksChanged.emit()
         self.activeTrackChanged.emit(self.active_track)
         self.selectionChanged.emit()

@@ -31,6 +31,18 @@ def test_set_song_resets_history_and_state(qtbot):
     assert doc.loop is None and doc.path == "/tmp/x.mid" and len(doc.selection) == 0
 
 
+def test_a_song_that_exists_nowhere_else_counts_as_unsaved(qtbot):
+    doc = SongDocument(song())
+    with qtbot.waitSignal(doc.modifiedChanged) as changed:
+        doc.set_song(song(), None, unsaved=True)
+    assert changed.args == [True] and doc.modified and doc.undo_stack.count() == 0
+    doc.push(edits.DeleteNotes(0, [0]))
+    doc.undo_stack.undo()
+    assert doc.modified  # undoing back to the start does not make it "saved"
+    doc.mark_saved("/tmp/generated.mid")
+    assert not doc.modified
+
+
 def test_insert_tracks_and_replace_range_are_single_steps(qtbot):
     doc = SongDocument(song())
     with qtbot.waitSignal(doc.tracksChanged):

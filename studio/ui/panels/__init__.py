@@ -88,7 +88,9 @@ def _opener(window: Any) -> Callable[[Song], None]:
         maybe_save = getattr(window, "maybe_save", None)
         if maybe_save is not None and not maybe_save():
             return
-        window.document.set_song(song, None)
+        # A variation or preview exists nowhere else: it is unsaved work, so opening the
+        # next one asks first (it was marked saved, and silently replaced).
+        window.document.set_song(song, None, unsaved=True)
         editor = getattr(window, "editor", None)
         zoom = getattr(editor, "zoom_to_fit", None)
         if callable(zoom):
