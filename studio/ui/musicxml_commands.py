@@ -1,0 +1,94 @@
+"""File ▸ Import MusicXML… and File ▸ Export MusicXML…: the dialogs around core/musicxml."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from studio.core.musicxml import (
+    MUSICXML_FILTER,
+    MUSICXML_SUFFIXES,
+    MusicXmlExportError,
+    MusicXmlImportError,
+    load_musicxml,
+    save_musicxml,
+)
+from studio.ui.commands import Command, CommandRegistry
+from studio.ui.recent import ask_save_path, last_folder, remember_folder, suggest_path
+
+if TYPE_CHECKING:
+    from studio.ui.main_window import MainWindow
+
+
+def register(registry: CommandRegistry, window: MainWindow) -> None:
+    registry.add(
+        Command(
+            "file.import_musicxml",
+            "Import MusicXML…",
+            "file",
+            lambda doc, w: import_musicxml_dialog(w),
+            tip="Open a score from MuseScore, Sibelius or Dorico (.musicxml, .mxl)",
+            section="import",
+        ),
+        Command(
+            "file.export_musicxml",
+            "Export MusicXML…",
+            "file",
+            lambda doc, w: export_musicxml_dialog(w),
+            tip="Write the song as a score for MuseScore, Sibelius or Dorico",
+            section="export",
+        ),
+        context=window,
+    )
+
+
+def import_musicxml_dialog(window: MainWindow) -> bool:
+    if not window.maybe_save():
+        return False
+    path, _ = QFileDialog.getOpenFileName(window, "Import MusicXML", last_folder(), MUSICXML_FILTER)
+    return bool(path) and import_musicxml(window, path)
+
+
+def import_musicxml(window: MainWindow, path: str) -> bool:
+    """Open a MusicXML file as the song; on failure explain and keep the current song."""
+    try:
+        song = load_musicxml(path)
+    except MusicXmlImportError as error:
+        QMessageBox.critical(window, "Cannot import MusicXML", str(error))
+        return False
+    remember_folder(path)
+    window.document.set_song(song, path)
+    window.statusBar().showMessage(
+        f"Imported {Path(path).name}: {len(song.tracks)} part"
+        f"{'' if len(song.tracks) == 1 else 's'}, {song.note_count} notes",
+        5000,
+    )
+    return True
+
+
+def export_musicxml_dialog(window: MainWindow) -> bool:
+    doc = window.document
+    suggestion = suggest_path(doc.path, doc.song.title, ".musicxml")
+    path = ask_save_path(
+        window, "Export MusicXML", suggestion, MUSICXML_FILTER, ".musicxml", MUSICXML_SUFFIXES
+    )
+    return bool(path) and export_musicxml(window, path)
+
+
+def export_musicxml(window: MainWindow, path: str) -> bool:
+    try:
+        report = save_musicxml(window.document.song, path)
+    except MusicXmlExportError as error:
+        QMessageBox.critical(window, "Cannot export MusicXML", str(error))
+        return False
+    remember_folder(path)
+    message = f"Exported {Path(path).name} (key: {report.key})"
+    if report.moved_to_grid:
+        message += (
+            f"; {report.moved_to_grid} note{'' if report.moved_to_grid == 1 else 's'} "
+            "moved to the nearest 64th or triplet for notation"
+        )
+    window.statusBar().showMessage(message, 8000)
+    return True
