@@ -147,6 +147,11 @@ class StepInput:
             raise ValueError(f"step length must be >= 1 tick, got {self.step}")
         self.cursor = max(0, int(self.cursor))
 
+    @property
+    def in_chord(self) -> bool:
+        """Keys have been entered at the cursor and it has not advanced yet."""
+        return bool(self._chord)
+
     def press(self, pitch: int, velocity: int) -> Note | None:
         """A key went down: the note to enter (None for a repeated key in the chord)."""
         if velocity <= 0:

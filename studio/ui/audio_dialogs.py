@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -23,6 +25,10 @@ from PySide6.QtWidgets import (
 
 from studio.audio.synth import SAMPLE_RATES
 from studio.ui.transport import AudioSettings, TransportController
+
+if TYPE_CHECKING:
+    from studio.audio.midi_input import PortScan
+    from studio.ui.recording import Recorder
 
 WAV_FILTER = "WAV audio (*.wav)"
 SOUNDFONT_FILTER = "SoundFonts (*.sf2 *.sf3);;All files (*)"
@@ -120,11 +126,18 @@ class ExportAudioDialog(QDialog):
 
 
 class AudioSettingsPage(QWidget):
-    """Output device, sample rate and an optional SoundFont (Preferences ▸ Audio)."""
+    """Output device, sample rate, an optional SoundFont and the MIDI input (Preferences ▸
+    Audio). The MIDI rows appear when the window has a recorder."""
 
-    def __init__(self, controller: TransportController, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        controller: TransportController,
+        parent: QWidget | None = None,
+        recorder: Recorder | None = None,
+    ) -> None:
         super().__init__(parent)
         self.controller = controller
+        self.recorder = recorder
         settings = controller.settings
         form = QFormLayout(self)
 
@@ -161,6 +174,58 @@ class AudioSettingsPage(QWidget):
         self.status.setWordWrap(True)
         form.addRow(self.status)
         self._fill_devices(settings.device)
+        if recorder is not None:
+            self._add_midi_rows(form, recorder)
+
+    # -- MIDI input -------------------------------------------------------------------------------
+    def _add_midi_rows(self, form: QFormLayout, recorder: Recorder) -> None:
+        self.midi_port = QComboBox(self)
+        self.midi_port.setToolTip("The MIDI keyboard that Record and Step Input listen to")
+        self.midi_rescan = QPushButton("Rescan", self)
+        self.midi_rescan.setToolTip("Look again for MIDI keyboards plugged in since then")
+        self.midi_rescan.clicked.connect(self._rescan_midi)
+        row = QHBoxLayout()
+        row.addWidget(self.midi_port, 1)
+        row.addWidget(self.midi_rescan)
+        form.addRow("MIDI input:", row)
+        self.midi_monitor = QCheckBox("Hear what I play through Pianola's synthesizer", self)
+        self.midi_monitor.setToolTip("Turn off when the keyboard makes its own sound")
+        self.midi_monitor.setChecked(recorder.options.monitor)
+        form.addRow(self.midi_monitor)
+        self.midi_status = QLabel(self)
+        self.midi_status.setObjectName("MidiStatus")
+        self.midi_status.setWordWrap(True)
+        form.addRow(self.midi_status)
+        self._fill_midi_ports(recorder.options.port, recorder.midi.scan)
+
+    def _fill_midi_ports(self, selected: str, scan: PortScan) -> None:
+        combo = self.midi_port
+        combo.clear()
+        if not scan.ports:
+            combo.addItem("No MIDI input", "")
+        else:
+            combo.addItem("Automatic (the first keyboard found)", "")
+            for port in scan.ports:
+                combo.addItem(port, port)
+        index = combo.findData(selected) if selected else 0
+        if index < 0:
+            found = scan.find(selected)
+            index = combo.findData(found) if found else -1
+        if index < 0 and selected:
+            combo.addItem(f"{selected} (not connected)", selected)
+            index = combo.count() - 1
+        combo.setCurrentIndex(max(0, index))
+        combo.setEnabled(bool(scan.ports) or bool(selected))
+        assert self.recorder is not None
+        self.midi_status.setText(self.recorder.midi.reason)
+
+    def _rescan_midi(self) -> None:
+        assert self.recorder is not None
+        selected = str(self.midi_port.currentData() or "")
+        self._fill_midi_ports(selected, self.recorder.midi.rescan())
+
+    def midi_choice(self) -> str:
+        return str(self.midi_port.currentData() or "")
 
     def _fill_devices(self, selected: str) -> None:
         self.device.clear()
@@ -208,15 +273,24 @@ class AudioSettingsPage(QWidget):
 
     def apply(self) -> None:
         self.controller.apply_settings(self.settings())
+        if self.recorder is not None:
+            self.recorder.set_port(self.midi_choice(), self.midi_monitor.isChecked())
 
 
 class AudioSettingsDialog(QDialog):
     """The Audio page in a dialog of its own (Tools ▸ Audio Settings…)."""
 
-    def __init__(self, controller: TransportController, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        controller: TransportController,
+        parent: QWidget | None = None,
+        recorder: Recorder | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Audio Settings")
-        self.page = AudioSettingsPage(controller, self)
+        if recorder is None:  # the window's recorder, when it has one (MIDI input rows)
+            recorder = getattr(parent, "recorder", None)
+        self.page = AudioSettingsPage(controller, self, recorder)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
         )
