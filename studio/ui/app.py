@@ -28,15 +28,15 @@ def create_application(argv: list[str]) -> QApplication:
     return app
 
 
-def attach_workstation(window: MainWindow) -> None:
-    """Add audio (transport, previews, audio export) and the training/generation panels."""
-    from studio.ui.audio_integration import attach_audio
-    from studio.ui.panels import attach_panels
+def create_main_window() -> MainWindow:
+    """The app's window with every part: editor, audio transport, Training and Generation."""
+    from studio.ui.main_window import MainWindow, WindowParts  # after the QApplication exists
 
-    window.transport = attach_audio(window)
-    window.panels = attach_panels(window, window.transport)
-    # The editor is where composers spend their time: give it most of the height.
-    window.resizeDocks([window.panels.generation_dock], [340], Qt.Orientation.Vertical)
+    window = MainWindow(parts=WindowParts.workstation())
+    if window.panels is not None and window.panels.generation_dock is not None:
+        # The editor is where composers spend their time: give it most of the height.
+        window.resizeDocks([window.panels.generation_dock], [340], Qt.Orientation.Vertical)
+    return window
 
 
 def run_app(argv: list[str]) -> int:
@@ -46,12 +46,14 @@ def run_app(argv: list[str]) -> int:
 
         return run_from_argv(argv)
     app = create_application(argv)
-    from studio.ui.main_window import MainWindow  # after the QApplication exists
+    from studio.ui.log_viewer import install_gui_logging
+    from studio.ui.recovery import start_recovery
 
-    window = MainWindow()
-    attach_workstation(window)
+    install_gui_logging()  # the log file, Qt's messages, uncaught exceptions
+    window = create_main_window()
     window.show()
+    restored = start_recovery(window)  # autosave; offer what a crash left behind
     files = [arg for arg in argv if not arg.startswith("-")]
-    if files:
+    if files and not restored:
         window.open_path(files[0])
     return app.exec()

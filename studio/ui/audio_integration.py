@@ -1,56 +1,53 @@
-"""Wire audio into the main window: `attach_audio(window)` is the only call app start-up needs.
+"""Audio in the main window: the transport's commands, Export Audio and Audio Settings.
 
-It uses the window's public API only: ``window.document``, ``window.editor``
-(``ensure_tick_visible``, ``user_is_dragging``), ``window.set_transport_bar``,
-``window.menu(name)`` and ``window.statusBar()``.
+`build_audio(window)` makes the transport controller, declares the transport commands in
+the window's registry and returns the typed parts the window keeps. It uses the window's
+public API only: ``window.document``, ``window.editor`` (``ensure_tick_visible``,
+``user_is_dragging``), ``window.commands`` and ``window.statusBar()``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog
 
 from studio.audio.stream import AudioBackend
 from studio.audio.wav import export_wav
 from studio.ui.audio_dialogs import AudioSettingsDialog, ExportAudioDialog, ExportChoice
-from studio.ui.icons import icon
-from studio.ui.transport import TransportBar, TransportController, suggest_wav_path
+from studio.ui.commands import Command
+from studio.ui.document import SongDocument
+from studio.ui.transport import (
+    TransportActions,
+    TransportBar,
+    TransportController,
+    suggest_wav_path,
+)
 from studio.ui.workers import GeneratorWorker, WorkerHandle
 
+if TYPE_CHECKING:
+    from studio.ui.main_window import MainWindow
 
-class AudioActions:
-    """The QActions audio adds to the window, kept so tests and menus can find them."""
 
-    def __init__(self, window: Any, controller: TransportController, bar: TransportBar) -> None:
+class AudioCommands:
+    """What the transport's commands act on: the controller, export and settings dialogs."""
+
+    def __init__(self, window: MainWindow, controller: TransportController) -> None:
         self.window = window
         self.controller = controller
         self.export_handle: WorkerHandle | None = None
         self.progress: QProgressDialog | None = None
         self.last_export: str | None = None
 
-        self.play = QAction(icon("play"), "Play / Pause", window)
-        self.play.setShortcut(QKeySequence(Qt.Key.Key_Space))
-        self.play.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        self.play.triggered.connect(controller.toggle_play)
-        self.stop = QAction(icon("stop"), "Stop", window)
-        self.stop.setShortcut(QKeySequence("Ctrl+Space"))
-        self.stop.triggered.connect(controller.stop)
-        self.loop = bar.loop_action
-        self.loop.setShortcut(QKeySequence("Ctrl+L"))  # L alone is the editor's Legato
-        self.loop.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        self.export = QAction("Export Audio…", window)
-        self.export.setShortcut(QKeySequence("Ctrl+Shift+E"))
-        self.export.setStatusTip("Write the song or the loop region to a WAV file")
-        self.export.triggered.connect(self.export_dialog)
-        self.settings = QAction(icon("speaker"), "Audio Settings…", window)
-        self.settings.setStatusTip("Output device, sample rate and SoundFont")
-        self.settings.triggered.connect(self.settings_dialog)
-        for action in (self.play, self.stop, self.loop):
-            window.addAction(action)  # shortcuts work wherever focus is in the window
+    @property
+    def document(self) -> SongDocument:
+        return self.controller.document
+
+    def toggle_loop(self) -> None:
+        self.controller.set_loop_enabled(not self.controller.loop_enabled)
 
     # -- export --------------------------------------------------------------------------------
     def export_dialog(self) -> ExportAudioDialog:
@@ -126,10 +123,38 @@ class AudioActions:
         return dialog
 
 
-def attach_audio(
-    window: Any, backend: AudioBackend | None = None, threaded: bool = True
-) -> TransportController:
-    """Give `window` a transport bar, playback, previews, Export Audio and Audio Settings.
+TRANSPORT_COMMANDS: tuple[Command[AudioCommands], ...] = (
+    Command("transport.play", "Play / Pause", "transport",
+            lambda d, a: a.controller.toggle_play(), ("Space",),
+            "Play from the playhead / pause", section="play", icon="play"),
+    Command("transport.stop", "Stop", "transport", lambda d, a: a.controller.stop(),
+            ("Ctrl+Space",), "Stop: back to where playback started; again: back to the start",
+            section="play", icon="stop"),
+    Command("transport.loop", "Loop", "transport", lambda d, a: a.toggle_loop(), ("Ctrl+L",),
+            "Loop the loop region (drag in the ruler to set it)", section="loop",
+            checkable=True, icon="loop", checked=lambda a: a.controller.loop_enabled),
+    Command("file.export_audio", "Export Audio…", "file", lambda d, a: a.export_dialog(),
+            ("Ctrl+Shift+E",), "Write the song or the loop region to a WAV file",
+            section="export"),
+    Command("tools.audio_settings", "Audio Settings…", "tools",
+            lambda d, a: a.settings_dialog(), (), "Output device, sample rate and SoundFont",
+            section="settings", icon="speaker"),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Audio:
+    """The audio parts a window owns."""
+
+    controller: TransportController
+    bar: TransportBar
+    commands: AudioCommands
+
+
+def build_audio(
+    window: MainWindow, backend: AudioBackend | None = None, threaded: bool = True
+) -> Audio:
+    """Transport controller, its commands in ``window.commands`` and the transport bar.
 
     `backend` and `threaded=False` are for tests (a fake sound card, rendering on demand).
     """
@@ -142,38 +167,20 @@ def attach_audio(
             editor.ensure_tick_visible(tick)
 
     controller.follow = follow
-    bar = TransportBar(controller, window)
-    window.set_transport_bar(bar)
-    actions = AudioActions(window, controller, bar)
-    bar.settings_button = bar.addAction(actions.settings)
-
-    file_menu = window.menu("file")
-    anchor = _action_after(file_menu, "file.export_midi")
-    if anchor is not None:
-        file_menu.insertAction(anchor, actions.export)
-    else:
-        file_menu.addAction(actions.export)
-    transport_menu = window.menuBar().addMenu("&Transport")
-    tools = window.menu("tools")
-    window.menuBar().insertMenu(tools.menuAction(), transport_menu)
-    for action in (actions.play, actions.stop, actions.loop):
-        transport_menu.addAction(action)
-    tools.addSeparator()
-    tools.addAction(actions.settings)
-
-    controller.actions = actions  # type: ignore[attr-defined]
-    controller.bar = bar  # type: ignore[attr-defined]
+    audio = AudioCommands(window, controller)
+    registry = window.commands
+    registry.add(*TRANSPORT_COMMANDS, context=audio)
+    actions = TransportActions(
+        registry.action("transport.play"),
+        registry.action("transport.stop"),
+        registry.action("transport.loop"),
+        registry.action("tools.audio_settings"),
+    )
+    bar = TransportBar(controller, actions, window)
+    # Pressing Play (or auditioning) without a device says so where the composer looks.
+    controller.playRefused.connect(lambda text: window.statusBar().showMessage(text, 8000))
     app = QApplication.instance()
     if app is not None:
         # Stop the stream and the render thread before Python tears the modules down.
         app.aboutToQuit.connect(controller.shutdown)
-    return controller
-
-
-def _action_after(menu: Any, object_name: str) -> QAction | None:
-    """The action that follows the one named `object_name` (to insert after it)."""
-    actions = menu.actions()
-    for k, action in enumerate(actions):
-        if action.objectName() == object_name:
-            return actions[k + 1] if k + 1 < len(actions) else None
-    return None
+    return Audio(controller, bar, audio)

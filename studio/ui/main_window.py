@@ -1,10 +1,16 @@
-"""The main window: menus built from the action registry, the editor, docks, files."""
+"""The main window: its parts (editor, transport, panels), its commands and its files.
+
+`MainWindow(parts=WindowParts.workstation())` is the one assembly: the window makes the
+editor, then the audio transport and the panels it was asked for, and declares every
+command of all of them in one `CommandRegistry` (menus, keys, Help ▸ Keyboard Shortcuts).
+"""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
@@ -14,6 +20,7 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
     QHeaderView,
+    QLabel,
     QLineEdit,
     QMainWindow,
     QMenu,
@@ -24,73 +31,87 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.core.midi_io import MidiExportError, MidiImportError, load_midi, save_midi
-from studio.core.project import Project, ProjectError, load_project, save_project
+from studio.core.midi_io import save_midi
+from studio.core.project import Project, save_project
 from studio.core.quantize import SNAP_DIVISIONS
 from studio.core.scales import SCALES
 from studio.core.song import Song
+from studio.ui.about import AboutDialog
+from studio.ui.commands import Command, CommandRegistry
 from studio.ui.document import SongDocument, default_song
 from studio.ui.editor import PianoRollEditor
-from studio.ui.editor.actions import EDITOR_ACTIONS, ActionSpec
+from studio.ui.file_loader import open_error_text, open_song_file, save_error_text
 from studio.ui.icons import icon
+from studio.ui.recent import (
+    RecentFiles,
+    RecentMenu,
+    ask_save_path,
+    last_folder,
+    remember_folder,
+    suggest_path,
+)
+
+if TYPE_CHECKING:
+    from studio.audio.stream import AudioBackend
+    from studio.ui.audio_integration import AudioCommands
+    from studio.ui.panels import Panels
+    from studio.ui.recovery import Autosaver
+    from studio.ui.transport import TransportBar, TransportController
 
 MIDI_SUFFIXES = (".mid", ".midi", ".kar")
 PROJECT_SUFFIX = ".pianola"
 MIDI_FILTER = "MIDI files (*.mid *.midi *.kar)"
 PROJECT_FILTER = "Pianola projects (*.pianola)"
-MENUS = (("file", "&File"), ("edit", "&Edit"), ("view", "&View"), ("tools", "&Tools"),
-         ("help", "&Help"))  # fmt: skip
 
 
-def _window_actions() -> tuple[ActionSpec, ...]:
-    """File and Help commands; their callbacks take (document, window)."""
-    key = QKeySequence.StandardKey
-    return (
-        ActionSpec("file.new", "New", "file", lambda d, w: w.new_song(), (key.New,),
-                   section="new", editor_scope=False),
-        ActionSpec("file.open_midi", "Open MIDI…", "file", lambda d, w: w.open_midi_dialog(),
-                   (key.Open,), section="open", editor_scope=False),
-        ActionSpec("file.open_project", "Open Project…", "file",
-                   lambda d, w: w.open_project_dialog(), ("Ctrl+Shift+O",), section="open",
-                   editor_scope=False),
-        ActionSpec("file.save", "Save", "file", lambda d, w: w.save(), (key.Save,),
-                   section="save", editor_scope=False),
-        ActionSpec("file.save_as", "Save As…", "file", lambda d, w: w.save_as(),
-                   ("Ctrl+Shift+S",), section="save", editor_scope=False),
-        ActionSpec("file.export_midi", "Export MIDI…", "file", lambda d, w: w.export_midi(),
-                   ("Ctrl+E",), section="export", editor_scope=False),
-        ActionSpec("file.quit", "Quit", "file", lambda d, w: w.close(), ("Ctrl+Q",),
-                   section="quit", editor_scope=False),
-        ActionSpec("help.shortcuts", "Keyboard Shortcuts", "help",
-                   lambda d, w: w.show_shortcuts(), ("F1",), editor_scope=False),
-        ActionSpec("help.about", "About Pianola", "help", lambda d, w: w.show_about(),
-                   editor_scope=False),
-    )  # fmt: skip
+@dataclass(frozen=True)
+class WindowParts:
+    """What a MainWindow is built with. The app takes everything; tests pick parts."""
+
+    audio: bool = False
+    audio_backend: AudioBackend | None = None  # None: the system's sound devices
+    threaded_audio: bool = True  # False: render on demand (tests)
+    panels: bool = False
+
+    @classmethod
+    def workstation(cls, **overrides: Any) -> WindowParts:
+        """The whole app: editor, audio transport, Training and Generation panels."""
+        return cls(**{"audio": True, "panels": True, **overrides})
+
+
+def _file(command_id: str, title: str, run: Any, keys: tuple = (), section: str = "",
+          tip: str = "") -> Command[MainWindow]:  # fmt: skip
+    return Command(command_id, title, "file", lambda d, w: run(w), keys, tip, section)
+
+
+Key = QKeySequence.StandardKey
+WINDOW_COMMANDS: tuple[Command[MainWindow], ...] = (
+    _file("file.new", "New", lambda w: w.new_song(), (Key.New,), "new"),
+    _file("file.open_midi", "Open MIDI…", lambda w: w.open_midi_dialog(), (Key.Open,), "open"),
+    _file("file.open_project", "Open Project…", lambda w: w.open_project_dialog(),
+          ("Ctrl+Shift+O",), "open"),
+    Command("file.clear_recent", "Clear Recent Files", "file/recent",
+            lambda d, w: w.recent.clear(), tip="Empty the File ▸ Open Recent list",
+            section="recent", enabled=lambda w: bool(w.recent.paths())),
+    _file("file.save", "Save", lambda w: w.save(), (Key.Save,), "save"),
+    _file("file.save_as", "Save As…", lambda w: w.save_as(), ("Ctrl+Shift+S",), "save"),
+    _file("file.export_midi", "Export MIDI…", lambda w: w.export_midi(), ("Ctrl+E",), "export"),
+    _file("file.quit", "Quit", lambda w: w.close(), ("Ctrl+Q",), "quit"),
+    Command("help.shortcuts", "Keyboard Shortcuts", "help", lambda d, w: w.show_shortcuts(),
+            ("F1",), section="help"),
+    Command("help.about", "About Pianola", "help", lambda d, w: w.show_about(),
+            tip="Version, libraries and their licences, where the bundled data comes from",
+            section="about"),
+)  # fmt: skip
 
 
 class ShortcutsDialog(QDialog):
-    """Help ▸ Keyboard Shortcuts: built from the same registry as the menus."""
+    """Help ▸ Keyboard Shortcuts: one row per registered command, nothing else."""
 
-    def __init__(
-        self,
-        specs: list[ActionSpec],
-        parent: QWidget | None = None,
-        extra_actions: list[QAction] | None = None,
-    ) -> None:
+    def __init__(self, commands: list[Command[Any]], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Keyboard Shortcuts")
-        # Rows: the registry's commands, then shortcuts that other parts of the app (the
-        # transport, audio export) added to the window's menus and toolbars.
-        entries = [(s.title, s.shortcut_text(), s.menu.title(), s.tip or s.title) for s in specs]
-        for action in extra_actions or []:
-            title = action.text().replace("&", "")
-            menus = [
-                m.title().replace("&", "")
-                for m in action.associatedObjects()
-                if isinstance(m, QMenu)
-            ]
-            keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-            entries.append((title, keys, menus[0] if menus else "", action.toolTip() or title))
+        entries = [(c.title, c.shortcut_text(), c.menu_title(), c.tip or c.title) for c in commands]
         self.resize(560, 640)
         self.filter = QLineEdit(self)
         self.filter.setPlaceholderText("Type to filter commands or keys…")
@@ -131,34 +152,46 @@ class ShortcutsDialog(QDialog):
 
 
 class MainWindow(QMainWindow):
-    """Pianola's window. Other panels attach with `add_panel` and `set_transport_bar`."""
+    """Pianola's window: the editor in the middle, the transport above it, panels docked.
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    ``parts`` says which parts to build (see `WindowParts`); a plain ``MainWindow()`` is
+    the editor alone, as the editor and file tests want it.
+    """
+
+    def __init__(self, parent: QWidget | None = None, parts: WindowParts | None = None) -> None:
         super().__init__(parent)
+        parts = parts or WindowParts()
         self.setObjectName("PianolaMainWindow")
         self.setWindowIcon(icon("pianola"))
         self.document = SongDocument(default_song(), self)
-        self.editor = PianoRollEditor(self.document, self)
         self.generation_settings: dict[str, Any] = {}
-        self._menus: dict[str, QMenu] = {}
-        self.specs: list[ActionSpec] = []
-        self.actions_by_id: dict[str, QAction] = {}
+        self.recent = RecentFiles(self)
+        self.commands = CommandRegistry(self, self.menuBar())
+        self.editor = PianoRollEditor(self.document, self, self.commands)
+        self.transport: TransportController | None = None
+        self.transport_bar: TransportBar | None = None
+        self.audio: AudioCommands | None = None
+        self.panels: Panels | None = None
+        self.autosaver: Autosaver | None = None  # the app's crash-recovery copy (app.py)
 
         central = QWidget(self)
         self._central_layout = QVBoxLayout(central)
         self._central_layout.setContentsMargins(0, 0, 0, 0)
         self._central_layout.setSpacing(0)
-        self._transport: QWidget | None = None
+        self._transport_widget: QWidget | None = None
         self._central_layout.addWidget(self.editor, 1)
         self.setCentralWidget(central)
         self.setAcceptDrops(True)
         self.setDockOptions(
             QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks
         )
+        # Song facts sit in the status bar's normal area; temporary messages (exported,
+        # no audio device) cover them for a few seconds and then they come back.
+        self.song_status = QLabel(self)
+        self.song_status.setObjectName("SongStatus")
+        self.statusBar().addWidget(self.song_status, 1)
 
-        for name, title in MENUS:
-            self._menus[name] = self.menuBar().addMenu(title)
-        self._install_actions()
+        self._assemble(parts)
         self.document.modifiedChanged.connect(self._update_title)
         self.document.pathChanged.connect(self._update_title)
         for signal in (
@@ -172,10 +205,40 @@ class MainWindow(QMainWindow):
         self.resize(1400, 860)
         self._restore_settings()
 
+    # -- assembly ---------------------------------------------------------------------------
+    def _assemble(self, parts: WindowParts) -> None:
+        """Build the parts and declare their commands: the one place the window is wired."""
+        self.commands.add(*WINDOW_COMMANDS, context=self)
+        from studio.ui import log_viewer
+
+        log_viewer.register(self.commands, self)
+        from studio.ui import musicxml_commands
+
+        musicxml_commands.register(self.commands, self)
+        self.recent_menu = RecentMenu(
+            self.recent, self.open_recent, self.commands.action("file.clear_recent"), self
+        )
+        self.commands.add_submenu("file", "recent", self.recent_menu)
+        if parts.audio:
+            from studio.ui.audio_integration import build_audio
+
+            audio = build_audio(self, parts.audio_backend, parts.threaded_audio)
+            self.transport, self.transport_bar, self.audio = (
+                audio.controller,
+                audio.bar,
+                audio.commands,
+            )
+            self.set_transport_bar(audio.bar)
+        if parts.panels:
+            from studio.ui.panels import attach_panels
+
+            self.panels = attach_panels(self, self.transport)
+
     # -- public API for other panels --------------------------------------------------------
     def menu(self, name: str) -> QMenu:
-        """The QMenu "file", "edit", "view", "tools" or "help"."""
-        return self._menus[name]
+        """The QMenu "file", "edit", "view", "transport", "tools" or "help" (read-only use:
+        declare commands in ``self.commands``)."""
+        return self.commands.menu(name)
 
     def add_panel(
         self,
@@ -183,7 +246,7 @@ class MainWindow(QMainWindow):
         title: str,
         area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea,
     ) -> QDockWidget:
-        """Add a dock panel; its visibility toggle goes into the View menu."""
+        """Add a dock panel; View gets a command that shows and hides it."""
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock-{title}")
         dock.setWidget(widget)
@@ -191,62 +254,49 @@ class MainWindow(QMainWindow):
         # the composer left it; only a dock the saved state does not know goes to `area`.
         if not self.restoreDockWidget(dock):
             self.addDockWidget(area, dock)
-        self.menu("view").addAction(dock.toggleViewAction())
+        command_id = "view.panel." + "_".join(title.lower().split())
+        toggle = dock.toggleViewAction()
+        self.commands.add(
+            Command(
+                command_id,
+                f"{title} Panel",
+                "view",
+                lambda d, w, toggle=toggle: toggle.trigger(),
+                tip=f"Show or hide the {title} panel",
+                section="panels",
+                checkable=True,
+                checked=lambda w, toggle=toggle: toggle.isChecked(),
+            ),
+            context=self,
+        )
+        # Qt keeps the dock's own toggle in step with its close button; follow it.
+        toggle.toggled.connect(self.commands.action(command_id).setChecked)
         return dock
 
     def set_transport_bar(self, widget: QWidget) -> None:
         """Put the transport controls at the top of the window (replacing any previous)."""
-        if self._transport is not None:
-            self._central_layout.removeWidget(self._transport)
-            self._transport.setParent(None)
-        self._transport = widget
+        if self._transport_widget is not None:
+            self._central_layout.removeWidget(self._transport_widget)
+            self._transport_widget.setParent(None)
+        self._transport_widget = widget
         self._central_layout.insertWidget(0, widget)
         widget.show()
 
-    # -- actions and menus ------------------------------------------------------------------
-    def _install_actions(self) -> None:
-        window_specs = _window_actions()
-        for spec in window_specs:
-            action = QAction(spec.title, self)
-            action.setObjectName(spec.id)
-            action.setShortcuts(spec.key_sequences())
-            action.setStatusTip(spec.tip or spec.title)
-            action.triggered.connect(lambda _c=False, s=spec: s.callback(self.document, self))
-            self.addAction(action)
-            self.actions_by_id[spec.id] = action
-        self.actions_by_id.update(self.editor.actions_by_id)
-        self.specs = list(window_specs) + list(EDITOR_ACTIONS)
-        order = ("file", "edit", "view", "tools", "help")
-        for menu_name in order:
-            menu = self.menu(menu_name)
-            section = None
-            for spec in self.specs:
-                if spec.menu != menu_name:
-                    continue
-                if section is not None and spec.section != section:
-                    menu.addSeparator()
-                section = spec.section
-                menu.addAction(self.actions_by_id[spec.id])
-        self.menu("view").addSeparator()
+    @property
+    def actions_by_id(self) -> dict[str, QAction]:
+        """Every command's QAction by id (to trigger one as a user would)."""
+        return self.commands.actions_by_id()
 
+    # -- help -------------------------------------------------------------------------------
     def show_shortcuts(self) -> ShortcutsDialog:
-        registered = set(self.actions_by_id.values())
-        extra = [
-            a
-            for a in self.findChildren(QAction)
-            if a not in registered and not a.shortcut().isEmpty()
-        ]
-        dialog = ShortcutsDialog(self.specs, self, extra)
+        dialog = ShortcutsDialog(self.commands.commands(), self)
         dialog.open()
         return dialog
 
-    def show_about(self) -> None:
-        QMessageBox.about(
-            self,
-            "About Pianola",
-            "<b>Pianola</b><br>Train a convolutional GAN on MIDI you love, generate, edit, "
-            "listen and export.",
-        )
+    def show_about(self) -> AboutDialog:
+        dialog = AboutDialog(self)
+        dialog.open()
+        return dialog
 
     # -- title and status -------------------------------------------------------------------
     def _display_name(self) -> str:
@@ -262,14 +312,14 @@ class MainWindow(QMainWindow):
         doc = self.document
         track = doc.active()
         if track is None:
-            self.statusBar().showMessage("No tracks: add one with + in the track list")
+            self.song_status.setText("No tracks: add one with + in the track list")
             return
         selected = len(doc.selection)
         total = len(track.notes)
         text = f"{track.name}: {total} notes"
         if selected:
             text += f", {selected} selected"
-        self.statusBar().showMessage(text)
+        self.song_status.setText(text)
 
     # -- files ------------------------------------------------------------------------------
     def maybe_save(self) -> bool:
@@ -303,37 +353,54 @@ class MainWindow(QMainWindow):
     def _open_dialog(self, title: str, file_filter: str) -> None:
         if not self.maybe_save():
             return
-        path, _ = QFileDialog.getOpenFileName(self, title, self._last_dir(), file_filter)
+        path, _ = QFileDialog.getOpenFileName(self, title, last_folder(), file_filter)
         if path:
             self.open_path(path, ask=False)
+
+    def open_recent(self, path: str) -> bool:
+        """File ▸ Open Recent: a file that has gone since is taken off the list."""
+        if not Path(path).exists():
+            self.recent.remove(path)
+            QMessageBox.critical(
+                self, "Cannot open file", f"{Path(path).name} is no longer in {Path(path).parent}."
+            )
+            return False
+        return self.open_path(path)
 
     def open_path(self, path: str | os.PathLike[str], ask: bool = True) -> bool:
         """Open a .mid/.midi or .pianola file. On failure, explain and keep the current song."""
         path = str(path)
         if ask and not self.maybe_save():
             return False
-        try:
-            if path.lower().endswith(PROJECT_SUFFIX):
-                project = load_project(path)
-                song, document_path = project.song, path
-                self.generation_settings = dict(project.generation_settings)
-                active = next(
-                    (i for i, s in enumerate(project.track_view_state) if s.get("active")), 0
-                )
-            else:
-                song, document_path = load_midi(path), path
-                self.generation_settings = {}
-                active = 0
-        except (MidiImportError, ProjectError) as error:
-            QMessageBox.critical(self, "Cannot open file", str(error))
+        # Read in a worker (progress dialog with Cancel); the window keeps painting.
+        loaded = open_song_file(self, path)
+        if loaded.cancelled:
+            self.statusBar().showMessage(f"Opening {Path(path).name} was cancelled", 5000)
             return False
-        except OSError as error:
-            QMessageBox.critical(self, "Cannot open file", f"Cannot read '{path}': {error}")
+        if loaded.error is not None or loaded.project is None:
+            error = loaded.error or RuntimeError("nothing was read")
+            QMessageBox.critical(self, "Cannot open file", open_error_text(error, path))
             return False
-        self._remember_dir(path)
-        self.document.set_song(song, document_path)  # the editor zooms to fit
-        self.document.set_active_track(active)
+        remember_folder(path)
+        self.recent.add(path)
+        self.show_project(loaded.project, path)
         return True
+
+    def show_project(self, project: Project, path: str | None) -> None:
+        """Make ``project`` the open song (an opened file, a restored recovery copy)."""
+        self.generation_settings = dict(project.generation_settings)
+        active = next((i for i, s in enumerate(project.track_view_state) if s.get("active")), 0)
+        self.document.set_song(project.song, path)  # the editor zooms to fit
+        self.document.set_active_track(active)
+
+    def current_project(self) -> Project:
+        """The open song with its view state and generation settings, as saved."""
+        doc = self.document
+        return Project(
+            doc.song,
+            [{"active": k == doc.active_track} for k in range(len(doc.song.tracks))],
+            dict(self.generation_settings),
+        )
 
     def save(self) -> bool:
         """Save the project; a song opened from MIDI (or new) asks for a project name."""
@@ -343,57 +410,40 @@ class MainWindow(QMainWindow):
         return self.save_as()
 
     def save_as(self) -> bool:
-        suggestion = self._suggest(PROJECT_SUFFIX)
-        path, _ = QFileDialog.getSaveFileName(self, "Save Project", suggestion, PROJECT_FILTER)
-        if not path:
-            return False
-        if not path.lower().endswith(PROJECT_SUFFIX):
-            path += PROJECT_SUFFIX
-        return self.save_to(path)
+        path = ask_save_path(
+            self, "Save Project", self._suggest(PROJECT_SUFFIX), PROJECT_FILTER, PROJECT_SUFFIX
+        )
+        return self.save_to(path) if path else False
 
     def save_to(self, path: str) -> bool:
         doc = self.document
-        project = Project(
-            doc.song,
-            [{"active": k == doc.active_track} for k in range(len(doc.song.tracks))],
-            dict(self.generation_settings),
-        )
         try:
-            save_project(project, path)
-        except (ProjectError, OSError) as error:
-            QMessageBox.critical(self, "Cannot save project", str(error))
+            save_project(self.current_project(), path)
+        except Exception as error:  # every failure (disk full, unencodable text) gets a dialog
+            QMessageBox.critical(self, "Cannot save project", save_error_text(error, path))
             return False
-        self._remember_dir(path)
+        remember_folder(path)
+        self.recent.add(path)
         doc.mark_saved(path)
         return True
 
     def export_midi(self) -> bool:
-        suggestion = self._suggest(".mid")
-        path, _ = QFileDialog.getSaveFileName(self, "Export MIDI", suggestion, MIDI_FILTER)
+        path = ask_save_path(
+            self, "Export MIDI", self._suggest(".mid"), MIDI_FILTER, ".mid", MIDI_SUFFIXES
+        )
         if not path:
             return False
-        if not path.lower().endswith(MIDI_SUFFIXES):
-            path += ".mid"
         try:
             save_midi(self.document.song, path)
-        except (MidiExportError, OSError) as error:
-            QMessageBox.critical(self, "Cannot export MIDI", str(error))
+        except Exception as error:  # every failure reaches the composer as a dialog
+            QMessageBox.critical(self, "Cannot export MIDI", save_error_text(error, path))
             return False
-        self._remember_dir(path)
+        remember_folder(path)
         self.statusBar().showMessage(f"Exported {Path(path).name}", 5000)
         return True
 
     def _suggest(self, suffix: str) -> str:
-        if self.document.path:
-            return str(Path(self.document.path).with_suffix(suffix))
-        name = (self.document.song.title or "Untitled") + suffix
-        return str(Path(self._last_dir()) / name)
-
-    def _last_dir(self) -> str:
-        return str(QSettings().value("files/last_dir", str(Path.home())))
-
-    def _remember_dir(self, path: str) -> None:
-        QSettings().setValue("files/last_dir", str(Path(path).parent))
+        return suggest_path(self.document.path, self.document.song.title, suffix)
 
     def set_song(self, song: Song, path: str | None = None) -> None:
         """Show a song (e.g. a generated one) without asking; used by other panels."""
@@ -466,6 +516,8 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.save_settings()
+        if self.autosaver is not None:  # saved or discarded: no recovery copy is needed
+            self.autosaver.document_closed()
         from studio.ui.threads import stop_all
 
         stop_all()

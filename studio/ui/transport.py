@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QObject, QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QLabel, QSizePolicy, QToolBar, QToolButton, QWidget
@@ -34,8 +35,20 @@ from studio.ui.document import SongDocument
 from studio.ui.icons import icon
 
 FRAME_MS = 30  # playhead refresh: ~33 fps is smooth and cheap
+FLASH_MS = 1500  # how long a refused Play highlights the notice
+FLASH_STYLE = "color: #1e1e1e; background: #ffb74d; border-radius: 3px; padding: 0 4px;"
 IDLE_CLOSE_S = 10.0  # release the sound card after this long without sound
 DEVICE_BLOCK = 1024
+
+
+@dataclass(frozen=True)
+class TransportActions:
+    """The registry's QActions the transport bar shows."""
+
+    play: QAction
+    stop: QAction
+    loop: QAction
+    settings: QAction
 
 
 @dataclass
@@ -78,6 +91,7 @@ class TransportController(QObject):
     positionChanged = Signal(float)  # ticks
     statusChanged = Signal(str)  # why there is no sound / a notice; "" when all is well
     devicesChanged = Signal()
+    playRefused = Signal(str)  # Play (or an audition) was pressed and cannot sound: why
 
     def __init__(
         self,
@@ -167,6 +181,7 @@ class TransportController(QObject):
         if self._auditioning:
             self._end_audition()
         if not self._ensure_stream():
+            self._refused()
             return False
         tick = self.document.playhead
         transport = self.player.transport
@@ -191,6 +206,7 @@ class TransportController(QObject):
         song is playing again as soon as the audition stops or ends.
         """
         if not self._ensure_stream():
+            self._refused()
             return False
         self.player.stop()
         self._auditioning = True
@@ -246,6 +262,15 @@ class TransportController(QObject):
         self._idle_s = 0.0
         self.timer.start()
 
+    def sound(self, audio: np.ndarray) -> list | None:
+        """Play rendered audio now, over the music: a key held on a MIDI keyboard, the
+        count-in. Returns the handle for `player.release`; None without a device."""
+        if not self._ensure_stream(quiet=True):
+            return None
+        self._idle_s = 0.0
+        self.timer.start()
+        return self.player.hold(audio)
+
     # -- devices and settings ----------------------------------------------------------------------
     def rescan(self) -> DeviceScan:
         """Look for devices again (a sound card plugged in since start-up)."""
@@ -288,6 +313,10 @@ class TransportController(QObject):
             self._soundfont_notice = notice
 
     # -- internals ---------------------------------------------------------------------------------
+    def _refused(self) -> None:
+        """Say why nothing plays at the moment the composer asked (not only in the bar)."""
+        self.playRefused.emit(self.status or "No audio output: nothing can be played.")
+
     def _make_player(self, sample_rate: int) -> Player:
         synth = self._make_synth(sample_rate)
         player = Player(
@@ -424,28 +453,26 @@ class TransportController(QObject):
 
 
 class TransportBar(QToolBar):
-    """Play/pause, stop, loop, position (bar:beat and time), tempo and device status."""
+    """Play/pause, stop, loop, position (bar:beat and time), tempo and device status.
 
-    def __init__(self, controller: TransportController, parent: QWidget | None = None) -> None:
+    The buttons are the registry's transport commands (``TransportActions``), so the bar,
+    the Transport menu and the keys are one and the same action.
+    """
+
+    def __init__(
+        self,
+        controller: TransportController,
+        actions: TransportActions,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__("Transport", parent)
         self.setObjectName("TransportBar")
         self.setIconSize(QSize(20, 20))
         self.setMovable(False)
         self.controller = controller
-
-        self.play_action = QAction(icon("play"), "Play", self)
-        self.play_action.setToolTip("Play from the playhead / pause (Space)")
-        self.play_action.triggered.connect(controller.toggle_play)
-        self.stop_action = QAction(icon("stop"), "Stop", self)
-        self.stop_action.setToolTip(
-            "Stop: back to where playback started; again: back to the start"
-        )
-        self.stop_action.triggered.connect(controller.stop)
-        self.loop_action = QAction(icon("loop"), "Loop", self)
-        self.loop_action.setCheckable(True)
-        self.loop_action.setChecked(controller.loop_enabled)
-        self.loop_action.setToolTip("Loop the loop region (drag in the ruler to set it)")
-        self.loop_action.toggled.connect(controller.set_loop_enabled)
+        self.play_action = actions.play
+        self.stop_action = actions.stop
+        self.loop_action = actions.loop
         for action in (self.play_action, self.stop_action, self.loop_action):
             self.addAction(action)
         self.addSeparator()
@@ -479,10 +506,16 @@ class TransportBar(QToolBar):
         self.rescan_button.setToolTip("Look for audio devices again (no restart needed)")
         self.rescan_button.clicked.connect(controller.rescan)
         self.rescan_action = self.addWidget(self.rescan_button)
+        self.settings_button = self.addAction(actions.settings)
+        self._flash_timer = QTimer(self)
+        self._flash_timer.setSingleShot(True)
+        self._flash_timer.setInterval(FLASH_MS)
+        self._flash_timer.timeout.connect(lambda: self._on_status(self.controller.status))
 
         controller.stateChanged.connect(self._on_state)
         controller.positionChanged.connect(self._on_position)
         controller.statusChanged.connect(self._on_status)
+        controller.playRefused.connect(self.flash_notice)
         controller.devicesChanged.connect(lambda: self._on_status(controller.status))
         controller.document.changed.connect(lambda: self._on_position(controller.position_tick()))
         self._on_state("stopped")
@@ -500,6 +533,16 @@ class TransportBar(QToolBar):
         seconds = float(self.controller.document.song.tick_to_seconds(max(0.0, tick)))
         self.position_label.setText(f"{bar:>4}:{beat}  {format_time(seconds)}")
         self.tempo_label.setText(f"♩ = {transport.tempo_at(tick):g}")
+
+    def flash_notice(self, text: str) -> None:
+        """Show why Play did nothing, highlighted for a moment so the eye catches it."""
+        self._on_status(text)
+        self.status_label.setStyleSheet(FLASH_STYLE)
+        self._flash_timer.start()
+
+    @property
+    def is_flashing(self) -> bool:
+        return self._flash_timer.isActive()
 
     def _on_status(self, text: str) -> None:
         self.status_label.setText(text)

@@ -10,7 +10,7 @@ from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 from studio.core.song import Notes, Song, Track
-from studio.ui.editor.actions import EDITOR_ACTIONS
+from studio.ui.editor.actions import EDITOR_COMMANDS
 
 K = Qt.Key
 SHIFT = Qt.KeyboardModifier.ShiftModifier
@@ -31,8 +31,8 @@ def key(qtbot, editor, k, modifiers=Qt.KeyboardModifier.NoModifier):
 
 
 def test_every_registered_action_exists_with_its_shortcuts(editor):
-    assert set(editor.actions_by_id) == {spec.id for spec in EDITOR_ACTIONS}
-    for spec in EDITOR_ACTIONS:
+    assert set(editor.actions_by_id) == {spec.id for spec in EDITOR_COMMANDS}
+    for spec in EDITOR_COMMANDS:
         assert editor.action(spec.id).shortcuts() == spec.key_sequences()
 
 

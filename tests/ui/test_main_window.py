@@ -183,27 +183,33 @@ def test_drag_and_drop_opens_midi(window, tmp_path, dialogs):
 def test_shortcuts_dialog_lists_exactly_the_registered_actions(window):
     dialog = window.show_shortcuts()
     rows = dialog.rows()
-    assert len(rows) == len(window.specs) == len(window.actions_by_id)
-    for spec, (title, shortcut) in zip(window.specs, rows, strict=True):
-        action = window.actions_by_id[spec.id]
-        assert title == spec.title
-        assert shortcut == spec.shortcut_text()
-        assert action.shortcuts() == spec.key_sequences()
-    menu_actions = {
-        a.objectName()
-        for name in ("file", "edit", "view", "tools", "help")
-        for a in window.menu(name).actions()
-        if a.objectName()
-    }
-    assert menu_actions == set(window.actions_by_id)
+    commands = window.commands.commands()
+    assert len(rows) == len(commands) == len(window.actions_by_id)
+    for command, (title, shortcut) in zip(commands, rows, strict=True):
+        action = window.actions_by_id[command.id]
+        assert title == command.title
+        assert shortcut == command.shortcut_text()
+        assert action.shortcuts() == command.key_sequences()
+    # Every command is in exactly one menu (Clear Recent inside File > Open Recent).
+    menus = [window.menu(name) for name in ("file", "edit", "view", "tools", "help")]
+    menus.append(window.recent_menu)
+    placed = [a.objectName() for m in menus for a in m.actions() if a.objectName()]
+    assert sorted(placed) == sorted(window.actions_by_id)
     dialog.close()
 
 
-def test_panels_and_transport_slot(window):
+def test_panels_and_transport_slot(window, qtbot):
     panel = QLabel("training")
     dock = window.add_panel(panel, "Training", Qt.DockWidgetArea.RightDockWidgetArea)
     assert isinstance(dock, QDockWidget) and dock.widget() is panel
-    assert dock.toggleViewAction() in window.menu("view").actions()
+    toggle = window.actions_by_id["view.panel.training"]
+    assert toggle in window.menu("view").actions()
+    qtbot.waitUntil(dock.isVisible)
+    assert toggle.isChecked()
+    toggle.trigger()  # View > Training Panel hides it, and shows it again
+    assert dock.isHidden() and not toggle.isChecked()
+    toggle.trigger()
+    assert not dock.isHidden() and toggle.isChecked()
     bar = QLabel("transport")
     window.set_transport_bar(bar)
     assert bar.parent() is not None and bar.isVisible()
@@ -277,8 +283,8 @@ def test_shortcuts_dialog_filter(window):
 
 def test_no_two_commands_share_a_shortcut(window):
     seen: dict[str, str] = {}
-    for spec in window.specs:
-        for sequence in spec.key_sequences():
+    for command in window.commands.commands():
+        for sequence in command.key_sequences():
             text = sequence.toString()
-            assert text not in seen, f"{text} is bound to {seen[text]} and {spec.id}"
-            seen[text] = spec.id
+            assert text not in seen, f"{text} is bound to {seen[text]} and {command.id}"
+            seen[text] = command.id

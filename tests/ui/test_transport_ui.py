@@ -14,8 +14,7 @@ from studio.audio.wav import read_wav
 from studio.core import edits
 from studio.core.song import Notes, Song, Track
 from studio.ui.audio_dialogs import AudioSettingsDialog, ExportChoice
-from studio.ui.audio_integration import attach_audio
-from studio.ui.main_window import MainWindow
+from studio.ui.main_window import MainWindow, WindowParts
 from studio.ui.transport import AudioSettings
 
 SR = 44100
@@ -62,10 +61,11 @@ def chorale() -> Song:
 def rig(qtbot):
     def make(connected: bool = True, **kw):
         backend = FakeBackend(connected, **kw)
-        window = MainWindow()
+        parts = WindowParts(audio=True, audio_backend=backend, threaded_audio=False)
+        window = MainWindow(parts=parts)
         window.maybe_save = lambda: True  # closing after edits must not ask "save changes?"
         qtbot.addWidget(window)
-        controller = attach_audio(window, backend=backend, threaded=False)
+        controller = window.transport
         window.set_song(chorale())
         window.show()
         qtbot.waitExposed(window)
@@ -77,7 +77,7 @@ def rig(qtbot):
 
     made: list = []
     yield make
-    for _window, controller in made:
+    for window, controller in made:
         controller.shutdown()
 
 
@@ -95,7 +95,7 @@ def test_space_plays_and_the_playhead_follows_the_dac_clock(rig, qtbot):
     window, controller, backend = rig()
     qtbot.keyClick(window.editor.canvas, Qt.Key.Key_Space)
     assert controller.is_playing
-    assert window.findChild(type(controller.bar)).play_action.text() == "Pause"
+    assert window.findChild(type(window.transport_bar)).play_action.text() == "Pause"
     heard = crank(controller, backend, 43)  # 43 * 1024 frames ~ 1 s of stream time
     assert np.abs(heard).max() > 0.01
     stream = backend.streams[-1]
@@ -103,8 +103,8 @@ def test_space_plays_and_the_playhead_follows_the_dac_clock(rig, qtbot):
     expected_seconds = stream.time - stream.latency
     expected_tick = expected_seconds * 960  # 120 bpm, 480 ticks per beat
     assert window.document.playhead == pytest.approx(expected_tick, abs=2)
-    assert "0:" in controller.bar.position_label.text()
-    assert controller.bar.position_label.text().strip().startswith("1:2")  # bar 1, beat 2
+    assert "0:" in window.transport_bar.position_label.text()
+    assert window.transport_bar.position_label.text().strip().startswith("1:2")  # bar 1, beat 2
     qtbot.keyClick(window.editor.canvas, Qt.Key.Key_Space)
     assert controller.state.value == "paused"
     paused_at = window.document.playhead
@@ -132,7 +132,7 @@ def test_clicking_the_ruler_while_playing_jumps_there(rig):
     window.document.set_playhead(4 * 480 * 4)  # bar 5
     crank(controller, backend, 10)
     assert window.document.playhead > 4 * 480 * 4
-    assert controller.bar.position_label.text().strip().startswith("5:")
+    assert window.transport_bar.position_label.text().strip().startswith("5:")
 
 
 def test_mute_during_playback_is_heard_within_a_few_buffers(rig):
@@ -181,7 +181,7 @@ def test_auditioning_another_song_leaves_the_document_alone_then_returns_to_it(r
 def test_the_panels_audition_through_the_transport(rig):
     from studio.ui.panels import _player
 
-    _window, controller, _backend = rig()
+    window, controller, _backend = rig()
     play = _player(controller)
     assert play is not None
     play(Song("preview", tracks=[Track("p", notes=Notes([60], [0], [480]))]))
@@ -199,7 +199,7 @@ def test_pitch_preview_sounds_on_the_active_track(rig):
 
 def test_no_device_shows_why_and_export_still_works(rig, qtbot, tmp_path):
     window, controller, _backend = rig(connected=False)
-    bar = controller.bar
+    bar = window.transport_bar
     assert bar.status_label.text() == NO_DEVICE
     assert bar.rescan_action.isVisible()  # the Rescan button is offered
     qtbot.keyClick(window.editor.canvas, Qt.Key.Key_Space)
@@ -207,21 +207,21 @@ def test_no_device_shows_why_and_export_still_works(rig, qtbot, tmp_path):
     assert bar.status_label.text() == NO_DEVICE
     # Export Audio works without any sound card.
     target = tmp_path / "chorale.wav"
-    handle = controller.actions.start_export(ExportChoice(str(target), False, SR, False))
+    handle = window.audio.start_export(ExportChoice(str(target), False, SR, False))
     with qtbot.waitSignal(handle.finished, timeout=30000):
         pass
     audio, rate = read_wav(target)
     assert rate == SR and audio.shape[1] == 2
     assert len(audio) / SR == pytest.approx(16.0 + 0.22, abs=0.1)  # 32 beats + release
     assert np.abs(audio).max() > 0.05
-    assert controller.actions.last_export == str(target)
+    assert window.audio.last_export == str(target)
 
 
 def test_export_loop_region_has_the_exact_length(rig, qtbot, tmp_path):
     window, controller, _backend = rig()
     window.document.set_loop(960, 2880)  # one bar at 120 bpm: 2 s
     target = tmp_path / "loop.wav"
-    handle = controller.actions.start_export(ExportChoice(str(target), True, 48000, False))
+    handle = window.audio.start_export(ExportChoice(str(target), True, 48000, False))
     with qtbot.waitSignal(handle.finished, timeout=30000):
         pass
     audio, rate = read_wav(target)
@@ -229,21 +229,21 @@ def test_export_loop_region_has_the_exact_length(rig, qtbot, tmp_path):
 
 
 def test_device_plugged_in_later_plays_without_restart(rig, qtbot):
-    _window, controller, backend = rig(connected=False)
+    window, controller, backend = rig(connected=False)
     assert not controller.play()
     backend.connected = True
-    qtbot.mouseClick(controller.bar.rescan_button, Qt.MouseButton.LeftButton)
-    assert controller.bar.status_label.text() == ""
+    qtbot.mouseClick(window.transport_bar.rescan_button, Qt.MouseButton.LeftButton)
+    assert window.transport_bar.status_label.text() == ""
     assert controller.play()
     assert np.abs(crank(controller, backend, 10)).max() > 0.01
-    assert controller.bar.device_label.text() == "Studio Monitors · 44.1 kHz · 50 ms"
+    assert window.transport_bar.device_label.text() == "Studio Monitors · 44.1 kHz · 50 ms"
 
 
 def test_sample_rate_mismatch_uses_a_rate_the_device_plays(rig):
-    _window, controller, backend = rig(rates=(48000,))
+    window, controller, backend = rig(rates=(48000,))
     assert controller.play()
     assert controller.sample_rate == 48000
-    assert "48000 Hz" in controller.bar.status_label.text()
+    assert "48000 Hz" in window.transport_bar.status_label.text()
     assert np.abs(crank(controller, backend, 10)).max() > 0.01
 
 
@@ -251,9 +251,10 @@ def test_loop_toggle_and_loop_region(rig):
     window, controller, backend = rig()
     window.document.set_loop(0, 960)
     assert controller.player.transport.loop_ticks == (0, 960)
-    controller.bar.loop_action.setChecked(False)
+    window.transport_bar.loop_action.trigger()  # the Loop button
     assert controller.player.transport.loop_ticks is None
-    controller.bar.loop_action.setChecked(True)
+    assert not window.actions_by_id["transport.loop"].isChecked()
+    window.transport_bar.loop_action.trigger()
     controller.play()
     crank(controller, backend, 60)  # 1.4 s > the 1 s loop
     assert window.document.playhead < 960
@@ -279,10 +280,10 @@ def test_audio_settings_apply_without_restart(rig, qtbot):
 def test_broken_soundfont_falls_back_with_a_notice(rig, tmp_path):
     bad = tmp_path / "broken.sf2"
     bad.write_bytes(b"not a soundfont")
-    _window, controller, backend = rig()
+    window, controller, backend = rig()
     controller.apply_settings(AudioSettings(soundfont=str(bad)))
     assert controller.play()
-    assert "built-in synthesizer" in controller.bar.status_label.text()
+    assert "built-in synthesizer" in window.transport_bar.status_label.text()
     assert np.abs(crank(controller, backend, 10)).max() > 0.01
 
 
@@ -290,7 +291,7 @@ def test_menus_offer_export_and_transport(rig):
     window, controller, _backend = rig()
     titles = [a.text() for a in window.menu("file").actions()]
     assert "Export Audio…" in titles
-    assert controller.actions.play.shortcut().toString() == "Space"
+    assert window.actions_by_id["transport.play"].shortcut().toString() == "Space"
 
 
 def test_no_two_actions_of_the_full_window_share_a_shortcut(rig):

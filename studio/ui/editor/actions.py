@@ -1,15 +1,14 @@
-"""Every editor command declared once: id, title, menu, shortcuts, and a callback.
+"""The editor's commands, declared once as records for the command registry.
 
-As in napari's app-model, the menus, the tool bar, the key bindings and the Help ▸
-Keyboard Shortcuts dialog are all built from this one list, so they cannot disagree.
-Callbacks take the document and the editor (for the snap grid, paste position and
-dialogs), never a menu or a button.
+The window's registry (``studio.ui.commands``) turns them into the menus, the tool bar's
+actions, the key bindings and the rows of Help ▸ Keyboard Shortcuts. Callbacks take the
+document and the editor (for the snap grid, paste position and dialogs), never a menu or
+a button.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -17,44 +16,13 @@ from PySide6.QtGui import QKeySequence
 
 from studio.core import edits
 from studio.core.scales import out_of_scale_ids
+from studio.ui.commands import Command
 from studio.ui.document import SongDocument
 
 if TYPE_CHECKING:
     from studio.ui.editor.editor import PianoRollEditor
 
 Key = QKeySequence.StandardKey
-
-
-@dataclass(frozen=True)
-class ActionSpec:
-    """One user command. `shortcuts` are key strings or Qt standard keys."""
-
-    id: str
-    title: str
-    menu: str
-    callback: Callable[[SongDocument, Any], None]
-    shortcuts: tuple[str | QKeySequence.StandardKey, ...] = ()
-    tip: str = ""
-    checkable: bool = False
-    icon: str = ""
-    section: str = ""  # menus put a separator between sections
-    editor_scope: bool = True  # shortcut only while the editor has focus (arrows, letters)
-
-    def key_sequences(self) -> list[QKeySequence]:
-        out: list[QKeySequence] = []
-        for shortcut in self.shortcuts:
-            if isinstance(shortcut, QKeySequence.StandardKey):
-                candidates = QKeySequence.keyBindings(shortcut)
-            else:
-                candidates = [QKeySequence(shortcut)]
-            # Platforms differ (Ctrl+Y is already Redo on some): list each key once.
-            out.extend(c for c in candidates if c not in out)
-        return out
-
-    def shortcut_text(self) -> str:
-        return ", ".join(
-            s.toString(QKeySequence.SequenceFormat.NativeText) for s in self.key_sequences()
-        )
 
 
 # -- callbacks ---------------------------------------------------------------------------
@@ -197,28 +165,26 @@ def _zoom(axis: str, factor: float) -> Callable[[SongDocument, Any], None]:
     return run
 
 
-EDITOR_ACTIONS: tuple[ActionSpec, ...] = (
-    ActionSpec(
+EDITOR_COMMANDS: tuple[Command[PianoRollEditor], ...] = (
+    Command(
         "edit.undo",
         "Undo",
         "edit",
         lambda d, e: d.undo_stack.undo(),
         (Key.Undo,),
         section="history",
-        editor_scope=False,
     ),
-    ActionSpec(
+    Command(
         "edit.redo",
         "Redo",
         "edit",
         lambda d, e: d.undo_stack.redo(),
         (Key.Redo, "Ctrl+Y"),
         section="history",
-        editor_scope=False,
     ),
-    ActionSpec("edit.cut", "Cut", "edit", cut, (Key.Cut,), section="clipboard"),
-    ActionSpec("edit.copy", "Copy", "edit", copy, (Key.Copy,), section="clipboard"),
-    ActionSpec(
+    Command("edit.cut", "Cut", "edit", cut, (Key.Cut,), section="clipboard"),
+    Command("edit.copy", "Copy", "edit", copy, (Key.Copy,), section="clipboard"),
+    Command(
         "edit.paste",
         "Paste",
         "edit",
@@ -227,7 +193,7 @@ EDITOR_ACTIONS: tuple[ActionSpec, ...] = (
         "Paste at the mouse position, or at the playhead",
         section="clipboard",
     ),
-    ActionSpec(
+    Command(
         "edit.duplicate",
         "Duplicate",
         "edit",
@@ -236,8 +202,8 @@ EDITOR_ACTIONS: tuple[ActionSpec, ...] = (
         "Copy the selection right after itself",
         section="clipboard",
     ),
-    ActionSpec("edit.delete", "Delete", "edit", delete, ("Del", "Backspace"), section="clipboard"),
-    ActionSpec(
+    Command("edit.delete", "Delete", "edit", delete, ("Del", "Backspace"), section="clipboard"),
+    Command(
         "edit.select_all",
         "Select All",
         "edit",
@@ -245,7 +211,7 @@ EDITOR_ACTIONS: tuple[ActionSpec, ...] = (
         (Key.SelectAll,),
         section="select",
     ),
-    ActionSpec(
+    Command(
         "edit.select_none",
         "Select None",
         "edit",
@@ -253,7 +219,7 @@ EDITOR_ACTIONS: tuple[ActionSpec, ...] = (
         ("Ctrl+Shift+A", "Esc"),
         section="select",
     ),
-    ActionSpec(
+    Command(
         "edit.invert_selection",
         "Invert Selection",
         "edit",
@@ -261,7 +227,7 @@ EDITOR_ACTIONS: tuple[ActionSpec, ...] = (
         ("Ctrl+I",),
         section="select",
     ),
-    ActionSpec(
+    Command(
         "edit.select_out_of_scale",
         "Select Out-of-Scale Notes",
         "edit",
@@ -270,11 +236,11 @@ EDITOR_ACTIONS: tuple[ActionSpec, ...] = (
         "Select the notes outside the chosen key and scale",
         section="select",
     ),
-    ActionSpec("edit.transpose_up", "Transpose Up", "edit", transpose(1), ("Up",), section="pitch"),
-    ActionSpec(
+    Command("edit.transpose_up", "Transpose Up", "edit", transpose(1), ("Up",), section="pitch"),
+    Command(
         "edit.transpose_down", "Transpose Down", "edit", transpose(-1), ("Down",), section="pitch"
     ),
-    ActionSpec(
+    Command(
         "edit.octave_up",
         "Transpose Octave Up",
         "edit",
@@ -282,7 +248,7 @@ EDITOR_ACTIONS: tuple[ActionSpec, ...] = (
         ("Shift+Up",),
         section="pitch",
     ),
-    ActionSpec(
+    Command(
         "edit.octave_down",
         "Transpose Octave Down",
         "edit",
@@ -290,7 +256,7 @@ EDITOR_ACTIONS: tuple[ActionSpec, ...] = (
         ("Shift+Down",),
         section="pitch",
     ),
-    ActionSpec(
+    Command(
         "edit.nudge_left",
         "Nudge Left",
         "edit",
@@ -299,7 +265,7 @@ EDITOR_ACTIONS: tuple[ActionSpec, ...] = (
         "Move the selection one snap step earlier",
         section="time",
     ),
-    ActionSpec(
+    Command(
         "edit.nudge_right",
         "Nudge Right",
         "edit",
@@ -308,7 +274,7 @@ EDITOR_ACTIONS: tuple[ActionSpec, ...] = (
         "Move the selection one snap step later",
         section="time",
     ),
-    ActionSpec(
+    Command(
         "edit.quantize",
         "Quantize Starts",
         "edit",
@@ -317,7 +283,7 @@ EDITOR_ACTIONS: tuple[ActionSpec, ...] = (
         "Snap note starts to the grid (selection, or all notes)",
         section="time",
     ),
-    ActionSpec(
+    Command(
         "edit.quantize_lengths",
         "Quantize Starts and Lengths",
         "edit",
@@ -325,7 +291,7 @@ EDITOR_ACTIONS: tuple[ActionSpec, ...] = (
         ("Shift+Q",),
         section="time",
     ),
-    ActionSpec(
+    Command(
         "edit.quantize_dialog",
         "Quantize…",
         "edit",
@@ -334,7 +300,7 @@ EDITOR_ACTIONS: tuple[ActionSpec, ...] = (
         "Quantize with a chosen grid and strength",
         section="time",
     ),
-    ActionSpec(
+    Command(
         "edit.legato",
         "Legato",
         "edit",
@@ -343,7 +309,7 @@ EDITOR_ACTIONS: tuple[ActionSpec, ...] = (
         "Extend each note to the next one",
         section="time",
     ),
-    ActionSpec(
+    Command(
         "edit.humanize",
         "Humanize…",
         "edit",
@@ -352,7 +318,7 @@ EDITOR_ACTIONS: tuple[ActionSpec, ...] = (
         "Random timing and velocity variations",
         section="time",
     ),
-    ActionSpec(
+    Command(
         "edit.scale_velocity",
         "Scale Velocity…",
         "edit",
@@ -361,7 +327,7 @@ EDITOR_ACTIONS: tuple[ActionSpec, ...] = (
         "Scale velocities of the selection",
         section="time",
     ),
-    ActionSpec(
+    Command(
         "tools.draw",
         "Draw Tool",
         "tools",
@@ -372,7 +338,7 @@ EDITOR_ACTIONS: tuple[ActionSpec, ...] = (
         icon="tool-draw",
         section="tools",
     ),
-    ActionSpec(
+    Command(
         "tools.select",
         "Select Tool",
         "tools",
@@ -383,7 +349,7 @@ EDITOR_ACTIONS: tuple[ActionSpec, ...] = (
         icon="tool-select",
         section="tools",
     ),
-    ActionSpec(
+    Command(
         "tools.erase",
         "Erase Tool",
         "tools",
@@ -394,7 +360,7 @@ EDITOR_ACTIONS: tuple[ActionSpec, ...] = (
         icon="tool-erase",
         section="tools",
     ),
-    ActionSpec(
+    Command(
         "tools.snap",
         "Snap to Grid",
         "tools",
@@ -405,43 +371,39 @@ EDITOR_ACTIONS: tuple[ActionSpec, ...] = (
         icon="snap",
         section="snap",
     ),
-    ActionSpec(
+    Command(
         "view.zoom_in",
         "Zoom In",
         "view",
         _zoom("x", 1.25),
         ("Ctrl+=", "Ctrl++"),
         section="zoom",
-        editor_scope=False,
     ),
-    ActionSpec(
+    Command(
         "view.zoom_out",
         "Zoom Out",
         "view",
         _zoom("x", 0.8),
         ("Ctrl+-",),
         section="zoom",
-        editor_scope=False,
     ),
-    ActionSpec(
+    Command(
         "view.zoom_in_vertical",
         "Zoom In Vertically",
         "view",
         _zoom("y", 1.2),
         ("Alt+=",),
         section="zoom",
-        editor_scope=False,
     ),
-    ActionSpec(
+    Command(
         "view.zoom_out_vertical",
         "Zoom Out Vertically",
         "view",
         _zoom("y", 1 / 1.2),
         ("Alt+-",),
         section="zoom",
-        editor_scope=False,
     ),
-    ActionSpec(
+    Command(
         "view.zoom_fit",
         "Zoom to Fit",
         "view",
@@ -450,7 +412,7 @@ EDITOR_ACTIONS: tuple[ActionSpec, ...] = (
         "Show the whole song",
         section="fit",
     ),
-    ActionSpec(
+    Command(
         "view.zoom_selection",
         "Zoom to Selection",
         "view",
@@ -458,7 +420,7 @@ EDITOR_ACTIONS: tuple[ActionSpec, ...] = (
         ("Shift+F",),
         section="fit",
     ),
-    ActionSpec(
+    Command(
         "view.ghost_notes",
         "Ghost Notes of Other Tracks",
         "view",
@@ -468,13 +430,6 @@ EDITOR_ACTIONS: tuple[ActionSpec, ...] = (
         checkable=True,
         icon="ghosts",
         section="show",
-        editor_scope=False,
     ),
 )
 
-
-def spec(action_id: str) -> ActionSpec:
-    for item in EDITOR_ACTIONS:
-        if item.id == action_id:
-            return item
-    raise KeyError(action_id)

@@ -16,9 +16,10 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.quantize import snap_down
+from studio.ui.commands import CommandRegistry
 from studio.ui.document import SongDocument
-from studio.ui.editor import actions as registry
 from studio.ui.editor import theme
+from studio.ui.editor.actions import EDITOR_COMMANDS
 from studio.ui.editor.canvas import NoteCanvas
 from studio.ui.editor.dialogs import HumanizeDialog, QuantizeDialog, ScaleVelocityDialog
 from studio.ui.editor.keyboard import KeyboardColumn
@@ -28,7 +29,6 @@ from studio.ui.editor.toolbar import EditorToolBar
 from studio.ui.editor.tracks import TrackList
 from studio.ui.editor.velocity import VelocityLane
 from studio.ui.editor.viewport import RollViewport
-from studio.ui.icons import icon
 
 SMOOTH_STEP = 0.35  # fraction of the remaining scroll distance covered per frame
 EXTRA_BARS = 16  # room to keep writing after the song's end
@@ -82,12 +82,19 @@ class SmoothScroller:
 class PianoRollEditor(QWidget):
     """Multi-track note editor bound to a SongDocument."""
 
-    def __init__(self, document: SongDocument, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        document: SongDocument,
+        parent: QWidget | None = None,
+        commands: CommandRegistry | None = None,
+    ) -> None:
+        """``commands``: the window's registry; a bare editor (tests) keeps its own."""
         super().__init__(parent)
         self.document = document
         self.state = EditorState(self)
         self.view = RollViewport(document.song.ticks_per_beat, self)
         self.scroller = SmoothScroller(self.view)
+        self.commands = commands if commands is not None else CommandRegistry(self)
         self.actions_by_id: dict[str, QAction] = {}
         self._build_actions()
 
@@ -120,12 +127,7 @@ class PianoRollEditor(QWidget):
         grid.setRowStretch(1, 1)
         grid.setColumnStretch(1, 1)
 
-        # Note-editing keys (arrows, Delete, letters) act only while the roll has focus, so
-        # they never steal keys from the track list's name fields and combo boxes.
         self.roll = roll
-        for spec in registry.EDITOR_ACTIONS:
-            target = roll if spec.editor_scope else self
-            target.addAction(self.actions_by_id[spec.id])
 
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.addWidget(self.track_list)
@@ -155,29 +157,12 @@ class PianoRollEditor(QWidget):
 
     # -- actions -------------------------------------------------------------------------
     def _build_actions(self) -> None:
+        self.commands.add(*EDITOR_COMMANDS, context=self)
+        self.actions_by_id = {c.id: self.commands.action(c.id) for c in EDITOR_COMMANDS}
         tools = QActionGroup(self)
         tools.setExclusive(True)
-        for spec in registry.EDITOR_ACTIONS:
-            action = QAction(spec.title, self)
-            action.setObjectName(spec.id)
-            action.setShortcuts(spec.key_sequences())
-            context = (
-                Qt.ShortcutContext.WidgetWithChildrenShortcut
-                if spec.editor_scope
-                else Qt.ShortcutContext.WindowShortcut
-            )
-            action.setShortcutContext(context)
-            tip = spec.tip or spec.title
-            shortcut = spec.shortcut_text()
-            action.setToolTip(f"{tip} ({shortcut})" if shortcut else tip)
-            action.setStatusTip(tip)
-            action.setCheckable(spec.checkable)
-            if spec.icon:
-                action.setIcon(icon(spec.icon))
-            if spec.id.startswith("tools.") and spec.id != "tools.snap":
-                tools.addAction(action)
-            action.triggered.connect(lambda _checked=False, s=spec: s.callback(self.document, self))
-            self.actions_by_id[spec.id] = action
+        for name in ("draw", "select", "erase"):
+            tools.addAction(self.actions_by_id[f"tools.{name}"])
         stack = self.document.undo_stack
         self._undo_state_changed()
         # Bound methods (not lambdas): Qt drops the connection when the editor is deleted,
