@@ -3,13 +3,14 @@ model, the piano-roll encoding and project files."""
 
 from __future__ import annotations
 
+import struct
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from bench.common import Row, best_of
-from studio.core.midi_io import load_midi, midi_bytes, save_midi
+from studio.core.midi_io import load_midi, midi_bytes, parse_midi, save_midi
 from studio.core.pianoroll import RollSpec, roll_to_song, song_to_roll
 from studio.core.project import Project, load_project, save_project
 from studio.core.song import Notes, Song, Track
@@ -131,4 +132,42 @@ def run() -> list[Row]:
     rows.append(Row("core", "project load, 100k notes", open_s * 1e3, "ms", "< 1000"))
     rows.append(Row("core", "MIDI save, 100k notes", midi_save_s * 1e3, "ms", "< 1000"))
     rows.append(Row("core", "MIDI load, 100k notes", midi_load_s * 1e3, "ms", "< 1000"))
+    rows.extend(million_note_rows())
+    return rows
+
+
+def million_note_file(seed: int = 2) -> bytes:
+    """A legitimate 1,000,000-note file: 8 dense tracks of overlapping chords (~7.8 MiB)."""
+    rng = np.random.default_rng(seed)
+    per_track = 1_000_000 // 8
+    tracks = []
+    for k in range(8):
+        start = np.cumsum(rng.integers(0, 3, per_track)) * (TPB // 4)
+        notes = Notes(
+            rng.integers(36, 96, per_track),
+            start,
+            rng.integers(1, 8, per_track) * (TPB // 8),
+            rng.integers(40, 128, per_track),
+        )
+        tracks.append(Track(f"T{k}", notes=notes))
+    return midi_bytes(Song("million", TPB, tracks=tracks))
+
+
+def stacked_note_file(n: int = 1_000_000) -> bytes:
+    """n note-ons of one pitch, then their n note-offs: the case that was quadratic."""
+    ons = bytes((0x00, 0x90, 60, 100)) + bytes((0, 60, 100)) * (n - 1)
+    offs = bytes((0x01, 0x80, 60, 64)) + bytes((0, 60, 64)) * (n - 1)
+    body = ons + offs + b"\x00\xff\x2f\x00"
+    header = b"MThd" + struct.pack(">IHHH", 6, 0, 1, TPB)
+    return header + b"MTrk" + struct.pack(">I", len(body)) + body
+
+
+def million_note_rows() -> list[Row]:
+    rows = []
+    for label, data in (
+        ("MIDI load, 1M notes (8 tracks)", million_note_file()),
+        ("MIDI load, 1M stacked notes of one pitch", stacked_note_file()),
+    ):
+        seconds = best_of(lambda data=data: parse_midi(data, "bench.mid"), repeat=2)
+        rows.append(Row("core", label, seconds, "s", "<= 2", f"{len(data) / 2**20:.1f} MiB"))
     return rows

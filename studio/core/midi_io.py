@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import struct
+from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,6 +52,9 @@ MAX_TRACKS = 1024  # tracks of the resulting song (file tracks x channels)
 MAX_BEATS = 200_000  # about 28 hours at 120 bpm; beyond, rolls and views would explode
 MAX_TICK = 2**31 - 1
 MAX_VLQ = 0x0FFFFFFF  # largest value a 4-byte variable-length quantity holds
+
+_SLOTS = 16 * 128  # (channel, pitch) pairs
+_TICK_DTYPE = np.dtype(f"u{array('I').itemsize}")  # ticks are stored as C unsigned ints
 
 MIDI_DEFAULT_BPM = 120.0  # what a MIDI file means when it states no tempo
 MIN_BPM, MAX_BPM = 1.0, 999.0
@@ -121,21 +125,51 @@ def parse_midi(
 
 @dataclass
 class _TrackData:
-    """What one MTrk chunk contributes."""
+    """What one MTrk chunk contributes. Note events are kept as compact typed arrays
+    (a few bytes each) and paired with numpy once the chunk is read, so memory stays a
+    small multiple of the file's size and pairing is linear."""
 
     name: str | None = None
     instrument: str | None = None
     end_tick: int = 0
     channel_events: bool = False
-    # notes, as parallel lists
-    channel: list[int] = field(default_factory=list)
-    pitch: list[int] = field(default_factory=list)
-    start: list[int] = field(default_factory=list)
-    end: list[int] = field(default_factory=list)
-    velocity: list[int] = field(default_factory=list)
+    # note-ons in file order: tick, slot (channel * 128 + pitch), velocity
+    on_tick: array = field(default_factory=lambda: array("I"))
+    on_slot: array = field(default_factory=lambda: array("H"))
+    on_velocity: array = field(default_factory=lambda: array("B"))
+    # note-offs that end a sounding note, in file order: tick, slot
+    off_tick: array = field(default_factory=lambda: array("I"))
+    off_slot: array = field(default_factory=lambda: array("H"))
     programs: list[tuple[int, int, int]] = field(default_factory=list)  # (tick, channel, program)
     tempos: list[tuple[int, int]] = field(default_factory=list)  # (tick, microseconds per beat)
     time_signatures: list[tuple[int, int, int]] = field(default_factory=list)  # (tick, num, den)
+
+    @property
+    def n_notes(self) -> int:
+        return len(self.on_tick)
+
+    def paired_notes(self, file_end: int) -> tuple[np.ndarray, ...]:
+        """(channel, pitch, start, end, velocity) with notes paired first-on, first-off per
+        channel and pitch; a note never switched off ends at ``file_end``."""
+        slot = np.frombuffer(self.on_slot, dtype=np.uint16).astype(np.int64)
+        start = np.frombuffer(self.on_tick, dtype=_TICK_DTYPE).astype(np.int64)
+        off_slot = np.frombuffer(self.off_slot, dtype=np.uint16).astype(np.int64)
+        off_tick = np.frombuffer(self.off_tick, dtype=_TICK_DTYPE).astype(np.int64)
+        # The k-th note-on of a slot pairs with the k-th note-off of that slot (only
+        # note-offs that ended a sounding note were recorded, so there are never more).
+        on_order = np.argsort(slot, kind="stable")
+        off_order = np.argsort(off_slot, kind="stable")
+        on_count = np.bincount(slot, minlength=_SLOTS)
+        off_count = np.bincount(off_slot, minlength=_SLOTS)
+        on_first = np.cumsum(on_count) - on_count
+        off_first = np.cumsum(off_count) - off_count
+        sorted_slot = slot[on_order]
+        rank = np.arange(len(slot)) - on_first[sorted_slot]
+        ended = rank < off_count[sorted_slot]
+        end = np.full(len(slot), file_end, dtype=np.int64)
+        end[on_order[ended]] = off_tick[off_order[off_first[sorted_slot[ended]] + rank[ended]]]
+        velocity = np.frombuffer(self.on_velocity, dtype=np.uint8).astype(np.int64)
+        return slot >> 7, slot & 0x7F, start, end, velocity
 
 
 def _unwrap_riff(data: bytes) -> bytes:
@@ -196,7 +230,7 @@ def _parse(data: bytes, default_title: str) -> Song:
             )
         if kind == b"MTrk":
             track = _parse_track(data, body, body + length, len(tracks) + 1, notes_so_far)
-            notes_so_far += len(track.pitch)
+            notes_so_far += track.n_notes
             tracks.append(track)
         # Chunks of other types are skipped, as the standard asks of readers.
         pos = body + length
@@ -206,9 +240,10 @@ def _parse(data: bytes, default_title: str) -> Song:
 def _parse_track(data: bytes, pos: int, end: int, number: int, notes_before: int) -> _TrackData:
     """Decode one MTrk chunk. A tight loop over bytes: this is the hot path of loading."""
     out = _TrackData()
-    channel_out, pitch_out, start_out = out.channel, out.pitch, out.start
-    end_out, velocity_out = out.end, out.velocity
-    open_notes: dict[int, list[tuple[int, int]]] = {}  # channel*128+pitch -> [(start, vel)]
+    on_tick, on_slot, on_velocity = out.on_tick.append, out.on_slot.append, out.on_velocity.append
+    off_tick, off_slot = out.off_tick.append, out.off_slot.append
+    sounding = [0] * _SLOTS  # notes on and not yet off, per channel*128+pitch
+    notes_left = MAX_NOTES - notes_before
     tick = 0
     running = 0
     where = f"track {number}"
@@ -264,22 +299,19 @@ def _parse_track(data: bytes, pos: int, end: int, number: int, notes_before: int
                 raise _Malformed(f"{where} has an invalid data byte in an event")
             if kind == 0x90 and value:
                 slot = (channel << 7) | key
-                stack = open_notes.get(slot)
-                if stack is None:
-                    open_notes[slot] = [(tick, value)]
-                else:
-                    stack.append((tick, value))
+                notes_left -= 1
+                if notes_left < 0:
+                    raise _Malformed(f"it has more than {MAX_NOTES:,} notes")
+                on_tick(tick)
+                on_slot(slot)
+                on_velocity(value)
+                sounding[slot] += 1
             elif kind == 0x80 or kind == 0x90:
-                stack = open_notes.get((channel << 7) | key)
-                if stack:  # a note-off for a note that is not on is ignored
-                    start, velocity = stack.pop(0)
-                    channel_out.append(channel)
-                    pitch_out.append(key)
-                    start_out.append(start)
-                    end_out.append(tick)
-                    velocity_out.append(velocity)
-                    if len(pitch_out) + notes_before > MAX_NOTES:
-                        raise _Malformed(f"it has more than {MAX_NOTES:,} notes")
+                slot = (channel << 7) | key
+                if sounding[slot]:  # a note-off for a note that is not on is ignored
+                    sounding[slot] -= 1
+                    off_tick(tick)
+                    off_slot(slot)
             continue
 
         if status == 0xFF:
@@ -310,16 +342,6 @@ def _parse_track(data: bytes, pos: int, end: int, number: int, notes_before: int
             raise _Malformed(f"{where} has an unexpected status byte 0x{status:02x}")
 
     out.end_tick = tick
-    # Notes never switched off get end -1: they sound until the file ends, as on a synth.
-    for slot, stack in open_notes.items():
-        for start, velocity in stack:
-            channel_out.append(slot >> 7)
-            pitch_out.append(slot & 0x7F)
-            start_out.append(start)
-            end_out.append(-1)
-            velocity_out.append(velocity)
-    if len(pitch_out) + notes_before > MAX_NOTES:
-        raise _Malformed(f"it has more than {MAX_NOTES:,} notes")
     return out
 
 
@@ -357,10 +379,12 @@ def _build_song(tracks: list[_TrackData], ticks_per_beat: int, default_title: st
 
     file_end = max(t.end_tick for t in tracks)
     all_programs = sorted(p for t in tracks for p in t.programs)
-    channels_with_notes = {c for t in tracks for c in t.channel}
+    channels_with_notes = {
+        int(c) for t in tracks for c in np.unique(np.frombuffer(t.on_slot, np.uint16) >> 7)
+    }
     song_tracks: list[Track] = []
     for data in tracks:
-        if not data.pitch:
+        if not data.n_notes:
             # A named track with a program change but no notes is an empty part worth
             # keeping (Pianola writes one for an empty track). A nameless one that only
             # sets up a channel whose notes live elsewhere, or a conductor track, is not.
@@ -372,12 +396,8 @@ def _build_song(tracks: list[_TrackData], ticks_per_beat: int, default_title: st
                     _make_track(data, channel, program, Notes(), 1, len(song_tracks))
                 )
             continue
-        channels = np.asarray(data.channel, dtype=np.int64)
-        pitch = np.asarray(data.pitch, dtype=np.int64)
-        start = np.asarray(data.start, dtype=np.int64)
-        end = np.asarray(data.end, dtype=np.int64)
-        duration = np.maximum(np.where(end < 0, file_end, end) - start, 1)
-        velocity = np.asarray(data.velocity, dtype=np.int64)
+        channels, pitch, start, end, velocity = data.paired_notes(file_end)
+        duration = np.maximum(end - start, 1)
         used = np.unique(channels)
         if len(song_tracks) + len(used) > MAX_TRACKS:
             raise _Malformed(f"it would make more than {MAX_TRACKS} tracks")
