@@ -16,15 +16,22 @@ seed 9, whatever the batch size or number of variations.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+import math
+import os
+import threading
+import weakref
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
+
+import numpy as np
 
 from studio.core.song import Song
-
-if TYPE_CHECKING:  # torch is imported only when a model is loaded
-    from studio.ml.sample import LoadedModel
+from studio.ml import sample
+from studio.ml.metrics import SATB_RANGES
+from studio.ml.sample import LoadedModel
+from studio.ml.voicing import VoiceDecoding
 
 Mode = Literal["generate", "continue", "harmonize", "infill"]
 MODES: tuple[str, ...] = ("generate", "continue", "harmonize", "infill")
@@ -96,15 +103,365 @@ class GenerationResult:
 Progress = Callable[[float, str], None]
 Cancel = Callable[[], bool]
 
+INTERPOLATION_STEPS_RANGE = (2, 64)
+SATB_NAMES = ("soprano", "alto", "tenor", "bass")
+# Bytes per roll cell of a variation held while it is made (rolls, masks, decoded copies,
+# the finished notes) and per cell of a window in the network (every layer's float32
+# activations). Measured on the bundled model (peak RSS of 32 variations x 4 and x 64 bars:
+# about 5 and 145 bytes), with a margin of 2-3x.
+BYTES_PER_CELL = 16
+BYTES_PER_WINDOW_CELL = 300
+MEMORY_SHARE = 0.5  # of the free memory one job may plan to use
 
+_models: dict[tuple[str, float], LoadedModel] = {}
+_models_lock = threading.Lock()
+_voice_ranges: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # per generator
+
+
+# ------------------------------------------------------------------------------ models
 def load_model(source: str | Path = "default") -> LoadedModel:
-    """The model at ``source`` (cached per path); `GenerationError` for a bad file."""
-    raise NotImplementedError
+    """The model at ``source`` (a checkpoint, a run folder or ``default``), loaded once
+    per file and version. A file that is not a usable model raises `CheckpointError`
+    (`studio.ml.errors`) with one sentence that names it."""
+    from studio.ml.checkpoint import resolve_model
+
+    path = resolve_model(source)
+    key = (str(Path(path).resolve()), Path(path).stat().st_mtime)
+    with _models_lock:
+        model = _models.get(key)
+        if model is None:
+            model = sample.load_generator(path)
+            _models[key] = model
+        return model
+
+
+# ------------------------------------------------------------------------------ checks
+def _in_range(
+    name: str, value: float, bounds: tuple[float, float], exclusive: bool = False
+) -> None:
+    lo, hi = bounds
+    ok = math.isfinite(value) and (lo < value < hi if exclusive else lo <= value <= hi)
+    if not ok:
+        sign = "strictly between" if exclusive else "between"
+        raise GenerationError(f"{name} must be {sign} {lo:g} and {hi:g}, got {value:g}")
+
+
+def check_sampling(options: SamplingOptions) -> None:
+    _in_range("temperature", options.temperature, TEMPERATURE_RANGE)
+    _in_range("threshold", options.threshold, THRESHOLD_RANGE, exclusive=True)
+    _in_range("min_note_steps", options.min_note_steps, MIN_NOTE_STEPS_RANGE)
+    _in_range("refine_rounds", options.refine_rounds, REFINE_RANGE)
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """``1 track``, ``2 tracks``."""
+    return f"{n} {word if n == 1 else (words or word + 's')}"
+
+
+def _track_label(song: Song, k: int) -> str:
+    name = song.tracks[k].name.strip()
+    return f"track {k} ({name})" if name else f"track {k}"
+
+
+def _check_track(song: Song, k: int, what: str) -> None:
+    if not 0 <= k < len(song.tracks):
+        raise GenerationError(
+            f"{what} {k} does not exist: the song has {plural(len(song.tracks), 'track')}"
+            f" (0..{len(song.tracks) - 1})"
+        )
+
+
+def melody_of(request: GenerationRequest) -> int:
+    """The harmonize request's melody track: the one named, else the first with notes."""
+    song = request.song
+    assert song is not None
+    if request.melody_track is not None:
+        return request.melody_track
+    for k, track in enumerate(song.tracks):
+        if len(track.notes):
+            return k
+    raise GenerationError("nothing to harmonize: the song has no notes")
+
+
+def continued_tracks(request: GenerationRequest, model: LoadedModel) -> list[int]:
+    song = request.song
+    assert song is not None
+    if request.tracks is not None:
+        return list(request.tracks)
+    return list(range(min(len(song.tracks), model.config.n_tracks)))
+
+
+def infilled_tracks(request: GenerationRequest, model: LoadedModel) -> list[int]:
+    song = request.song
+    assert song is not None
+    if request.tracks is not None:
+        return list(request.tracks)
+    return list(range(min(len(song.tracks), model.config.n_tracks)))
+
+
+def _song_steps(song: Song, model: LoadedModel) -> int:
+    return max(1, math.ceil(song.end_tick * model.config.steps_per_beat / song.ticks_per_beat))
+
+
+def output_steps(request: GenerationRequest, model: LoadedModel) -> int:
+    """Steps of music each variation is made of (before padding to whole windows)."""
+    cfg = model.config
+    song = request.song
+    if request.mode == "generate" or song is None:
+        return request.bars * cfg.steps_per_bar
+    steps = _song_steps(song, model)
+    if request.mode == "continue":
+        bar = cfg.steps_per_bar
+        steps = -(-steps // bar) * bar + request.bars * bar
+    if request.mode == "infill" and request.region is not None:
+        end = math.ceil(request.region[1] * cfg.steps_per_beat / song.ticks_per_beat)
+        steps = max(steps, end)
+    return steps
+
+
+def estimate_memory(request: GenerationRequest, model: LoadedModel, batch: int) -> int:
+    """Bytes a batch of ``batch`` variations of ``request`` needs at its peak (estimate)."""
+    cfg = model.config
+    steps = sample.padded_steps(output_steps(request, model), cfg.n_steps, cfg.steps_per_bar)
+    song_cells = cfg.n_tracks * steps * cfg.n_pitches
+    window_cells = cfg.n_tracks * cfg.n_steps * cfg.n_pitches
+    return batch * (song_cells * BYTES_PER_CELL + window_cells * BYTES_PER_WINDOW_CELL)
+
+
+def available_memory() -> int | None:
+    """Bytes of memory free for a new job (None where the platform does not say)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:  # macOS and other Unixes: half the physical memory, as a cautious guess
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def batch_size(request: GenerationRequest, model: LoadedModel) -> int:
+    """Variations per batch: `BATCH`, fewer when a batch would not fit in memory."""
+    wanted = min(BATCH, request.variations)
+    free = available_memory()
+    if free is None:
+        return wanted
+    budget = free * MEMORY_SHARE
+    per_variation = estimate_memory(request, model, 1)
+    if per_variation > budget:
+        raise GenerationError(
+            f"this job needs about {per_variation / 2**30:.1f} GB per variation and "
+            f"{free / 2**30:.1f} GB is free: ask for fewer bars (or a shorter song)"
+        )
+    return max(1, min(wanted, int(budget // per_variation)))
 
 
 def validate(request: GenerationRequest, model: LoadedModel) -> None:
-    """Raise `GenerationError` when ``model`` cannot serve ``request``."""
-    raise NotImplementedError
+    """Raise `GenerationError` (one sentence) when ``model`` cannot serve ``request``."""
+    r = request
+    if r.mode not in MODES:
+        raise GenerationError(f"unknown mode {r.mode!r} (one of {', '.join(MODES)})")
+    if r.key is not None:
+        raise GenerationError("choosing a key is not supported by this model yet")
+    if r.time_signature is not None:
+        raise GenerationError("choosing a time signature is not supported by this model yet")
+    _in_range("variations", r.variations, VARIATIONS_RANGE)
+    _in_range("seed", r.seed, SEED_RANGE)
+    if r.mode in ("generate", "continue"):
+        _in_range("bars", r.bars, BARS_RANGE)
+    check_sampling(r.sampling)
+    if r.tempo is not None:
+        _in_range("tempo", r.tempo, TEMPO_RANGE)
+    cfg = model.config
+    song = r.song
+    if r.mode != "generate":
+        if song is None:
+            raise GenerationError(f"{r.mode} needs a song to work on")
+        if not song.note_count:
+            raise GenerationError(f"nothing to {r.mode}: the song has no notes")
+    if r.mode == "harmonize":
+        assert song is not None
+        melody = melody_of(r)
+        _check_track(song, melody, "melody track")
+        if not len(song.tracks[melody].notes):
+            raise GenerationError(f"the melody, {_track_label(song, melody)}, has no notes")
+        if cfg.n_tracks < 2:
+            raise GenerationError("this model writes one track: it cannot harmonize")
+    if r.mode == "continue":
+        assert song is not None
+        tracks = continued_tracks(r, model)
+        for k in tracks:
+            _check_track(song, k, "track")
+        if len(set(tracks)) > cfg.n_tracks:
+            raise GenerationError(
+                f"{plural(len(set(tracks)), 'track')} given, but the model has only "
+                f"{plural(cfg.n_tracks, 'track')}"
+            )
+        if not any(len(song.tracks[k].notes) for k in tracks):
+            raise GenerationError("nothing to continue: the given tracks have no notes")
+    if r.mode == "infill":
+        assert song is not None
+        if r.region is None:
+            raise GenerationError("infill needs a region (start and end tick) to rewrite")
+        start, end = r.region
+        last = song.end_tick
+        if not 0 <= start < end:
+            raise GenerationError(f"the region {start}..{end} is empty or negative")
+        if start >= last:
+            raise GenerationError(
+                f"the region starts at tick {start}, after the song's end (tick {last})"
+            )
+        tracks = infilled_tracks(r, model)
+        if not tracks:
+            raise GenerationError("choose at least one track to rewrite")
+        usable = min(len(song.tracks), cfg.n_tracks)
+        for k in tracks:
+            _check_track(song, k, "track")
+            if k >= usable:
+                names = ", ".join(t["name"] for t in model.templates)
+                raise GenerationError(
+                    f"{_track_label(song, k)} cannot be rewritten: the model writes only "
+                    f"{plural(cfg.n_tracks, 'track')} ({names}), matched to the song's first "
+                    f"{plural(usable, 'track')}"
+                )
+    steps = output_steps(r, model)
+    limit = BARS_RANGE[1] * cfg.steps_per_bar
+    if steps > limit:
+        bars = math.ceil(steps / cfg.steps_per_bar)
+        raise GenerationError(
+            f"the music to make is {bars} bars long; the limit is {BARS_RANGE[1]} bars: "
+            "work on a shorter part of the song"
+        )
+    batch_size(r, model)  # refuses a job that cannot fit in memory
+
+
+# ------------------------------------------------------------------------------ voices
+def voice_ranges(model: LoadedModel) -> list[tuple[float, float]]:
+    """The usual pitch range of each model track: the choir's ranges for S, A, T, B;
+    else measured on the model's own music (a few seeded variations, cached)."""
+    names = [t["name"].strip().lower() for t in model.templates]
+    if all(name in SATB_NAMES for name in names):
+        return [tuple(map(float, SATB_RANGES[SATB_NAMES.index(n)])) for n in names]
+    cached = _voice_ranges.get(model.generator)
+    if cached is None:
+        songs = sample.generate(
+            model, bars=model.bars, variations=4, seed=0, voicing=VoiceDecoding(refine_rounds=0)
+        )
+        cached = []
+        n = len(names)
+        span = model.config.n_pitches / max(n, 1)
+        for k in range(n):
+            pitches = np.concatenate([s.tracks[k].notes.pitch for s in songs]).astype(float)
+            if len(pitches):
+                lo, hi = np.percentile(pitches, [10, 90])
+                cached.append((float(lo), float(hi)))
+            else:  # silent in the sample: assume tracks are listed top to bottom
+                top = model.lowest_pitch + model.config.n_pitches - k * span
+                cached.append((top - span, top))
+        _voice_ranges[model.generator] = cached
+    return list(cached)
+
+
+def melody_voice(model: LoadedModel, song: Song, track: int) -> int:
+    """The model track whose range fits the melody best: most notes inside the range,
+    then the nearest range centre (a bass line goes to the bass, a tune to the top)."""
+    pitches = song.tracks[track].notes.pitch.astype(float)
+    centre = float(np.median(pitches))
+
+    def fit(k_range: tuple[int, tuple[float, float]]) -> tuple[float, float]:
+        _, (lo, hi) = k_range
+        inside = float(((pitches >= lo) & (pitches <= hi)).mean())
+        return (-inside, abs(centre - (lo + hi) / 2))
+
+    return min(enumerate(voice_ranges(model)), key=fit)[0]
+
+
+def _distinct_names(song: Song, model: LoadedModel, kept: int) -> Song:
+    """The kept melody keeps its name unless another voice has it; then it takes its
+    voice's name, so every track of the result is told apart."""
+    others = {t.name.strip().lower() for k, t in enumerate(song.tracks) if k != kept}
+    name = song.tracks[kept].name.strip()
+    if not name or name.lower() in others:
+        song.tracks[kept].name = model.templates[kept]["name"]
+    return song
+
+
+# ------------------------------------------------------------------------------ running
+@dataclass
+class _Meter:
+    """Turns pass counts of the stages into one fraction for ``progress``."""
+
+    progress: Progress | None
+    cancel: Cancel | None
+    weights: list[float]
+    stage: int = 0
+    label: str = ""
+
+    def check(self) -> None:
+        if self.cancel is not None and self.cancel():
+            raise GenerationCancelled("generation cancelled")
+
+    def on_pass(self, done: int, total: int) -> None:
+        self.check()
+        if self.progress is not None:
+            before = sum(self.weights[: self.stage])
+            fraction = (before + self.weights[self.stage] * done / max(total, 1)) / sum(
+                self.weights
+            )
+            self.progress(min(fraction, 1.0), self.label)
+
+    def next_stage(self) -> None:
+        self.stage += 1
+
+
+def _songs(
+    request: GenerationRequest,
+    model: LoadedModel,
+    seeds: Sequence[int],
+    voicing: VoiceDecoding,
+    on_pass: sample.PassCallback,
+) -> list[Song]:
+    """One batch of variations (one per seed)."""
+    r, o = request, request.sampling
+    common = {
+        "temperature": o.temperature,
+        "threshold": o.threshold,
+        "min_note_steps": o.min_note_steps,
+        "seeds": seeds,
+        "voicing": voicing,
+        "on_pass": on_pass,
+    }
+    song = r.song
+    if r.mode == "generate":
+        tempo = r.tempo if r.tempo is not None else (song.initial_bpm if song else None)
+        songs = sample.generate(model, bars=r.bars, tempo=tempo, **common)
+    elif r.mode == "harmonize":
+        assert song is not None
+        melody = melody_of(r)
+        voice = melody_voice(model, song, melody)
+        songs = sample.harmonize(model, song, keep_tracks={melody: voice}, **common)
+        songs = [_distinct_names(s, model, voice) for s in songs]
+    elif r.mode == "continue":
+        assert song is not None
+        songs = sample.continue_(
+            model, song, bars=r.bars, tracks=continued_tracks(r, model), **common
+        )
+    else:
+        assert song is not None and r.region is not None
+        start, end = r.region
+        songs = sample.infill(model, song, start, end, tracks=infilled_tracks(r, model), **common)
+    if r.mode != "generate" and r.tempo is not None:
+        from studio.core.song import TempoChange
+
+        for s in songs:
+            s.tempos = [TempoChange(0, float(r.tempo))]
+    if r.title:
+        for k, s in enumerate(songs):
+            s.title = r.title if len(seeds) == 1 else f"{r.title} ({seeds[k]})"
+    return songs
 
 
 def run(
@@ -114,9 +471,56 @@ def run(
     model: LoadedModel | None = None,
     drafts: bool = True,
 ) -> Iterator[GenerationResult]:
-    """Carry out ``request``: drafts (when refining and ``drafts``), then refined results,
-    in batches of at most `BATCH` variations."""
-    raise NotImplementedError
+    """Carry out ``request``: per batch of at most `BATCH` variations, a one-pass draft
+    (when refining and ``drafts``) then the refined result.
+
+    The model is loaded and the request validated *now* (`GenerationError`, before any
+    work); the music is made as the returned iterator is consumed. ``cancel()`` is asked
+    before every network pass (`GenerationCancelled`); ``progress(fraction, text)``
+    follows the passes.
+    """
+    model = model if model is not None else load_model(request.model)
+    validate(request, model)
+    return _run(request, model, progress, cancel, drafts, batch_size(request, model))
+
+
+def _run(
+    request: GenerationRequest,
+    model: LoadedModel,
+    progress: Progress | None,
+    cancel: Cancel | None,
+    drafts: bool,
+    batch: int,
+) -> Iterator[GenerationResult]:
+    o = request.sampling
+    refined = replace(model.voicing, refine_rounds=o.refine_rounds, rules=o.strict_voicing)
+    draft = replace(refined, refine_rounds=0)
+    with_draft = drafts and o.refine_rounds > 0
+    seeds = [request.seed + k for k in range(request.variations)]
+    batches = [seeds[k : k + batch] for k in range(0, len(seeds), batch)]
+    refine_weight = 1.0 + o.refine_rounds * model.config.n_tracks
+    weights: list[float] = []
+    for _ in batches:
+        weights += [1.0, refine_weight] if with_draft else [refine_weight]
+    meter = _Meter(progress, cancel, weights)
+    n = len(seeds)
+    for b, chunk in enumerate(batches):
+        first = b * batch
+        span = f"{first + 1}" if len(chunk) == 1 else f"{first + 1}-{first + len(chunk)}"
+        what = f"variation {span} of {n}" if n > 1 else "the music"
+        stages: list[tuple[Literal["draft", "refined"], VoiceDecoding]] = []
+        if with_draft:
+            stages.append(("draft", draft))
+        stages.append(("refined", refined))
+        for stage, voicing in stages:
+            meter.label = f"{'Drafting' if stage == 'draft' else 'Writing'} {what}"
+            meter.check()
+            songs = _songs(request, model, chunk, voicing, meter.on_pass)
+            meter.next_stage()
+            last = stage == "refined" and b == len(batches) - 1
+            if last and progress is not None:
+                progress(1.0, "Done")
+            yield GenerationResult(stage, last, tuple(songs), tuple(chunk), first)
 
 
 def interpolate(
@@ -127,6 +531,33 @@ def interpolate(
     cancel: Cancel | None = None,
     model: LoadedModel | None = None,
 ) -> GenerationResult:
-    """``steps`` songs morphing from ``request.seed``'s music to ``seed_b``'s (mode
-    "generate"; the ends are exactly variation 0 of each seed)."""
-    raise NotImplementedError
+    """``steps`` songs morphing from ``request.seed``'s music to ``seed_b``'s (a
+    "generate" request; at temperature 0 the ends are variation 0 of each seed)."""
+    model = model if model is not None else load_model(request.model)
+    if request.mode != "generate":
+        raise GenerationError("only music generated from scratch can be interpolated")
+    validate(replace(request, variations=steps), model)
+    _in_range("seed", seed_b, SEED_RANGE)
+    _in_range("interpolation steps", steps, INTERPOLATION_STEPS_RANGE)
+    o = request.sampling
+    voicing = replace(model.voicing, refine_rounds=o.refine_rounds, rules=o.strict_voicing)
+    meter = _Meter(progress, cancel, [1.0], label=f"Interpolating {request.seed} → {seed_b}")
+    meter.check()
+    song = request.song
+    tempo = request.tempo if request.tempo is not None else (song.initial_bpm if song else None)
+    songs = sample.interpolate(
+        model,
+        request.seed,
+        seed_b,
+        steps=steps,
+        bars=request.bars,
+        temperature=o.temperature,
+        threshold=o.threshold,
+        tempo=tempo,
+        min_note_steps=o.min_note_steps,
+        voicing=voicing,
+        on_pass=meter.on_pass,
+    )
+    if progress is not None:
+        progress(1.0, "Done")
+    return GenerationResult("refined", True, tuple(songs), (), 0)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +31,12 @@ from studio.ml.checkpoint import load_checkpoint, resolve_model
 from studio.ml.errors import CheckpointError, MLError
 from studio.ml.metrics import note_runs, top_pitch
 from studio.ml.models import Generator, ModelConfig
-from studio.ml.voicing import FixedVoice, VoiceDecoding, decode_voice, voice_order
+from studio.ml.voicing import FixedVoice, Noise, VoiceDecoding, decode_voice, uniform, voice_order
+
+# Sampling noise of variation ``seed`` comes from seed + NOISE_OFFSET: a stream apart from
+# every seed's latent, so no variation's noise is another variation's latent.
+NOISE_OFFSET = 2**40
+PassCallback = Callable[[int, int], None]  # (passes done, passes in all), before each pass
 
 
 @dataclass
@@ -141,7 +146,7 @@ def decode(
     monophonic: Sequence[bool],
     temperature: float = 0.0,
     threshold: float = 0.5,
-    generator: torch.Generator | None = None,
+    generator: Noise = None,
     given: np.ndarray | None = None,
     known: np.ndarray | None = None,
     voicing: VoiceDecoding | None = None,
@@ -171,7 +176,10 @@ def decode(
             continue
         if temperature > 0:
             probs = torch.sigmoid(logits[:, k] / temperature)
-            on = torch.bernoulli(probs, generator=generator).bool()
+            if generator is None or isinstance(generator, torch.Generator):
+                on = torch.bernoulli(probs, generator=generator).bool()
+            else:  # one generator per variation: its draws do not depend on the batch
+                on = uniform(probs.shape[0], tuple(probs.shape[1:]), generator) < probs
         else:
             on = fp[:, k] > threshold
         prev = torch.zeros_like(on)
@@ -212,6 +220,19 @@ def _latents(model: LoadedModel, variations: int, seed: int) -> torch.Tensor:
     return torch.randn(variations, model.config.z_dim, generator=g)
 
 
+def latents(model: LoadedModel, seeds: Sequence[int]) -> torch.Tensor:
+    """One latent per seed (``[len(seeds), z_dim]``): variation ``seed`` is the same
+    whatever batch it is made in (the seed rule of `studio.ml.generation`)."""
+    if not len(seeds):
+        return torch.zeros(0, model.config.z_dim)
+    return torch.cat([_latents(model, 1, int(seed)) for seed in seeds])
+
+
+def noise_generators(seeds: Sequence[int]) -> list[torch.Generator]:
+    """The sampling-noise generator of each variation (see ``NOISE_OFFSET``)."""
+    return [torch.Generator().manual_seed(int(seed) + NOISE_OFFSET) for seed in seeds]
+
+
 def planes_from_roll(roll: np.ndarray) -> torch.Tensor:
     """int8 rolls ``[N, T, S, P]`` -> float frame+onset planes ``[N, 2T, S, P]``."""
     r = torch.from_numpy(np.ascontiguousarray(roll))
@@ -233,6 +254,26 @@ def window_start(unknown: np.ndarray, w: int, bar: int) -> int:
     context = (w - hole) // 2 if hole <= w // 2 else w // 2
     s0 = max(0, u - min(u, context)) // bar * bar
     return int(min(s0, total - w))
+
+
+def plan_windows(mask: np.ndarray, w: int, bar: int, rounds: int) -> list[tuple[int, int]]:
+    """``(start, passes)`` of each window `run_windows` will place over one variation's
+    given-cell mask ``[T, L]`` (L already padded to whole bars and at least ``w``)."""
+    known = np.array(mask, bool, copy=True)
+    plan = []
+    while True:
+        unknown = ~known.all(axis=0)
+        if not unknown.any():
+            return plan
+        s0 = window_start(unknown, w, bar)
+        passes = 1 + len(refinement_masks(known[None, :, s0 : s0 + w], rounds))
+        plan.append((s0, passes))
+        known[:, s0 : s0 + w] = True
+
+
+def padded_steps(length: int, w: int, bar: int) -> int:
+    """Steps `run_windows` works on for an output of ``length`` steps."""
+    return max(w, -(-length // bar) * bar)
 
 
 def refinement_masks(known: np.ndarray, rounds: int) -> list[np.ndarray]:
@@ -262,12 +303,20 @@ def run_windows(
     threshold: float,
     seed: int,
     min_note_steps: int = 1,
+    *,
+    noise: Sequence[torch.Generator] | None = None,
+    voicing: VoiceDecoding | None = None,
+    on_pass: PassCallback | None = None,
 ) -> np.ndarray:
     """Fill the hidden cells of ``given`` (``[N, T, L, P]``, any length L).
 
     ``mask`` (``[N, T, L]`` bool) marks given cells. Windows of the model's length are
     placed over the first steps still hidden (see `window_start`); each sees everything
     already given or generated in it as context, so long outputs stay continuous.
+    ``noise`` (one generator per variation) makes each variation independent of the
+    batch it is in; without it one generator seeded ``seed + 1`` serves the batch.
+    ``voicing`` overrides ``model.voicing``; ``on_pass(done, total)`` is called before
+    each network pass (it may raise to stop the work there).
     """
     cfg = model.config
     n, t, length, p = given.shape
@@ -275,16 +324,19 @@ def run_windows(
     # Pad with hidden steps to whole bars and at least one window; cut afterwards. Windows
     # always start on a bar line: the model's coordinate planes put step 0 on a downbeat.
     bar = cfg.steps_per_bar
-    total = max(w, -(-length // bar) * bar)
+    total = padded_steps(length, w, bar)
     if total > length:
         pad = total - length
         given = np.concatenate([given, np.zeros((n, t, pad, p), np.int8)], axis=2)
         mask = np.concatenate([mask, np.zeros((n, t, pad), bool)], axis=2)
     roll = given.copy()
     known = mask.copy()
-    gen = torch.Generator().manual_seed(int(seed) + 1)
+    gen: Noise = list(noise) if noise is not None else torch.Generator().manual_seed(int(seed) + 1)
+    voicing = voicing or model.voicing
     device = model.device
     z = z.to(device)
+    total_passes = sum(p for _, p in plan_windows(known.all(axis=0), w, bar, voicing.refine_rounds))
+    done = 0
     while True:
         unknown = ~known.all(axis=(0, 1))
         if not unknown.any():
@@ -292,8 +344,11 @@ def run_windows(
         s0 = window_start(unknown, w, bar)
         window_known = known[:, :, s0 : s0 + w].copy()
         window = roll[:, :, s0 : s0 + w]  # a view: writes land in roll
-        passes = [window_known, *refinement_masks(window_known, model.voicing.refine_rounds)]
+        passes = [window_known, *refinement_masks(window_known, voicing.refine_rounds)]
         for given_mask in passes:
+            if on_pass is not None:
+                on_pass(done, total_passes)
+            done += 1
             ctx = planes_from_roll(window).to(device)
             m = torch.from_numpy(given_mask).float().to(device)
             logits = model.generator(z, ctx, m)
@@ -305,7 +360,7 @@ def run_windows(
                 gen,
                 window,
                 given_mask,
-                model.voicing,
+                voicing,
             )
             if min_note_steps > 1:
                 out = remove_short_notes(out, min_note_steps, model.monophonic)
@@ -344,6 +399,11 @@ def _check_common(variations: int, temperature: float, bars: int | None = None) 
 
 
 # ----------------------------------------------------------------------------- tasks
+def variation_seeds(seed: int, variations: int, seeds: Sequence[int] | None) -> list[int]:
+    """The seed of each variation: ``seeds`` when given, else seed, seed + 1, ..."""
+    return [int(s) for s in seeds] if seeds is not None else [seed + k for k in range(variations)]
+
+
 def generate(
     model: LoadedModel,
     bars: int = 4,
@@ -353,23 +413,34 @@ def generate(
     tempo: float | None = None,
     threshold: float = 0.5,
     min_note_steps: int = 1,
+    *,
+    seeds: Sequence[int] | None = None,
+    voicing: VoiceDecoding | None = None,
+    on_pass: PassCallback | None = None,
+    time_signature: tuple[int, int] | None = None,
 ) -> list[Song]:
-    """New music from scratch: ``variations`` Songs of ``bars`` bars."""
-    _check_common(variations, temperature, bars)
+    """New music from scratch: one Song of ``bars`` bars per variation (seed ``seed + k``,
+    or each of ``seeds``)."""
+    seeds = variation_seeds(seed, variations, seeds)
+    _check_common(len(seeds), temperature, bars)
     cfg = model.config
     length = bars * cfg.steps_per_bar
-    shape = (variations, cfg.n_tracks, length, cfg.n_pitches)
-    roll = run_windows(
+    shape = (len(seeds), cfg.n_tracks, length, cfg.n_pitches)
+    roll = _variations_of(
         model,
-        np.zeros(shape, np.int8),
-        np.zeros(shape[:3], bool),
-        _latents(model, variations, seed),
+        np.zeros(shape[1:], np.int8),
+        np.zeros(shape[1:3], bool),
+        seeds,
         temperature,
         threshold,
-        seed,
         min_note_steps,
+        voicing,
+        on_pass,
     )
-    return [_song(model, r, f"Generated {seed}-{k + 1}", tempo) for k, r in enumerate(roll)]
+    return [
+        _song(model, r, f"Generated (seed {s})", tempo, time_signature)
+        for s, r in zip(seeds, roll, strict=True)
+    ]
 
 
 def generate_rolls(
@@ -492,6 +563,10 @@ def harmonize(
     temperature: float = 0.0,
     threshold: float = 0.5,
     min_note_steps: int = 1,
+    *,
+    seeds: Sequence[int] | None = None,
+    voicing: VoiceDecoding | None = None,
+    on_pass: PassCallback | None = None,
 ) -> list[Song]:
     """Write the other voices under/around the kept tracks, for the whole song.
 
@@ -499,7 +574,8 @@ def harmonize(
     free ones, so a lone melody becomes the top voice) or ``{song_track: model_track}``.
     Kept tracks are copied note for note into the result.
     """
-    _check_common(variations, temperature)
+    seeds = variation_seeds(seed, variations, seeds)
+    _check_common(len(seeds), temperature)
     mapping = _keep_mapping(model, song, keep_tracks)
     n_steps = _steps_of(song, model)
     base, shift = _song_roll(model, song, mapping, n_steps)
@@ -508,11 +584,11 @@ def harmonize(
     for target in mapping.values():
         mask[target] = True
     roll = _variations_of(
-        model, base, mask, variations, seed, temperature, threshold, min_note_steps
+        model, base, mask, seeds, temperature, threshold, min_note_steps, voicing, on_pass
     )
     return [
-        _merge_output(model, song, r, shift, mapping, f"{song.title} (harmonized {k + 1})")
-        for k, r in enumerate(roll)
+        _merge_output(model, song, r, shift, mapping, f"{song.title} (harmonized, seed {s})")
+        for s, r in zip(seeds, roll, strict=True)
     ]
 
 
@@ -520,22 +596,28 @@ def _variations_of(
     model: LoadedModel,
     base: np.ndarray,
     mask: np.ndarray,
-    variations: int,
-    seed: int,
+    seeds: Sequence[int],
     temperature: float,
     threshold: float,
     min_note_steps: int,
+    voicing: VoiceDecoding | None = None,
+    on_pass: PassCallback | None = None,
 ) -> np.ndarray:
-    """``variations`` completions of one given roll and mask, one latent each, in a batch."""
+    """One completion of a given roll and mask per seed, in a batch; each variation's
+    latent and noise come from its seed alone."""
+    n = len(seeds)
     return run_windows(
         model,
-        np.repeat(base[None], variations, 0),
-        np.repeat(mask[None], variations, 0),
-        _latents(model, variations, seed),
+        np.repeat(base[None], n, 0),
+        np.repeat(mask[None], n, 0),
+        latents(model, seeds),
         temperature,
         threshold,
-        seed,
+        int(seeds[0]),
         min_note_steps,
+        noise=noise_generators(seeds),
+        voicing=voicing,
+        on_pass=on_pass,
     )
 
 
@@ -565,10 +647,15 @@ def continue_(
     threshold: float = 0.5,
     min_note_steps: int = 1,
     tracks: Sequence[int] | dict[int, int] | None = None,
+    *,
+    seeds: Sequence[int] | None = None,
+    voicing: VoiceDecoding | None = None,
+    on_pass: PassCallback | None = None,
 ) -> list[Song]:
     """The primer followed by ``bars`` new bars. Primer tracks are mapped onto the model's
     (by name, else in order); model tracks the primer lacks are generated throughout."""
-    _check_common(variations, temperature, bars)
+    seeds = variation_seeds(seed, variations, seeds)
+    _check_common(len(seeds), temperature, bars)
     cfg = model.config
     indices = tracks if tracks is not None else list(range(min(len(primer.tracks), cfg.n_tracks)))
     mapping = _keep_mapping(model, primer, indices)
@@ -581,12 +668,13 @@ def continue_(
     for target in mapping.values():
         mask[target, :primer_steps] = True
     roll = _variations_of(
-        model, base, mask, variations, seed, temperature, threshold, min_note_steps
+        model, base, mask, seeds, temperature, threshold, min_note_steps, voicing, on_pass
     )
     primer_end_tick = round(primer_steps * primer.ticks_per_beat / cfg.steps_per_beat)
     results = []
-    for k, r in enumerate(roll):
-        song = _merge_output(model, primer, r, shift, {}, f"{primer.title} (continued {k + 1})")
+    for s, r in zip(seeds, roll, strict=True):
+        title = f"{primer.title} (continued, seed {s})"
+        song = _merge_output(model, primer, r, shift, {}, title)
         for song_index, model_index in mapping.items():
             # Primer notes verbatim, generated notes only after the primer.
             generated = song.tracks[model_index].notes
@@ -617,13 +705,18 @@ def infill(
     temperature: float = 0.0,
     threshold: float = 0.5,
     min_note_steps: int = 1,
+    *,
+    seeds: Sequence[int] | None = None,
+    voicing: VoiceDecoding | None = None,
+    on_pass: PassCallback | None = None,
 ) -> list[Song]:
     """Regenerate ``[start_tick, end_tick)`` of the given song tracks (default: all mapped).
 
     Everything else is kept exactly: notes starting outside the range are untouched;
     new notes start inside the range and end by ``end_tick``.
     """
-    _check_common(variations, temperature)
+    seeds = variation_seeds(seed, variations, seeds)
+    _check_common(len(seeds), temperature)
     if end_tick <= start_tick or start_tick < 0:
         raise MLError(f"infill range must satisfy 0 <= start < end, got {start_tick}..{end_tick}")
     cfg = model.config
@@ -645,11 +738,11 @@ def infill(
             mask[target, s0:s1] = False
             base[target, s0:s1] = OFF
     roll = _variations_of(
-        model, base, mask, variations, seed, temperature, threshold, min_note_steps
+        model, base, mask, seeds, temperature, threshold, min_note_steps, voicing, on_pass
     )
     results = []
-    for k, r in enumerate(roll):
-        generated = _merge_output(model, song, r, shift, {}, f"{song.title} (infill {k + 1})")
+    for s, r in zip(seeds, roll, strict=True):
+        generated = _merge_output(model, song, r, shift, {}, f"{song.title} (infill, seed {s})")
         out = song.copy()
         out.title = generated.title
         for song_index, model_index in mapping.items():
@@ -678,11 +771,15 @@ def interpolate(
     threshold: float = 0.5,
     tempo: float | None = None,
     min_note_steps: int = 1,
+    *,
+    voicing: VoiceDecoding | None = None,
+    on_pass: PassCallback | None = None,
 ) -> list[Song]:
-    """``steps`` Songs morphing from seed A's latent to seed B's (spherical interpolation)."""
+    """``steps`` Songs morphing from seed A's latent to seed B's (spherical interpolation);
+    all steps share seed A's sampling noise, so only the latent moves."""
     if steps < 2:
         raise MLError(f"interpolation needs at least 2 steps, got {steps}")
-    za, zb = _latents(model, 1, seed_a)[0], _latents(model, 1, seed_b)[0]
+    za, zb = latents(model, [seed_a, seed_b])
     omega = torch.arccos(torch.clamp(torch.dot(za / za.norm(), zb / zb.norm()), -1.0, 1.0))
     z = []
     for k in range(steps):
@@ -705,6 +802,9 @@ def interpolate(
         threshold,
         seed_a,
         min_note_steps,
+        noise=noise_generators([seed_a] * steps),
+        voicing=voicing,
+        on_pass=on_pass,
     )
     return [
         _song(model, r, f"Interpolation {seed_a}->{seed_b} ({k + 1}/{steps})", tempo)

@@ -33,11 +33,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import numpy as np
 import torch
 
 from studio.core.pianoroll import HOLD, ONSET
+
+# Random draws: one generator for a batch, or one per variation (its draws then depend on
+# that variation's seed alone, not on the batch it is made in).
+Noise: TypeAlias = torch.Generator | Sequence[torch.Generator] | None
+
+
+def uniform(n: int, row_shape: tuple[int, ...], noise: Noise) -> torch.Tensor:
+    """``[n, *row_shape]`` uniform draws in [0, 1); row ``i`` from generator ``i`` when
+    ``noise`` is a sequence of ``n`` generators."""
+    if noise is None or isinstance(noise, torch.Generator):
+        return torch.rand((n, *row_shape), generator=noise)
+    if len(noise) != n:
+        raise ValueError(f"{len(noise)} noise generators for {n} variations")
+    return torch.stack([torch.rand(row_shape, generator=g) for g in noise])
 
 
 @dataclass(frozen=True)
@@ -143,7 +158,7 @@ def decode_voice(
     known: np.ndarray | None = None,
     temperature: float = 0.0,
     strike_threshold: float = 0.5,
-    generator: torch.Generator | None = None,
+    generator: Noise = None,
 ) -> np.ndarray:
     """One voice ``[N, S, P]`` (int8 OFF/HOLD/ONSET) from its frame and onset
     probabilities (``[N, S, P]``).
@@ -169,7 +184,10 @@ def decode_voice(
     strike_score = onset * frame  # "a note of this pitch starts here"
     if temperature > 0:
         # All draws up front from the caller's generator: seeded runs repeat exactly.
-        draws = torch.rand(3, n, s, generator=generator).numpy()
+        if generator is None or isinstance(generator, torch.Generator):
+            draws = torch.rand(3, n, s, generator=generator).numpy()
+        else:
+            draws = uniform(n, (3, s), generator).permute(1, 0, 2).numpy()
 
         def sharpen(q: np.ndarray) -> np.ndarray:
             q = np.clip(q, 1e-6, 1 - 1e-6)
