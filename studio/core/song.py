@@ -16,6 +16,15 @@ from typing import Any
 import numpy as np
 
 MIDI_MAX = 127
+# Controller numbers (MIDI CC) a composer meets most; PITCH_BEND is not a CC but shares the
+# controller columns under a number no CC uses, so one block holds every continuous control.
+MODULATION = 1
+VOLUME = 7
+PAN = 10
+EXPRESSION = 11
+SUSTAIN = 64
+PITCH_BEND = 128
+PITCH_BEND_MIN, PITCH_BEND_MAX = -8192, 8191  # 14-bit bend, 0 = centre
 DEFAULT_TICKS_PER_BEAT = 480
 DEFAULT_BPM = 120.0
 _COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -272,6 +281,122 @@ def _frozen(a: np.ndarray) -> np.ndarray:
     return a
 
 
+class Controllers:
+    """An immutable, tick-sorted block of controller events stored as numpy columns.
+
+    Columns: ``tick`` (int64), ``number`` (int16: 0..127 a MIDI control change, 128
+    `PITCH_BEND`) and ``value`` (int16: 0..127 for a control change, -8192..8191 for a
+    bend). Events keep their order within one tick (a stable sort), because the last
+    event of a controller at a tick is the one in force.
+    """
+
+    __slots__ = ("tick", "number", "value")
+
+    tick: np.ndarray
+    number: np.ndarray
+    value: np.ndarray
+
+    def __init__(
+        self,
+        tick: Iterable[int] | np.ndarray = (),
+        number: Iterable[int] | np.ndarray = (),
+        value: Iterable[int] | np.ndarray = (),
+        *,
+        validate: bool = True,
+    ) -> None:
+        t = np.asarray(tick, dtype=np.int64).ravel()
+        c = np.asarray(number, dtype=np.int64).ravel()
+        v = np.asarray(value, dtype=np.int64).ravel()
+        if not len(t) == len(c) == len(v):
+            raise ValueError("controllers: tick, number and value must have the same length")
+        if validate and len(t):
+            _check_column("controller tick", t, 0, None)
+            _check_column("controller number", c, 0, PITCH_BEND)
+            bend = c == PITCH_BEND
+            if bend.any():
+                _check_column("pitch bend", v[bend], PITCH_BEND_MIN, PITCH_BEND_MAX)
+            if not bend.all():
+                _check_column("controller value", v[~bend], 0, MIDI_MAX)
+        if len(t) > 1 and np.any(t[1:] < t[:-1]):
+            order = np.argsort(t, kind="stable")
+            t, c, v = t[order], c[order], v[order]
+        self.tick = _frozen(t)
+        self.number = _frozen(c.astype(np.int16))
+        self.value = _frozen(v.astype(np.int16))
+
+    def __len__(self) -> int:
+        return len(self.tick)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Controllers):
+            return NotImplemented
+        return all(
+            np.array_equal(a, b) for a, b in zip(self.columns(), other.columns(), strict=True)
+        )
+
+    def __repr__(self) -> str:
+        return f"Controllers(n={len(self)}, numbers={self.numbers()})"
+
+    def columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self.tick, self.number, self.value
+
+    @property
+    def end(self) -> int:
+        """Tick of the last event (0 when empty)."""
+        return int(self.tick[-1]) if len(self) else 0
+
+    def numbers(self) -> list[int]:
+        """The controller numbers present, sorted."""
+        return [int(n) for n in np.unique(self.number)]
+
+    def take(self, rows: np.ndarray | slice) -> Controllers:
+        return Controllers(self.tick[rows], self.number[rows], self.value[rows], validate=False)
+
+    def of(self, number: int) -> Controllers:
+        """Only the events of one controller."""
+        return self.take(np.nonzero(self.number == number)[0])
+
+    def value_at(self, number: int, tick: int, default: int | None = None) -> int | None:
+        """The value of a controller in force at ``tick``: its last event at or before it."""
+        own = self.of(number)
+        k = int(np.searchsorted(own.tick, tick, side="right"))
+        return int(own.value[k - 1]) if k else default
+
+    def with_events(self, other: Controllers) -> Controllers:
+        """This block plus ``other``; at equal ticks ``other``'s events come after ours."""
+        return Controllers(
+            np.concatenate([self.tick, other.tick]),
+            np.concatenate([self.number, other.number]),
+            np.concatenate([self.value, other.value]),
+            validate=False,
+        )
+
+    def without(self, number: int, t0: int = 0, t1: int | None = None) -> Controllers:
+        """This block less the events of ``number`` with ``t0 <= tick < t1`` (None: to the end)."""
+        drop = (self.number == number) & (self.tick >= t0)
+        if t1 is not None:
+            drop &= self.tick < t1
+        return self.take(np.nonzero(~drop)[0])
+
+    def shifted(self, ticks: int) -> Controllers:
+        return Controllers(self.tick + int(ticks), self.number, self.value)
+
+    def sustain_spans(self, end_tick: int) -> np.ndarray:
+        """int64 ``[k, 2]``: (down, up) ticks of each sustain-pedal press.
+
+        A CC64 value of 64 or more holds the pedal down (the General MIDI reading); a
+        press never released ends at ``end_tick``.
+        """
+        pedal = self.of(SUSTAIN)
+        down = pedal.value >= 64
+        # Only changes of state matter: repeated "down" values (half-pedalling) extend one press.
+        change = np.nonzero(down != np.concatenate([[False], down[:-1]]))[0]
+        ticks = pedal.tick[change]
+        if len(change) % 2:
+            ticks = np.concatenate([ticks, [max(int(end_tick), int(ticks[-1]))]])
+        return ticks.reshape(-1, 2).astype(np.int64)
+
+
 @dataclass(frozen=True, slots=True)
 class TempoChange:
     tick: int
@@ -302,7 +427,7 @@ class TimeSignature:
 class Track:
     """A named instrument part. Attribute assignment is validated."""
 
-    __slots__ = ("name", "program", "is_drum", "colour", "mute", "solo", "notes")
+    __slots__ = ("name", "program", "is_drum", "colour", "mute", "solo", "notes", "controllers")
 
     name: str
     program: int
@@ -311,6 +436,7 @@ class Track:
     mute: bool
     solo: bool
     notes: Notes
+    controllers: Controllers
 
     def __init__(
         self,
@@ -321,6 +447,7 @@ class Track:
         mute: bool = False,
         solo: bool = False,
         notes: Notes | Iterable[Note] | None = None,
+        controllers: Controllers | None = None,
     ) -> None:
         self.name = name
         self.program = program
@@ -333,6 +460,7 @@ class Track:
         elif not isinstance(notes, Notes):
             notes = Notes.from_notes(notes)
         self.notes = notes
+        self.controllers = Controllers() if controllers is None else controllers
 
     def __setattr__(self, field: str, value: Any) -> None:
         if field == "name":
@@ -349,12 +477,23 @@ class Track:
                 raise ValueError(f"colour must look like '#rrggbb', got {value!r}")
         elif field == "notes" and not isinstance(value, Notes):
             raise ValueError(f"notes must be a Notes block, got {type(value).__name__}")
+        elif field == "controllers" and not isinstance(value, Controllers):
+            raise ValueError(
+                f"controllers must be a Controllers block, got {type(value).__name__}"
+            )
         object.__setattr__(self, field, value)
 
     def copy(self) -> Track:
-        # Notes are immutable, so sharing the block is safe.
+        # Notes and controllers are immutable, so sharing the blocks is safe.
         return Track(
-            self.name, self.program, self.is_drum, self.colour, self.mute, self.solo, self.notes
+            self.name,
+            self.program,
+            self.is_drum,
+            self.colour,
+            self.mute,
+            self.solo,
+            self.notes,
+            self.controllers,
         )
 
     def __eq__(self, other: object) -> bool:
@@ -365,7 +504,7 @@ class Track:
     def __repr__(self) -> str:
         return (
             f"Track({self.name!r}, program={self.program}, drum={self.is_drum}, "
-            f"notes={len(self.notes)})"
+            f"notes={len(self.notes)}, controllers={len(self.controllers)})"
         )
 
 
