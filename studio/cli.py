@@ -1,24 +1,32 @@
 """The ``pianola`` command line (same as ``python -m studio``).
 
 ``pianola`` alone (or ``pianola gui [FILE]``) opens the desktop app; the subcommands
-train, generate, harmonize, continue and evaluate run the engine headless. Qt is only
-imported for the GUI. Exit status: 0 success, 2 usage error, 1 any other error (one
-line on stderr; the traceback only with ``--debug``).
+train, generate, harmonize, continue, infill, convert and evaluate run headless, the
+generating ones through `studio.ml.generation` only (the same service as the panel).
+Qt is only imported for the GUI; torch only once a model is needed. Every numeric option
+has a range shown in ``--help``. Exit status: 0 success, 2 usage error (including a
+request the model cannot serve), 130 stopped by Ctrl-C, 1 any other error (one line on
+stderr; the traceback only with ``--debug``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import signal
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+from studio.ml.generation import plural  # torch-free, like the rest of this module
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 class UsageError(Exception):
@@ -30,46 +38,109 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see `{self.prog} --help`)")
 
 
-def _bounded(kind: type, allow_zero: bool):
+# Ranges shown in --help; generation's come from studio.ml.generation (no torch there).
+TRAIN_STEPS = (1, 10_000_000)
+TRAIN_BATCH = (1, 4096)
+TRAIN_BARS = (1, 64)
+LEARNING_RATE = (0.0, 1.0)  # exclusive below
+LOSS_WEIGHT = (0.0, 1000.0)
+EVERY = (0, 10**9)
+KEEP_LAST = (1, 1000)
+MINUTES = (0.0, 525_600.0)  # a year
+THREADS = (0, 1024)
+SAMPLES = (1, 100_000)
+TRAIN_MEMORY_SHARE = 0.7  # of the free memory a training batch may plan to use
+
+
+def _ranged(kind: type, lo: float, hi: float, *, open_below: bool = False, open_above=False):
+    """An argparse type: a finite number of ``kind`` in [lo, hi] ((lo, hi] if
+    ``open_below``); anything else is a usage error (exit 2) that states the range."""
+    span = f"{'>' if open_below else '>='} {_num(lo)} and {'<' if open_above else '<='} {_num(hi)}"
+
     def parse(text: str) -> Any:
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if value < 0 or (value == 0 and not allow_zero):
-            raise argparse.ArgumentTypeError(f"must be {'>=' if allow_zero else '>'} 0, got {text}")
+            raise argparse.ArgumentTypeError(f"expected {kind.__name__}, got {text!r}") from None
+        inside = value > lo if open_below else value >= lo
+        below_top = value < hi if open_above else value <= hi
+        if not (math.isfinite(value) and inside and below_top):
+            raise argparse.ArgumentTypeError(f"must be {span}, got {text}")
         return value
 
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
     return parse
 
 
-def _positive(kind: type = int):
-    return _bounded(kind, allow_zero=False)
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
-_non_negative_float = _bounded(float, allow_zero=True)
-_non_negative_int = _bounded(int, allow_zero=True)
+def _range_text(lo: float, hi: float, open_below: bool = False) -> str:
+    return f"{'(' if open_below else '['}{_num(lo)}, {_num(hi)}]"
 
 
-REFINE_ROUNDS = 2  # studio.ml.voicing.VoiceDecoding's default; torch is not imported here
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Adds "(default: X)" to each option's help, except where there is nothing to say
+    (a flag, an option without default) or the help already says it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        nothing = action.default is None or action.default is False
+        if nothing or action.default == argparse.SUPPRESS or "(default" in text:
+            return text
+        return super()._get_help_string(action) or text
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="pianola", description="Pianola: train a GAN on MIDI, generate, edit.")
+    from studio import __version__
+    from studio.ml import generation as gen
+
+    def ranged(kind: type, bounds: tuple[float, float], open_below: bool = False) -> Any:
+        return _ranged(kind, bounds[0], bounds[1], open_below=open_below)
+
+    def rng(bounds: tuple[float, float], open_below: bool = False) -> str:
+        return _range_text(bounds[0], bounds[1], open_below)
+
+    p = _Parser(
+        prog="pianola",
+        description="Pianola: train a GAN on MIDI, generate, edit.",
+        formatter_class=_HelpFormatter,
+    )
+    p.add_argument("--version", action="version", version=f"pianola {__version__}")
     p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
 
-    gui = sub.add_parser("gui", help="open the desktop app (the default)")
+    def command(name: str, text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=text, description=text, formatter_class=_HelpFormatter)
+
+    gui = command("gui", "open the desktop app (the default)")
     gui.add_argument("file", nargs="?", help="a .mid or project file to open")
 
-    t = sub.add_parser("train", help="train a model on a folder of MIDI or bach-chorales")
+    t = command("train", "train a model on a folder of MIDI or bach-chorales")
     t.add_argument("--data", required=True, help="folder of MIDI files, or bach-chorales")
     t.add_argument("--out", required=True, help="run folder for checkpoints and logs")
-    t.add_argument("--steps", type=_positive(), default=2000)
-    t.add_argument("--batch-size", type=_positive(), default=32, help="per process")
-    t.add_argument("--preset", choices=("tiny", "default"), default="default")
+    t.add_argument(
+        "--steps",
+        type=ranged(int, TRAIN_STEPS),
+        default=2000,
+        help=f"training steps {rng(TRAIN_STEPS)}",
+    )
+    t.add_argument(
+        "--batch-size",
+        type=ranged(int, TRAIN_BATCH),
+        default=32,
+        help=f"windows per step and process {rng(TRAIN_BATCH)}; refused when it cannot fit "
+        "in memory",
+    )
+    t.add_argument("--preset", choices=("tiny", "default"), default="default", help="model size")
     t.add_argument("--device", default="auto", help="auto | cpu | cuda[:N] | mps")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument(
+        "--seed",
+        type=ranged(int, gen.SEED_RANGE),
+        default=0,
+        help=f"random seed of the run {rng(gen.SEED_RANGE)}",
+    )
     t.add_argument("--resume", action="store_true", help="continue from the latest checkpoint")
     t.add_argument("--dry-run", action="store_true", help="print parameters and FLOPs, then exit")
     t.add_argument(
@@ -78,31 +149,102 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="track layout: auto, bach (SATB), musegan (5 families), piano (merged)",
     )
-    t.add_argument("--bars", type=_positive(), default=4, help="bars per training window")
-    t.add_argument("--lr-g", type=_positive(float), default=2e-4)
-    t.add_argument("--lr-d", type=_positive(float), default=2e-4)
-    t.add_argument("--loss", choices=("hinge", "wgan-gp"), default="hinge")
-    t.add_argument("--recon-weight", type=_non_negative_float, default=10.0)
-    t.add_argument("--adv-weight", type=_non_negative_float, default=1.0)
-    t.add_argument("--checkpoint-every", type=int, default=500)
-    t.add_argument("--metrics-every", type=int, default=500)
-    t.add_argument("--keep-last", type=_positive(), default=3)
+    t.add_argument(
+        "--bars",
+        type=ranged(int, TRAIN_BARS),
+        default=4,
+        help=f"bars per training window {rng(TRAIN_BARS)}",
+    )
+    for flag, net in (("--lr-g", "generator"), ("--lr-d", "critic")):
+        t.add_argument(
+            flag,
+            type=ranged(float, LEARNING_RATE, open_below=True),
+            default=2e-4,
+            help=f"learning rate of the {net} {rng(LEARNING_RATE, open_below=True)}",
+        )
+    t.add_argument("--loss", choices=("hinge", "wgan-gp"), default="hinge", help="adversarial loss")
+    t.add_argument(
+        "--recon-weight",
+        type=ranged(float, LOSS_WEIGHT),
+        default=10.0,
+        help=f"weight of the reconstruction loss {rng(LOSS_WEIGHT)}",
+    )
+    t.add_argument(
+        "--adv-weight",
+        type=ranged(float, LOSS_WEIGHT),
+        default=1.0,
+        help=f"weight of the adversarial loss {rng(LOSS_WEIGHT)}",
+    )
+    t.add_argument(
+        "--checkpoint-every",
+        type=ranged(int, EVERY),
+        default=500,
+        help=f"save a checkpoint every N steps, 0: only at the end {rng(EVERY)}",
+    )
+    t.add_argument(
+        "--metrics-every",
+        type=ranged(int, EVERY),
+        default=500,
+        help=f"measure the music every N steps, 0: never {rng(EVERY)}",
+    )
+    t.add_argument(
+        "--keep-last",
+        type=ranged(int, KEEP_LAST),
+        default=3,
+        help=f"checkpoints kept {rng(KEEP_LAST)}",
+    )
     t.add_argument(
         "--minutes",
-        type=_non_negative_float,
+        type=ranged(float, MINUTES),
         default=0.0,
-        help="stop and save after this much training time (0: run all steps)",
+        help=f"stop and save after this much training time, 0: run all steps {rng(MINUTES)}",
     )
-    t.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    t.add_argument(
+        "--threads",
+        type=ranged(int, THREADS),
+        default=0,
+        help=f"torch CPU threads, 0: torch's default {rng(THREADS)}",
+    )
     t.add_argument("--cache-dir", default=None, help="dataset cache folder")
-    t.add_argument("--log-every", type=_positive(), default=50, help="print every N steps")
+    t.add_argument(
+        "--log-every",
+        type=ranged(int, (1, EVERY[1])),
+        default=50,
+        help=f"print every N steps {rng((1, EVERY[1]))}",
+    )
 
-    def voicing_args(q: argparse.ArgumentParser) -> None:
+    def sampling_args(q: argparse.ArgumentParser) -> None:
+        q.add_argument(
+            "--seed",
+            type=ranged(int, gen.SEED_RANGE),
+            default=0,
+            help=f"variation k is made from seed + k {rng(gen.SEED_RANGE)}",
+        )
+        q.add_argument(
+            "--temperature",
+            type=ranged(float, gen.TEMPERATURE_RANGE),
+            default=0.0,
+            help=f"0: hard threshold; > 0: sample at this temperature {rng(gen.TEMPERATURE_RANGE)}",
+        )
+        q.add_argument(
+            "--threshold",
+            type=_ranged(float, *gen.THRESHOLD_RANGE, open_below=True, open_above=True),
+            default=0.5,
+            help="probability a cell needs to sound, with temperature 0 (0, 1)",
+        )
+        q.add_argument(
+            "--min-note-steps",
+            type=ranged(int, gen.MIN_NOTE_STEPS_RANGE),
+            default=1,
+            help="drop notes shorter than this many steps, 2 removes 16ths "
+            f"{rng(gen.MIN_NOTE_STEPS_RANGE)}",
+        )
         q.add_argument(
             "--refine",
-            type=_non_negative_int,
-            default=REFINE_ROUNDS,
-            help="rounds in which each voice is redrawn given the others (0: one pass)",
+            type=ranged(int, gen.REFINE_RANGE),
+            default=gen.SamplingOptions.refine_rounds,
+            help="rounds in which each voice is redrawn given the others, 0: one pass "
+            f"{rng(gen.REFINE_RANGE)}",
         )
         q.add_argument(
             "--free-voicing",
@@ -112,54 +254,71 @@ def build_parser() -> argparse.ArgumentParser:
 
     def model_args(q: argparse.ArgumentParser, variations: int = 4) -> None:
         q.add_argument("--model", default="default", help="checkpoint, run folder or default")
-        q.add_argument("--variations", type=_positive(), default=variations)
-        q.add_argument("--seed", type=int, default=0)
         q.add_argument(
-            "--temperature",
-            type=_non_negative_float,
-            default=0.0,
-            help="0: hard threshold; > 0: Bernoulli sampling at this temperature",
+            "--variations",
+            type=ranged(int, gen.VARIATIONS_RANGE),
+            default=variations,
+            help=f"pieces to write, made {gen.BATCH} at a time {rng(gen.VARIATIONS_RANGE)}",
         )
-        q.add_argument("--threshold", type=float, default=0.5)
-        q.add_argument(
-            "--min-note-steps",
-            type=_positive(),
-            default=1,
-            help="drop notes shorter than this many steps (2 removes 16ths)",
-        )
-        voicing_args(q)
+        sampling_args(q)
         q.add_argument("--out", required=True, help="folder for the MIDI files")
 
-    g = sub.add_parser("generate", help="generate new music from scratch")
+    bars = ranged(int, gen.BARS_RANGE)
+    g = command("generate", "generate new music from scratch")
     model_args(g)
-    g.add_argument("--bars", type=_positive(), default=8)
-    g.add_argument("--tempo", type=_positive(float), default=None, help="BPM")
-
-    h = sub.add_parser("harmonize", help="write the other voices around a melody")
-    model_args(h)
-    h.add_argument("--melody", required=True, help="MIDI file holding the melody")
-    h.add_argument(
-        "--melody-track", default=None, help="track name or index (default: first track with notes)"
+    g.add_argument("--bars", type=bars, default=8, help=f"length {rng(gen.BARS_RANGE)}")
+    g.add_argument(
+        "--tempo",
+        type=ranged(float, gen.TEMPO_RANGE),
+        default=None,
+        help=f"beats per minute (default: the model's) {rng(gen.TEMPO_RANGE)}",
     )
 
-    c = sub.add_parser("continue", help="continue a MIDI phrase")
-    model_args(c)
-    c.add_argument("--primer", required=True, help="MIDI file to continue")
-    c.add_argument("--bars", type=_positive(), default=4)
+    h = command("harmonize", "write the other voices around a melody")
+    model_args(h)
+    h.add_argument("--melody", required=True, help="song file (MIDI, MusicXML, project)")
+    h.add_argument(
+        "--melody-track",
+        default=None,
+        help="track name or index (default: the first track with notes); it becomes the "
+        "voice whose range fits it",
+    )
 
-    e = sub.add_parser("evaluate", help="metrics of generated music next to the data's")
-    e.add_argument("--model", default="default")
+    c = command("continue", "continue a phrase")
+    model_args(c)
+    c.add_argument("--primer", required=True, help="song file to continue")
+    c.add_argument("--bars", type=bars, default=4, help=f"new bars {rng(gen.BARS_RANGE)}")
+
+    i = command("infill", "rewrite a range of bars of some tracks of a song")
+    model_args(i, variations=1)
+    i.add_argument("--song", required=True, help="song file (MIDI, MusicXML, project)")
+    i.add_argument("--start-bar", type=bars, required=True, help="first bar to rewrite (1 = first)")
+    i.add_argument("--end-bar", type=bars, required=True, help="last bar to rewrite (inclusive)")
+    i.add_argument(
+        "--tracks",
+        default=None,
+        help="comma-separated track names or indices to rewrite (default: every track "
+        "the model can write)",
+    )
+
+    v = command("convert", "convert a song between .mid, .musicxml/.mxl and .pianola")
+    v.add_argument("src", help="file to read")
+    v.add_argument("dst", help="file to write (its extension chooses the format)")
+
+    e = command("evaluate", "metrics of generated music next to the data's")
+    e.add_argument("--model", default="default", help="checkpoint, run folder or default")
     e.add_argument(
         "--data",
         default=None,
         help="reference data (default: the model's own, held-out part when it has one)",
     )
-    e.add_argument("--samples", type=_positive(), default=500)
-    e.add_argument("--seed", type=int, default=0)
-    e.add_argument("--temperature", type=_non_negative_float, default=0.0)
-    e.add_argument("--threshold", type=float, default=0.5)
-    e.add_argument("--min-note-steps", type=_positive(), default=1)
-    voicing_args(e)
+    e.add_argument(
+        "--samples",
+        type=ranged(int, SAMPLES),
+        default=500,
+        help=f"windows generated from scratch {rng(SAMPLES)}",
+    )
+    sampling_args(e)
     e.add_argument("--json", action="store_true", help="print JSON instead of a table")
     return p
 
@@ -209,8 +368,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
         s = tr.dry_run_summary(config)
         d = s["dataset"]
         print(
-            f"data       {d['source']}: {d['files_used']} files, {d['windows']} windows "
-            f"({d['heldout_windows']} held out), tracks {', '.join(d['tracks'])}"
+            f"data       {d['source']}: {plural(d['files_used'], 'file')}, "
+            f"{plural(d['windows'], 'window')} ({d['heldout_windows']} held out), "
+            f"tracks {', '.join(d['tracks'])}"
         )
         print(
             f"window     {s['window'][0]} steps × {s['window'][1]} pitches "
@@ -254,7 +414,7 @@ def _print_event(event: Any, every: int) -> None:
         d, m = event.dataset_summary, event.model_summary
         print(
             f"training {m.get('preset')} ({m.get('generator_params', 0):,} G parameters) on "
-            f"{d['source']} ({d['windows']} windows) with {event.device}, "
+            f"{d['source']} ({plural(d['windows'], 'window')}) with {event.device}, "
             f"steps {event.start_step + 1}..{event.total_steps}",
             flush=True,
         )
@@ -300,7 +460,8 @@ def _print_skipped(event: Any, shown: int = 8) -> None:
         return
     d = event.dataset_summary
     print(
-        f"used {d['files_used']} of {d['files_found']} files; skipped {len(event.skipped)}:",
+        f"used {d['files_used']} of {plural(d['files_found'], 'file')}; "
+        f"skipped {len(event.skipped)}:",
         flush=True,
     )
     groups = skip_reason_counts(event.skipped)
@@ -313,28 +474,66 @@ def _print_skipped(event: Any, shown: int = 8) -> None:
         print(f"  full list: {event.skipped_list}", flush=True)
 
 
-def _write_songs(songs: Sequence[Any], out: str, stem: str) -> list[Path]:
-    from studio.core.midi_io import save_midi
+def _read_song(path: str) -> Any:
+    """A song file of any kind the app opens (MIDI, MusicXML, project)."""
+    from studio.core.convert import read_song
 
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for k, song in enumerate(songs):
-        path = folder / f"{stem}_{k + 1:02d}.mid"
-        save_midi(song, path)
-        paths.append(path)
-        print(path)
-    return paths
+    return read_song(path).song
 
 
-def _sampling(args: argparse.Namespace) -> dict[str, Any]:
-    return {
-        "variations": args.variations,
-        "seed": args.seed,
-        "temperature": args.temperature,
-        "threshold": args.threshold,
-        "min_note_steps": args.min_note_steps,
-    }
+@contextmanager
+def _interruptible(what: str) -> Iterator[threading.Event]:
+    """Ctrl-C sets the event (the work stops at its next check and keeps what is done);
+    a second Ctrl-C stops at once."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def on_interrupt(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            signal.signal(signal.SIGINT, previous)
+            raise KeyboardInterrupt
+        print(f"\nstopping {what} (Ctrl-C again to quit at once)...", file=sys.stderr)
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class _ProgressLine:
+    """``  42%  Writing variation 1-16 of 100`` on stderr, redrawn in place on a
+    terminal (and only when the whole percent changes); silent when stderr is a file."""
+
+    def __init__(self) -> None:
+        self.live = sys.stderr.isatty()
+        self.shown = (-1, "")
+
+    def __call__(self, fraction: float, text: str) -> None:
+        shown = (int(fraction * 100), text)
+        if self.live and shown != self.shown:
+            self.shown = shown
+            print(f"\r{shown[0]:3d}%  {text}\033[K", end="", file=sys.stderr, flush=True)
+
+    def done(self) -> None:
+        if self.live and self.shown[0] >= 0:
+            print("\r\033[K", end="", file=sys.stderr, flush=True)
+
+
+def _sampling(args: argparse.Namespace) -> Any:
+    from studio.ml.generation import SamplingOptions
+
+    return SamplingOptions(
+        temperature=args.temperature,
+        threshold=args.threshold,
+        min_note_steps=args.min_note_steps,
+        refine_rounds=args.refine,
+        strict_voicing=not args.free_voicing,
+    )
 
 
 def _voicing(args: argparse.Namespace) -> Any:
@@ -343,64 +542,124 @@ def _voicing(args: argparse.Namespace) -> Any:
     return VoiceDecoding(refine_rounds=args.refine, rules=not args.free_voicing)
 
 
-def _load_model(args: argparse.Namespace) -> Any:
-    from studio.ml.sample import load_generator
+def _generate_files(args: argparse.Namespace, stem: str, **fields: Any) -> int:
+    """Run one generation request and write each batch of variations as it is done."""
+    from studio.core.midi_io import save_midi
+    from studio.ml import generation as gen
 
-    model = load_generator(args.model)
-    model.voicing = _voicing(args)
-    return model
-
-
-def _cmd_generate(args: argparse.Namespace) -> int:
-    from studio.ml.sample import generate
-
-    model = _load_model(args)
-    songs = generate(model, bars=args.bars, tempo=args.tempo, **_sampling(args))
-    _write_songs(songs, args.out, f"generated_{args.seed}")
+    request = gen.GenerationRequest(
+        model=args.model,
+        variations=args.variations,
+        seed=args.seed,
+        sampling=_sampling(args),
+        **fields,
+    )
+    model = gen.load_model(args.model)
+    folder = Path(args.out)
+    width = max(2, len(str(args.variations)))
+    written = 0
+    line = _ProgressLine()
+    with _interruptible("after this pass") as stop:
+        try:
+            results = gen.run(request, line, stop.is_set, model, drafts=False)
+        except gen.GenerationError as exc:  # refused before any work
+            raise UsageError(str(exc)) from None
+        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            for result in results:
+                line.done()
+                for k, song in enumerate(result.songs, start=result.first + 1):
+                    path = folder / f"{stem}_{k:0{width}d}.mid"
+                    save_midi(song, path)
+                    written += 1
+                    print(path, flush=True)
+        except gen.GenerationCancelled:
+            line.done()
+            total = plural(args.variations, "variation")
+            print(f"pianola: stopped: {written} of {total} written to {folder}", file=sys.stderr)
+            return EXIT_INTERRUPTED
     return EXIT_OK
 
 
-def _find_track(song: Any, spec: str | None, path: str) -> int:
+def _cmd_generate(args: argparse.Namespace) -> int:
+    return _generate_files(
+        args, f"generated_{args.seed}", mode="generate", bars=args.bars, tempo=args.tempo
+    )
+
+
+def _find_tracks(song: Any, spec: str, path: str, option: str) -> list[int]:
+    return [_find_track(song, part, path, option) for part in spec.split(",") if part.strip()]
+
+
+def _find_track(song: Any, spec: str | None, path: str, option: str = "--melody-track") -> int:
     if spec is None:
         for k, track in enumerate(song.tracks):
             if len(track.notes):
                 return k
         raise UsageError(f"{path} has no notes")
-    if spec.lstrip("-").isdigit():
+    count = plural(len(song.tracks), "track")
+    if spec.strip().lstrip("-").isdigit():
         k = int(spec)
         if not 0 <= k < len(song.tracks):
-            raise UsageError(f"--melody-track {k}: {path} has {len(song.tracks)} tracks")
+            raise UsageError(f"{option} {k}: {path} has {count}")
         return k
     names = [t.name for t in song.tracks]
     for k, name in enumerate(names):
         if name.strip().lower() == spec.strip().lower():
             return k
-    raise UsageError(f"--melody-track {spec!r}: no such track in {path} (tracks: {names})")
+    raise UsageError(f"{option} {spec!r}: no such track in {path} ({count}: {names})")
 
 
 def _cmd_harmonize(args: argparse.Namespace) -> int:
-    from studio.core.midi_io import load_midi
-    from studio.ml.sample import harmonize
-
-    song = load_midi(args.melody)
+    song = _read_song(args.melody)
     melody = _find_track(song, args.melody_track, args.melody)
-    model = _load_model(args)
-    # The melody is the top voice (model track 0), whatever the track is called.
-    songs = harmonize(model, song, keep_tracks={melody: 0}, **_sampling(args))
-    _write_songs(songs, args.out, f"{Path(args.melody).stem}_harmonized")
-    return EXIT_OK
+    stem = f"{Path(args.melody).stem}_harmonized"
+    return _generate_files(args, stem, mode="harmonize", song=song, melody_track=melody)
 
 
 def _cmd_continue(args: argparse.Namespace) -> int:
-    from studio.core.midi_io import load_midi
-    from studio.ml.sample import continue_
-
-    primer = load_midi(args.primer)
+    primer = _read_song(args.primer)
     if not any(len(t.notes) for t in primer.tracks):
         raise UsageError(f"{args.primer} has no notes to continue")
-    model = _load_model(args)
-    songs = continue_(model, primer, bars=args.bars, **_sampling(args))
-    _write_songs(songs, args.out, f"{Path(args.primer).stem}_continued")
+    stem = f"{Path(args.primer).stem}_continued"
+    return _generate_files(args, stem, mode="continue", song=primer, bars=args.bars)
+
+
+def _bar_ticks(song: Any, first: int, last: int) -> tuple[int, int]:
+    """[start, end) ticks of bars ``first..last`` (1-based, inclusive)."""
+    if last < first:
+        raise UsageError(f"--end-bar {last} comes before --start-bar {first}")
+    starts = song.bar_starts(song.end_tick)
+    if first > len(starts):
+        raise UsageError(f"--start-bar {first}: the song has {plural(len(starts), 'bar')}")
+    start = starts[first - 1]
+    if last < len(starts):
+        return start, starts[last]
+    tail = starts[-1]
+    return start, tail + (last - len(starts) + 1) * song.ticks_per_bar(tail)
+
+
+def _cmd_infill(args: argparse.Namespace) -> int:
+    song = _read_song(args.song)
+    region = _bar_ticks(song, args.start_bar, args.end_bar)
+    tracks = None
+    if args.tracks is not None:
+        tracks = tuple(_find_tracks(song, args.tracks, args.song, "--tracks"))
+        if not tracks:
+            raise UsageError("--tracks: name at least one track")
+    stem = f"{Path(args.song).stem}_bars{args.start_bar}-{args.end_bar}"
+    return _generate_files(args, stem, mode="infill", song=song, region=region, tracks=tracks)
+
+
+def _cmd_convert(args: argparse.Namespace) -> int:
+    from studio.core.convert import ConvertError, convert_file, format_of
+
+    try:
+        format_of(args.src), format_of(args.dst)
+    except ConvertError as exc:
+        raise UsageError(str(exc)) from None
+    report = convert_file(args.src, args.dst)
+    print(report.summary())
     return EXIT_OK
 
 
@@ -429,6 +688,8 @@ COMMANDS = {
     "generate": _cmd_generate,
     "harmonize": _cmd_harmonize,
     "continue": _cmd_continue,
+    "infill": _cmd_infill,
+    "convert": _cmd_convert,
     "evaluate": _cmd_evaluate,
 }
 
@@ -452,7 +713,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("pianola: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except Exception as exc:
         if debug:
             raise
