@@ -32,6 +32,23 @@ def _isolated_settings(tmp_path_factory: pytest.TempPathFactory, monkeypatch: py
     yield
 
 
+@pytest.fixture(scope="session")
+def _session_data_dir(tmp_path_factory: pytest.TempPathFactory):
+    # One data folder per test session: the dataset cache in it is built once.
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_data_dirs(
+    _session_data_dir, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+):
+    """Keep the user's data, log file and crash-recovery copies out of reach of tests."""
+    monkeypatch.setenv("PIANOLA_DATA_DIR", str(_session_data_dir))
+    monkeypatch.setenv("PIANOLA_STATE_DIR", str(tmp_path_factory.mktemp("state")))
+    monkeypatch.setenv("PIANOLA_RECOVERY_DIR", str(tmp_path_factory.mktemp("recovery")))
+    yield
+
+
 @pytest.fixture(autouse=True)
 def _no_dangling_threads(request: pytest.FixtureRequest):
     """Fail a Qt test that leaves a QThread running (it would crash at exit)."""

@@ -20,6 +20,7 @@ owns the thread: ``start()``, ``pause()``, ``resume()``, ``abort()`` and
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator
@@ -30,6 +31,8 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal
 from studio.ui.threads import register_thread
 
 DEFAULT_THROTTLE_MS = 80
+
+log = logging.getLogger(__name__)
 
 # Handles whose thread is running are kept alive here: if Python dropped the last
 # reference to a running QThread, Qt would abort with "QThread: Destroyed while thread
@@ -129,6 +132,8 @@ class GeneratorWorker(WorkerSignals):
             self._flush()
             self.aborted.emit()
         except Exception as exc:  # the engine's errors reach the GUI, never kill the app
+            # The GUI shows one sentence; the traceback goes to the log file.
+            log.error("worker %s failed", _name_of(self._func), exc_info=exc)
             self._flush()
             self.errored.emit(exc)
         else:
@@ -188,6 +193,10 @@ class GeneratorWorker(WorkerSignals):
             batch, self._buffer = self._buffer, []
             self.yieldedBatch.emit(batch)
         self._last_flush = time.monotonic()
+
+
+def _name_of(func: Callable[..., Any]) -> str:
+    return getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func)
 
 
 def _is_iterator(value: object) -> bool:
