@@ -183,3 +183,93 @@ def test_render_note_for_preview() -> None:
     assert np.abs(note[-3:]).max() < 1e-3
     hit = Synth(48000).render_note(0, True, 38, 100, 0.3)
     assert np.abs(hit).max() > 0.01 and np.abs(hit[-1]).max() < 1e-3
+
+
+# -- sustain pedal (CC64) -------------------------------------------------------------------
+def _pedal_song(pedal: list[tuple[int, int]], program: int = 0) -> Song:
+    """A one-beat A4 at 120 bpm (0.5 s), with CC64 events (tick, value)."""
+    from studio.core.song import SUSTAIN, Controllers
+
+    controllers = Controllers([t for t, _ in pedal], [SUSTAIN] * len(pedal), [v for _, v in pedal])
+    track = Track(
+        "p", program=program, notes=Notes([69], [0], [480], [100]), controllers=controllers
+    )
+    return Song("pedal", tracks=[track])
+
+
+def _energy(x: np.ndarray, t0: float, t1: float) -> float:
+    return float(np.mean(x[int(t0 * SR) : int(t1 * SR)] ** 2))
+
+
+@pytest.mark.parametrize("program", [0, 52])  # a decaying piano and a sustained choir
+def test_pedal_down_holds_the_note_after_its_note_off(program: int) -> None:
+    synth = Synth(SR)
+    n = int(2.5 * SR)
+    dry = synth.render(_pedal_song([], program), 0, n)
+    # Pedal pressed during the note, lifted at 2 s (tick 1920).
+    held = synth.render(_pedal_song([(240, 127), (1920, 0)], program), 0, n)
+    # While the note is held both are the same.
+    assert np.allclose(dry[: int(0.45 * SR)], held[: int(0.45 * SR)], atol=1e-6)
+    # Well after the note-off (0.5 s) plus the release, only the pedalled note sounds.
+    assert _energy(dry, 1.2, 1.9) < 1e-9
+    assert _energy(held, 1.2, 1.9) > 1e-6
+    # After the pedal is lifted at 2 s and the release has passed, silence again.
+    assert _energy(held, 2.4, 2.5) < 1e-9
+
+
+def test_pedal_lifted_before_the_note_off_changes_nothing() -> None:
+    synth = Synth(SR)
+    n = int(1.5 * SR)
+    dry = synth.render(_pedal_song([]), 0, n)
+    early = synth.render(_pedal_song([(0, 127), (240, 0)]), 0, n)
+    low = synth.render(_pedal_song([(0, 40)]), 0, n)  # below 64 is "up"
+    assert np.array_equal(dry, early) and np.array_equal(dry, low)
+
+
+def test_sustained_ends_and_restrike() -> None:
+    from studio.audio.synth import sustained_ends
+
+    notes = Notes([60, 60, 64, 67], [0, 960, 0, 2000], [480, 240, 480, 100])
+    spans = np.array([[100, 1500]])
+    ends = sustained_ends(notes, spans)
+    by_row = dict(
+        zip(
+            zip(notes.pitch.tolist(), notes.start.tolist(), strict=True), ends.tolist(), strict=True
+        )
+    )
+    assert by_row[(60, 0)] == 960  # held, but cut where the same key is struck again
+    assert by_row[(60, 960)] == 1500  # held until the pedal is lifted
+    assert by_row[(64, 0)] == 1500
+    assert by_row[(67, 2000)] == 2100  # after the pedal: unchanged
+    assert np.array_equal(
+        sustained_ends(notes, np.empty((0, 2), np.int64)), notes.start + notes.duration
+    )
+
+
+def test_song_tail_includes_the_pedal() -> None:
+    from studio.audio.synth import song_tail_seconds
+
+    dry = song_tail_seconds(_pedal_song([]), SR)
+    held = song_tail_seconds(_pedal_song([(240, 127), (1920, 0)]), SR)
+    assert held == pytest.approx(dry + 1.5)  # the note now ends at tick 1920, 1.5 s later
+
+
+def test_player_plays_the_pedal_until_it_is_lifted() -> None:
+    from studio.audio.player import Player
+    from studio.audio.testing import ManualStream
+
+    block = 1024
+    player = Player(_pedal_song([(240, 127), (1920, 0)]), SR, threaded=False, device_block=block)
+    stream = ManualStream(player.callback, SR, block)
+    stream.start()
+    try:
+        player.play(from_tick=0)
+        heard = []
+        for _ in range(int(1.8 * SR / block)):  # 1.8 s: long after the note-off at 0.5 s
+            player.fill()
+            heard.append(stream.pump())
+        assert not player.finished  # the pedal holds the note until 2 s
+        audio = np.concatenate(heard)
+        assert _energy(audio, 1.2, 1.7) > 1e-6
+    finally:
+        player.close()

@@ -82,12 +82,57 @@ def track_tail_seconds(track: Track, sample_rate: int) -> float:
 
 
 def song_tail_seconds(song: Song, sample_rate: int) -> float:
-    return max((track_tail_seconds(t, sample_rate) for t in song.tracks), default=0.0)
+    """How long the song sounds after its last note ends: the longest release, plus the
+    time a sustain pedal holds notes past that end."""
+    release = max((track_tail_seconds(t, sample_rate) for t in song.tracks), default=0.0)
+    end = song.end_tick
+    held = max(
+        (int(sustained_ends(t.notes, _sustain_spans(t, end)).max()) for t in song.tracks
+         if len(t.notes) and not t.is_drum),
+        default=end,
+    )  # fmt: skip
+    overhang = float(song.tick_to_seconds(held)) - float(song.tick_to_seconds(end))
+    return release + max(overhang, 0.0)
+
+
+def _sustain_spans(track: Track, end_tick: int) -> np.ndarray:
+    """The track's pedal-down spans, [k, 2] ticks (a pedal never lifted: to ``end_tick``)."""
+    return track.controllers.sustain_spans(end_tick)
+
+
+def sustained_ends(notes: Notes, spans: np.ndarray) -> np.ndarray:
+    """Note-off ticks under the sustain pedal (CC64 >= 64 is down).
+
+    A note released while the pedal is down keeps sounding until the pedal is lifted,
+    as on a piano, unless the same key is struck again first: then it stops at that
+    onset (a piano's damper would re-strike the string, and an ever-growing pile of
+    copies of one pitch only muddies the sound). ``spans`` are the pedal's (down, up)
+    ticks, sorted and disjoint.
+    """
+    ends = notes.start + notes.duration
+    if not len(notes) or not len(spans):
+        return ends
+    downs, ups = spans[:, 0], spans[:, 1]
+    k = np.searchsorted(downs, ends, side="right") - 1
+    k_safe = np.maximum(k, 0)
+    inside = (k >= 0) & (ends < ups[k_safe])
+    if not inside.any():
+        return ends
+    order = np.lexsort((notes.start, notes.pitch))
+    pitch, start = notes.pitch[order], notes.start[order]
+    following = np.full(len(order), np.iinfo(np.int64).max, dtype=np.int64)
+    same = pitch[1:] == pitch[:-1]
+    following[:-1][same] = start[1:][same]
+    next_onset = np.empty_like(following)
+    next_onset[order] = following
+    held = np.maximum(ends, np.minimum(ups[k_safe], next_onset))
+    return np.where(inside, held, ends)
 
 
 @dataclass(frozen=True)
 class _NoteFrames:
     notes: Notes  # kept so that the id() in the cache key cannot be reused
+    controllers: object  # likewise (the sustain pedal moves note-offs)
     on: np.ndarray
     off: np.ndarray
     longest: int
@@ -148,7 +193,7 @@ class Synth:
             else:
                 voice_tables(voice_for_program(track.program), self.sample_rate)
             if len(track.notes):
-                self._frames_of(song, track.notes)
+                self._frames_of(song, track)
 
     def render_note(
         self, program: int, is_drum: bool, pitch: int, velocity: int, seconds: float
@@ -173,7 +218,7 @@ class Synth:
         self, song: Song, track: Track, start: int, n: int, tail: float
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Rows of the notes that sound in the block, with onset and note-off frames."""
-        frames = self._frames_of(song, track.notes)
+        frames = self._frames_of(song, track)
         tail_frames = int(np.ceil(tail * self.sample_rate)) + 1
         lo = int(np.searchsorted(frames.on, start - tail_frames - frames.longest, side="left"))
         hi = int(np.searchsorted(frames.on, start + n, side="left"))
@@ -185,20 +230,25 @@ class Synth:
         sounding = np.nonzero(off + tail_frames > start)[0]
         return sounding + lo, on[sounding], off[sounding]
 
-    def _frames_of(self, song: Song, notes: Notes) -> _NoteFrames:
-        """Onset/note-off frames of a whole Notes block, cached: blocks are immutable, so
-        only a new block or a tempo change needs the tempo map again."""
-        key = (id(notes), song.ticks_per_beat, tuple(song.tempos))
+    def _frames_of(self, song: Song, track: Track) -> _NoteFrames:
+        """Onset/note-off frames of a track's notes, the sustain pedal applied, cached:
+        notes and controllers are immutable blocks, so only a new block or a tempo change
+        needs the tempo map again."""
+        notes, controllers = track.notes, track.controllers
+        key = (id(notes), id(controllers), song.ticks_per_beat, tuple(song.tempos))
         cached = self._frame_cache.get(key)
-        if cached is not None and cached.notes is notes:
+        if cached is not None and cached.notes is notes and cached.controllers is controllers:
             return cached
         sr = self.sample_rate
         on = np.round(np.asarray(song.tick_to_seconds(notes.start)) * sr).astype(np.int64)
-        ends = notes.start + notes.duration
+        if track.is_drum:  # drums ignore the pedal: a hit plays its whole sample anyway
+            ends = notes.start + notes.duration
+        else:
+            ends = sustained_ends(notes, _sustain_spans(track, int(notes.end)))
         off = np.round(np.asarray(song.tick_to_seconds(ends)) * sr).astype(np.int64)
         off = np.maximum(off, on + 1)
         longest = int((off - on).max()) if len(on) else 0
-        frames = _NoteFrames(notes, on, off, longest)
+        frames = _NoteFrames(notes, controllers, on, off, longest)
         if len(self._frame_cache) > 256:
             self._frame_cache.clear()
         self._frame_cache[key] = frames

@@ -20,7 +20,7 @@ from typing import Any, TypeAlias
 import numpy as np
 
 from studio.core.quantize import blend, snap_nearest_array
-from studio.core.song import MIDI_MAX, Notes, Song, Track
+from studio.core.song import MIDI_MAX, Controllers, Notes, Song, Track
 
 
 def id_array(ids: Iterable[int] | np.ndarray) -> np.ndarray:
@@ -295,7 +295,24 @@ NoteCommand: TypeAlias = (
     | ReplaceNotesInRange
 )
 TrackCommand: TypeAlias = InsertTracks | RemoveTracks | MoveTrack | SetTrackProperty
-Command: TypeAlias = NoteCommand | TrackCommand
+
+
+# --------------------------------------------------------------------------------------
+# Controller commands (sustain pedal, modulation, expression, pitch bend...).
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class SetControllerLane:
+    """Replace every event of controller `number` in a track by `events` (all of them of
+    that number). A whole lane is small, so storing it whole keeps the inverse exact and
+    lets a drawing stroke fold into one step by keeping only its last state."""
+
+    track: int
+    number: int
+    events: Controllers
+
+
+ControllerCommand: TypeAlias = SetControllerLane
+Command: TypeAlias = NoteCommand | TrackCommand | ControllerCommand
 
 TRACK_COMMANDS = (InsertTracks, RemoveTracks, MoveTrack, SetTrackProperty)
 
@@ -509,6 +526,7 @@ _RESOLVERS: dict[type, Callable[[Song, Any], SetNotes]] = {
     Legato: _resolve_legato,
     Humanize: _resolve_humanize,
     ReplaceNotesInRange: _resolve_replace_range,
+    SetControllerLane: lambda song, c: c,  # already primitive
 }
 
 
@@ -581,6 +599,18 @@ def _apply_property(song: Song, c: SetTrackProperty) -> tuple[Song, SetTrackProp
     return new_song, SetTrackProperty(c.index, c.name, old)
 
 
+def _apply_controller_lane(song: Song, c: SetControllerLane) -> tuple[Song, SetControllerLane]:
+    if not 0 <= c.track < len(song.tracks):
+        raise IndexError(f"track {c.track} does not exist")
+    if len(c.events) and not np.all(c.events.number == c.number):
+        raise ValueError(f"a lane of controller {c.number} holds only that controller's events")
+    new_song = song.copy()
+    track = new_song.tracks[c.track]
+    old = track.controllers.of(c.number)
+    track.controllers = track.controllers.without(c.number).with_events(c.events)
+    return new_song, SetControllerLane(c.track, c.number, old)
+
+
 def apply(song: Song, command: Command) -> tuple[Song, Command]:
     """Apply an edit: returns (new song, command that undoes it). `song` is not changed."""
     primitive = resolve(song, command)
@@ -594,6 +624,8 @@ def apply(song: Song, command: Command) -> tuple[Song, Command]:
         return _apply_move_track(song, primitive)
     if isinstance(primitive, SetTrackProperty):
         return _apply_property(song, primitive)
+    if isinstance(primitive, SetControllerLane):
+        return _apply_controller_lane(song, primitive)
     raise TypeError(f"not an edit command: {command!r}")
 
 
@@ -617,6 +649,9 @@ def compose(first: Command, second: Command) -> Command | None:
     record: remove R1 + add A1, then remove R2 + add A2, is the same as removing R1 plus
     the notes of R2 that existed before, and adding what is left of A1 plus A2.
     """
+    if isinstance(first, SetControllerLane) and isinstance(second, SetControllerLane):
+        same_lane = (first.track, first.number) == (second.track, second.number)
+        return second if same_lane else None
     if not (isinstance(first, SetNotes) and isinstance(second, SetNotes)):
         return None
     if first.track != second.track:
