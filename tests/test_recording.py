@@ -88,7 +88,7 @@ def test_quantize_take_keeps_a_note_that_collapses_at_least_one_tick_long():
         quantize_take(q, 0)
 
 
-# -- step input --------------------------------------------------------------------------------------
+# -- step input -----------------------------------------------------------------------------------
 def test_step_input_enters_each_key_at_the_cursor_and_advances():
     steps = StepInput(cursor=480, step=240)
     assert steps.press(60, 100) == Note(60, 480, 240, 100)
@@ -120,7 +120,7 @@ def test_step_input_rest_back_and_move():
         StepInput(cursor=0, step=0)
 
 
-# -- metronome -----------------------------------------------------------------------------------------
+# -- metronome ------------------------------------------------------------------------------------
 def test_beats_follow_the_meter_with_accents_on_each_bar():
     song = Song("m", time_signatures=[TimeSignature(0, 3, 4), TimeSignature(1440, 6, 8)])
     beats = beat_ticks(song, 0, 2400)
@@ -157,7 +157,7 @@ def test_count_in_is_one_bar_of_clicks_at_the_songs_tempo():
     assert count_in(song, 0, 0, SR)[1] == 0.0
 
 
-# -- player hooks --------------------------------------------------------------------------------------
+# -- player hooks ---------------------------------------------------------------------------------
 def _song() -> Song:
     return Song("s", tracks=[Track("p", notes=Notes([60], [0], [4 * 480]))])
 
@@ -200,3 +200,23 @@ def test_held_notes_are_rendered_once_per_key_and_velocity_step():
     cache.note(0, False, 60, 100)
     assert cache.renders == 4
     assert not a.flags.writeable
+
+
+def test_an_endless_player_goes_on_past_the_songs_end_until_stopped():
+    empty = Song("empty", tracks=[Track("p")])
+    player = Player(empty, SR, threaded=False)
+    stream = ManualStream(player.callback, SR, 1024)
+    player.play(0)
+    player.fill()
+    stream.pump(2)
+    assert player.finished  # an empty song ends at once...
+    player.set_endless(True)
+    player.set_click(Metronome(SR))
+    player.play(0)
+    heard = []
+    for _ in range(60):  # ...but while recording it plays on (the clicks keep time)
+        player.fill()
+        heard.append(stream.pump())
+    assert not player.finished and player.playhead_tick() > 2 * 480
+    assert np.abs(np.concatenate(heard[-25:])).max() > 0.05  # a click past the first second
+    player.close()

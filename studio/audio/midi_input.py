@@ -12,6 +12,7 @@ plug and unplug ports. No Qt here.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import re
 import threading
@@ -114,10 +115,9 @@ class _MidoSource:
         self._port = port
 
     def close(self) -> None:
-        try:
+        # An unplugged port may fail to close: it is gone either way.
+        with contextlib.suppress(Exception):
             self._port.close()
-        except Exception:  # an unplugged port may fail to close: it is gone either way
-            pass
 
 
 class RtMidiBackend:

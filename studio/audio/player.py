@@ -84,6 +84,7 @@ class Player:
         self._previews: deque[list[Any]] = deque()
         # Mixed into each rendered block when set (the metronome while recording):
         self.click: Any = None
+        self.endless = False  # play on past the song's end (recording into an empty song)
         self._wake = threading.Event()
         self._warm_pending = True
         self._seconds_per_frame = 0.0  # measured render cost, sizes the blocks
@@ -168,6 +169,13 @@ class Player:
         """Mix `click.mix_into(block, song, song_frame)` into the music (None: no click)."""
         with self._lock:
             self.click = click
+            self._dirty = True
+        self._wake.set()
+
+    def set_endless(self, endless: bool) -> None:
+        """Keep playing (silence, clicks) past the song's end until stopped: recording."""
+        with self._lock:
+            self.endless = bool(endless)
             self._dirty = True
         self._wake.set()
 
@@ -396,10 +404,10 @@ class Player:
         """Render `count` frames at the write index and publish them to the callback."""
         end = self.transport.end_frame(self._tail)
         loop = self.transport.loop_frames
-        if loop is None and self._cursor >= end:
+        if loop is None and self._cursor >= end and not self.endless:
             self._end_write = self._write
             return 0
-        if loop is None:
+        if loop is None and not self.endless:
             count = min(count, end - self._cursor)
         began = time.perf_counter()
         pieces, next_cursor = self.transport.segments(self._cursor, count)
