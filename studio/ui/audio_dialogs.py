@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.audio.synth import SAMPLE_RATES
+from studio.ui.recent import confirm_overwrite, is_bundled
 from studio.ui.transport import AudioSettings, TransportController
 
 if TYPE_CHECKING:
@@ -97,7 +98,11 @@ class ExportAudioDialog(QDialog):
 
     def _browse(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
-            self, "Export Audio", self.path_edit.text(), WAV_FILTER
+            self,
+            "Export Audio",
+            self.path_edit.text(),
+            WAV_FILTER,
+            options=QFileDialog.Option.DontConfirmOverwrite,  # asked once, on Save
         )
         if path:
             self.path_edit.setText(path)
@@ -112,6 +117,11 @@ class ExportAudioDialog(QDialog):
             path = path.with_suffix(".wav")
         if not path.parent.is_dir():
             self.error.setText(f"The folder {path.parent} does not exist.")
+            return
+        if is_bundled(path):
+            self.error.setText("That folder holds Pianola's bundled files; choose another.")
+            return
+        if not confirm_overwrite(self, str(path)):
             return
         self.path_edit.setText(str(path))
         self.accept()
