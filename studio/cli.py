@@ -24,9 +24,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from studio.ml.generation import plural  # torch-free, like the rest of this module
+from studio.ml.generation import SamplingOptions, plural  # torch-free, like this module
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+REFINE_ROUNDS = SamplingOptions.refine_rounds  # the engine's default (a test checks)
 
 
 class UsageError(Exception):
@@ -242,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument(
             "--refine",
             type=ranged(int, gen.REFINE_RANGE),
-            default=gen.SamplingOptions.refine_rounds,
+            default=REFINE_ROUNDS,
             help="rounds in which each voice is redrawn given the others, 0: one pass "
             f"{rng(gen.REFINE_RANGE)}",
         )
@@ -536,12 +537,6 @@ def _sampling(args: argparse.Namespace) -> Any:
     )
 
 
-def _voicing(args: argparse.Namespace) -> Any:
-    from studio.ml.voicing import VoiceDecoding
-
-    return VoiceDecoding(refine_rounds=args.refine, rules=not args.free_voicing)
-
-
 def _generate_files(args: argparse.Namespace, stem: str, **fields: Any) -> int:
     """Run one generation request and write each batch of variations as it is done."""
     from studio.core.midi_io import save_midi
@@ -668,14 +663,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     report = evaluate_model(
-        args.model,
-        data=args.data,
-        samples=args.samples,
-        seed=args.seed,
-        temperature=args.temperature,
-        threshold=args.threshold,
-        min_note_steps=args.min_note_steps,
-        voicing=_voicing(args),
+        args.model, data=args.data, samples=args.samples, seed=args.seed, sampling=_sampling(args)
     )
     report["seconds"] = round(time.perf_counter() - t0, 2)
     print(json.dumps(report, indent=2) if args.json else format_report(report))

@@ -80,3 +80,96 @@ def test_importing_the_engine_loads_no_gui(package: str) -> None:
     assert not loaded & FORBIDDEN[package], (
         f"studio.{package} pulled in {loaded & FORBIDDEN[package]}"
     )
+
+
+# ------------------------------------------------------------------- the generation service
+ENGINE = ("studio.ml", "studio.core")
+# Sampling internals: only studio/ml (and through it generation.py's public API) uses them.
+SAMPLING_INTERNALS = ("studio.ml.sample", "studio.ml.voicing")
+
+
+def _engine_module_aliases(tree: ast.AST) -> dict[str, str]:
+    """Local names bound to engine modules: ``from studio.ml import sample`` -> sample."""
+    aliases: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module in ("studio.ml", "studio.core"):
+            for alias in node.names:
+                aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith(ENGINE) and alias.asname:
+                    aliases[alias.asname] = alias.name
+    return aliases
+
+
+def private_engine_uses(path: Path) -> list[str]:
+    """``from studio.ml.x import _name`` and ``module._name`` on an engine module."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(ENGINE):
+            found += [f"{node.module}.{a.name}" for a in node.names if a.name.startswith("_")]
+    aliases = _engine_module_aliases(tree)
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr.startswith("_")
+            and not node.attr.startswith("__")
+            and isinstance(node.value, ast.Name)
+            and node.value.id in aliases
+        ):
+            found.append(f"{aliases[node.value.id]}.{node.attr} (line {node.lineno})")
+    return found
+
+
+def sampling_internal_imports(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            if node.module.startswith(SAMPLING_INTERNALS):
+                found.append(node.module)
+            elif node.module == "studio.ml":
+                found += [
+                    f"studio.ml.{a.name}"
+                    for a in node.names
+                    if f"studio.ml.{a.name}" in SAMPLING_INTERNALS
+                ]
+        elif isinstance(node, ast.Import):
+            found += [a.name for a in node.names if a.name.startswith(SAMPLING_INTERNALS)]
+    return found
+
+
+def test_the_ui_uses_no_private_names_of_the_engine() -> None:
+    offenders = [
+        f"{path.relative_to(STUDIO.parent)}: {use}"
+        for path in sorted((STUDIO / "ui").rglob("*.py"))
+        for use in private_engine_uses(path)
+    ]
+    assert not offenders, "\n".join(offenders)
+
+
+def test_only_studio_ml_reaches_the_sampling_internals() -> None:
+    """The CLI and the UI generate through studio.ml.generation's public API alone."""
+    offenders = [
+        f"{path.relative_to(STUDIO.parent)} imports {name}"
+        for path in sorted(STUDIO.rglob("*.py"))
+        if (STUDIO / "ml") not in path.parents
+        for name in sampling_internal_imports(path)
+    ]
+    assert not offenders, "\n".join(offenders)
+
+
+def test_the_checks_catch_what_they_look_for(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text(
+        "from studio.ml import sample\n"
+        "from studio.core.song import _private\n"
+        "import studio.ml.voicing as v\n"
+        "z = sample._latents(None, 1, 0)\n"
+    )
+    assert private_engine_uses(bad) == [
+        "studio.core.song._private",
+        "studio.ml.sample._latents (line 4)",
+    ]
+    assert sampling_internal_imports(bad) == ["studio.ml.sample", "studio.ml.voicing"]

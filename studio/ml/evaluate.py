@@ -17,9 +17,9 @@ import torch
 
 from studio.ml.data import scan_dataset
 from studio.ml.errors import DatasetError
+from studio.ml.generation import SamplingOptions
 from studio.ml.metrics import compare, evaluate_rolls, format_table, voice_leading
 from studio.ml.sample import LoadedModel, _latents, generate_rolls, load_generator, run_windows
-from studio.ml.voicing import VoiceDecoding
 
 
 def reference_rolls(
@@ -118,14 +118,17 @@ def evaluate_model(
     data: str | None = None,
     samples: int = 500,
     seed: int = 0,
-    temperature: float = 0.0,
-    min_note_steps: int = 1,
-    threshold: float = 0.5,
-    voicing: VoiceDecoding | None = None,
+    sampling: SamplingOptions | None = None,
 ) -> dict[str, Any]:
+    """Metrics of ``samples`` windows made from scratch (and of the conditional tasks)
+    next to the reference data's, decoded with ``sampling`` (default: the defaults)."""
+    sampling = sampling or SamplingOptions()
+    temperature, threshold = sampling.temperature, sampling.threshold
+    min_note_steps = sampling.min_note_steps
     model = load_generator(model_source)
-    if voicing is not None:
-        model.voicing = voicing
+    model.voicing = dataclasses.replace(
+        model.voicing, refine_rounds=sampling.refine_rounds, rules=sampling.strict_voicing
+    )
     ref, described = reference_rolls(model, data)
     gen = generate_rolls(model, samples, seed, temperature, threshold, min_note_steps)
     cfg = model.config
