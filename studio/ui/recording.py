@@ -30,6 +30,7 @@ from studio.audio.midi_input import (
     key_event,
 )
 from studio.core import edits
+from studio.core.quantize import SNAP_DIVISIONS
 from studio.core.recording import StepInput, TakeRecorder, quantize_take
 from studio.core.song import Notes
 from studio.ui.commands import Command, CommandRegistry
@@ -237,6 +238,7 @@ class Recorder(QObject):
         self._sounding: dict[int, list] = {}  # pitch -> player handle of a held key
         self._pedal = False
         self._pedalled: set[int] = set()
+        self._count_sound: list | None = None  # the count-in clicks, while they sound
         self._count_timer = QTimer(self)
         self._count_timer.setSingleShot(True)
         self._count_timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -297,7 +299,8 @@ class Recorder(QObject):
         bars = self.options.count_in_bars
         if bars > 0:
             audio, seconds = count_in(self.document.song, start, bars, controller.sample_rate)
-            if controller.sound(audio) is None:
+            self._count_sound = controller.sound(audio)
+            if self._count_sound is None:
                 self._refuse()
                 return False
             self._set_state(COUNT_IN)
@@ -311,7 +314,9 @@ class Recorder(QObject):
         """End the take: its notes go into the track as one undo step. Returns their count."""
         if not self.recording or self.take is None:
             return 0
-        self._count_timer.stop()
+        if self.state == COUNT_IN:
+            self.cancel_count_in()
+            return 0
         self._take_audio(False)
         take, self.take = self.take, None
         end = max(self._last_tick, float(take.start_tick))
@@ -320,6 +325,16 @@ class Recorder(QObject):
         notes = take.notes(end)
         self._set_state(IDLE)
         return self._commit(notes)
+
+    def cancel_count_in(self) -> None:
+        """Record or Stop pressed during the count-in: no take, and the clicks stop."""
+        self._count_timer.stop()
+        if self._count_sound is not None:
+            self.controller.player.release(self._count_sound, fade_frames=256)
+            self._count_sound = None
+        self.take = None
+        self._set_state(IDLE)
+        self.say("Recording cancelled during the count-in.")
 
     def set_step_input(self, on: bool) -> None:
         """Step input: each key enters a note of the snap length at the cursor (the
@@ -369,6 +384,7 @@ class Recorder(QObject):
 
     # -- take internals ---------------------------------------------------------------------------
     def _begin_take(self) -> None:
+        self._count_sound = None
         controller = self.controller
         self._take_audio(True)
         if not controller.is_playing and not controller.play():
@@ -456,6 +472,10 @@ class Recorder(QObject):
             return
         if event.kind == "on":
             if not steps.in_chord:  # a new chord: its keys become one undo step
+                step = max(1, int(self.grid()))  # the snap may have changed meanwhile
+                if step != steps.step:
+                    steps.step = step
+                    self.steppingChanged.emit(True)
                 self.document.begin_gesture("Step input")
             note = steps.press(event.pitch, event.velocity)
             if note is not None:
@@ -465,6 +485,8 @@ class Recorder(QObject):
             self.document.set_playhead(steps.cursor)
 
     def _monitor(self, event: KeyEvent) -> None:
+        if self.controller.reason:  # no output device: every try would rescan for one
+            return
         if event.kind == "pedal":
             self._pedal = event.velocity >= 64
             if not self._pedal:
@@ -521,7 +543,9 @@ class Recorder(QObject):
         self.say(message)
 
     def _on_transport_state(self, state: str) -> None:
-        if state != "playing" and self.state == RECORDING:
+        if state == "stopped" and self.state == COUNT_IN:
+            self.cancel_count_in()
+        elif state != "playing" and self.state == RECORDING:
             self.stop_recording()
 
     def _on_position(self, tick: float) -> None:
@@ -540,6 +564,14 @@ class Recorder(QObject):
             self._set_state(IDLE)
         if self.stepping:
             self.set_step_input(False)
+
+
+def step_name(ticks: int, ticks_per_beat: int) -> str:
+    """The snap menu's name for a step length ("1/8", "1/16 T"), else the ticks."""
+    for division in SNAP_DIVISIONS:
+        if division.ticks(ticks_per_beat) == ticks:
+            return division.label
+    return f"{ticks} ticks"
 
 
 # -- the indicator --------------------------------------------------------------------------------
@@ -569,7 +601,8 @@ class RecordIndicator(QLabel):
         elif r.state == COUNT_IN:
             text, style = "● Count-in…", REC_STYLE
         elif r.steps is not None:
-            text, style = f"Step input · {r.steps.step} ticks a step", STEP_STYLE
+            tpb = r.document.song.ticks_per_beat
+            text, style = f"Step input · {step_name(r.steps.step, tpb)} steps", STEP_STYLE
         else:
             text, style = r.last_notice, NOTICE_STYLE if r.last_notice else ""
         self.setText(text)

@@ -5,6 +5,7 @@ rtmidi's do), Stop; step input; a keyboard unplugged mid-take; no keyboard at al
 from __future__ import annotations
 
 import dataclasses
+import threading
 
 import mido
 import numpy as np
@@ -21,6 +22,7 @@ from studio.ui.audio_dialogs import AudioSettingsDialog
 from studio.ui.main_window import MainWindow, WindowParts
 from studio.ui.recording import COUNT_IN, IDLE, RECORDING, build_recording
 
+MAIN = threading.main_thread()
 NOW = 1000.0  # the MIDI clock in these tests (see `rig`)
 NO_DEVICE = "No audio: no output device found. Connect one and press Rescan."
 
@@ -160,6 +162,8 @@ def test_without_python_rtmidi_the_dialog_and_record_say_what_to_install(rig, qt
 # -- recording ------------------------------------------------------------------------------------
 def test_record_play_stop_puts_the_take_in_the_active_track_as_one_undo_step(rig, qtbot):
     window, recorder, midi, sound = rig()
+    handled_on: list[bool] = []  # which thread the window handles keys on
+    recorder.midi.event.connect(lambda *_: handled_on.append(threading.current_thread() is MAIN))
     before = window.document.undo_stack.count()
     qtbot.keyClick(window.editor.canvas, Qt.Key.Key_R)
     assert recorder.state == RECORDING and window.transport.is_playing
@@ -186,6 +190,7 @@ def test_record_play_stop_puts_the_take_in_the_active_track_as_one_undo_step(rig
     assert list(window.document.song.tracks[0].notes.velocity) == [90, 70]
     assert window.document.undo_stack.count() == before + 1
     assert window.document.undo_stack.undoText() == "Record"
+    assert handled_on == [True, True, True]  # rtmidi's thread never touches the GUI
     assert "2 notes recorded into Piano" in window.statusBar().currentMessage()
     window.document.undo_stack.undo()
     assert track_notes(window) == []
@@ -373,3 +378,32 @@ def test_a_message_the_gui_got_late_is_placed_where_the_key_was_played(rig, qtbo
     key(qtbot, window, midi, "note_off", 60)
     window.commands.trigger("transport.stop")
     assert track_notes(window)[0][1] == pytest.approx(now - 96, abs=1)
+
+
+def test_step_input_follows_the_snap_chosen_meanwhile(rig, qtbot):
+    window, recorder, midi, _sound = rig()
+    snap = window.editor.toolbar.snap
+    snap.setCurrentIndex(snap.findText("1/8"))
+    qtbot.keyClick(window.editor.canvas, Qt.Key.Key_R, Qt.KeyboardModifier.ShiftModifier)
+    assert recorder.indicator.text() == "Step input · 1/8 steps"
+    key(qtbot, window, midi, "note_on", 60)
+    key(qtbot, window, midi, "note_off", 60)
+    snap.setCurrentIndex(snap.findText("1/4"))
+    key(qtbot, window, midi, "note_on", 62)
+    key(qtbot, window, midi, "note_off", 62)
+    assert track_notes(window) == [(60, 0, 240), (62, 240, 480)]
+    assert recorder.indicator.text() == "Step input · 1/4 steps"
+    assert window.document.playhead == 720
+
+
+def test_stop_during_the_count_in_cancels_the_take(rig, qtbot):
+    window, recorder, _midi, sound = rig(count_in_bars=1)
+    qtbot.keyClick(window.editor.canvas, Qt.Key.Key_R)
+    assert recorder.state == COUNT_IN
+    crank(window, sound, 5)
+    window.commands.trigger("transport.stop")
+    assert recorder.state == IDLE and recorder.indicator.text().startswith("Recording cancelled")
+    crank(window, sound, 3)
+    assert np.abs(crank(window, sound, 10)).max() == 0.0  # the remaining clicks are gone
+    qtbot.wait(2200)  # past the end of the count-in: nothing starts
+    assert not window.transport.is_playing and not window.document.modified
