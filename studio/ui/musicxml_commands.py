@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,7 +16,9 @@ from studio.core.musicxml import (
     load_musicxml,
     save_musicxml,
 )
+from studio.core.project import Project
 from studio.ui.commands import Command, CommandRegistry
+from studio.ui.file_loader import open_error_text, open_song_file
 from studio.ui.recent import ask_save_path, last_folder, remember_folder, suggest_path
 
 if TYPE_CHECKING:
@@ -51,13 +54,29 @@ def import_musicxml_dialog(window: MainWindow) -> bool:
     return bool(path) and import_musicxml(window, path)
 
 
+def read_musicxml(path: str, progress: Callable[..., None] | None = None) -> Project:
+    """The file loader's reader for MusicXML (music21 reports no progress)."""
+    return Project(load_musicxml(path))
+
+
 def import_musicxml(window: MainWindow, path: str) -> bool:
-    """Open a MusicXML file as the song; on failure explain and keep the current song."""
-    try:
-        song = load_musicxml(path)
-    except MusicXmlImportError as error:
-        QMessageBox.critical(window, "Cannot import MusicXML", str(error))
+    """Open a MusicXML file as the song; on failure explain and keep the current song.
+
+    The file is read in a worker (a large score takes music21 seconds), with the same
+    progress dialog and Cancel as File ▸ Open.
+    """
+    loaded = open_song_file(window, path, loader=read_musicxml)
+    if loaded.cancelled:
+        window.statusBar().showMessage(f"Importing {Path(path).name} was cancelled", 5000)
         return False
+    if loaded.error is not None or loaded.project is None:
+        error = loaded.error or RuntimeError("nothing was read")
+        text = (
+            str(error) if isinstance(error, MusicXmlImportError) else open_error_text(error, path)
+        )
+        QMessageBox.critical(window, "Cannot import MusicXML", text)
+        return False
+    song = loaded.project.song
     remember_folder(path)
     window.document.set_song(song, path)
     window.statusBar().showMessage(
