@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QLabel, QToolBar, QWidget
 
 from studio.audio.live import HeldNoteCache
@@ -582,6 +583,7 @@ class RecordIndicator(QLabel):
         super().__init__(parent)
         self.setObjectName("RecordIndicator")
         self.recorder = recorder
+        self.action: QAction | None = None  # set when it sits on a tool bar
         self._notes = 0
         recorder.stateChanged.connect(self._update)
         recorder.steppingChanged.connect(self._update)
@@ -608,7 +610,14 @@ class RecordIndicator(QLabel):
         self.setText(text)
         self.setToolTip(text)
         self.setStyleSheet(style)
-        self.setVisible(bool(text))
+        # On a tool bar, the bar's action shows and hides the widget (Qt's rule).
+        if self.action is not None:
+            self.action.setVisible(bool(text))
+        else:
+            self.setVisible(bool(text))
+
+    def refresh(self) -> None:
+        self._update()
 
 
 # -- commands and assembly ------------------------------------------------------------------------
@@ -669,8 +678,15 @@ def build_recording(
             bar.insertAction(actions[after], record)
         else:
             bar.addAction(record)
-        recorder.indicator = RecordIndicator(recorder, bar)
-        bar.addWidget(recorder.indicator)
+        # The indicator goes just before the transport's status text (where notices are read).
+        indicator = RecordIndicator(recorder, bar)
+        status = getattr(bar, "status_label", None)
+        anchor = next((a for a in bar.actions() if bar.widgetForAction(a) is status), None)
+        indicator.action = (
+            bar.insertWidget(anchor, indicator) if anchor is not None else bar.addWidget(indicator)
+        )
+        indicator.refresh()
+        recorder.indicator = indicator
     app = QApplication.instance()
     if app is not None:
         app.aboutToQuit.connect(midi.close)  # let go of the port before Python tears down
