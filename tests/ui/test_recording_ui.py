@@ -168,7 +168,8 @@ def test_record_play_stop_puts_the_take_in_the_active_track_as_one_undo_step(rig
     qtbot.keyClick(window.editor.canvas, Qt.Key.Key_R)
     assert recorder.state == RECORDING and window.transport.is_playing
     assert window.commands.action("transport.record").isChecked()
-    assert recorder.indicator.text().startswith("● REC") and recorder.indicator.isVisible()
+    assert recorder.indicator.text().startswith("● REC")
+    qtbot.waitUntil(recorder.indicator.isVisible, timeout=1000)  # the bar lays out on idle
     crank(window, sound, 20)
     at_first = window.document.playhead
     key(qtbot, window, midi, "note_on", 60, 90)
