@@ -70,6 +70,23 @@ def test_a_key_released_that_was_down_before_the_take_is_ignored():
     assert len(take.notes()) == 0
 
 
+def test_a_looped_take_overdubs_each_pass_and_cuts_notes_at_the_loop_end():
+    take = TakeRecorder(start_tick=960, loop=(0, 1920))  # started inside the loop
+    take.note_on(60, 100, 1000)
+    take.note_off(60, 1200)
+    take.note_on(62, 100, 1800)  # held across the jump back to 0
+    take.note_off(62, 100)
+    take.note_on(64, 100, 300)  # second pass: before where recording started
+    take.note_off(64, 500)
+    take.note_on(67, 100, 1900)
+    assert rows(take.notes(end_tick=50)) == [
+        (64, 300, 200, 100),
+        (60, 1000, 200, 100),
+        (62, 1800, 120, 100),
+        (67, 1900, 20, 100),
+    ]
+
+
 # -- quantize on input ----------------------------------------------------------------------------
 def test_quantize_take_moves_starts_to_the_grid_and_keeps_ends():
     notes = Notes([60, 62, 64], [10, 230, 495], [200, 260, 100], [90, 91, 92])

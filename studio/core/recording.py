@@ -36,19 +36,27 @@ class TakeRecorder:
     count as played on the start: DAWs do the same, so an anticipated downbeat is kept.
     With the sustain pedal down a released key keeps sounding until the pedal is lifted,
     so the pedal is baked into the note lengths (a piano roll has no pedal lane).
+
+    With a `loop` (start, end) playback jumps back from its end to its start: each pass
+    adds its notes (overdub), and a key held across the jump ends at the loop's end.
     """
 
     start_tick: int
+    loop: tuple[int, int] | None = None
     # Keys physically down, and keys let go while the pedal holds them:
     _held: dict[int, _Held] = field(default_factory=dict, init=False, repr=False)
     _sustained: dict[int, _Held] = field(default_factory=dict, init=False, repr=False)
     _done: list[Note] = field(default_factory=list, init=False, repr=False)
     _pedal: bool = field(default=False, init=False)
     _last_tick: int = field(default=0, init=False, repr=False)
+    _floor: int = field(default=0, init=False, repr=False)  # no event is earlier than this
 
     def __post_init__(self) -> None:
         self.start_tick = max(0, int(self.start_tick))
         self._last_tick = self.start_tick
+        self._floor = self.start_tick
+        if self.loop is not None:
+            self._floor = max(0, min(self.start_tick, int(self.loop[0])))
 
     # -- events ------------------------------------------------------------------------
     def note_on(self, pitch: int, velocity: int, tick: float) -> None:
@@ -96,20 +104,25 @@ class TakeRecorder:
 
     def notes(self, end_tick: float | None = None) -> Notes:
         """Everything so far; notes still sounding end at `end_tick` (default: last event)."""
-        end = self._last_tick if end_tick is None else max(self.start_tick, round(float(end_tick)))
+        end = self._last_tick if end_tick is None else max(self._floor, round(float(end_tick)))
         notes = list(self._done)
         for pool in (self._held, self._sustained):
             for pitch, held in pool.items():
-                notes.append(Note(pitch, held.start, max(1, end - held.start), held.velocity))
+                notes.append(Note(pitch, held.start, self._length(held, end), held.velocity))
         return Notes.from_notes(notes)
 
     def _tick(self, tick: float) -> int:
-        at = max(self.start_tick, round(float(tick)))
-        self._last_tick = max(self._last_tick, at)
+        at = max(self._floor, round(float(tick)))
+        self._last_tick = at
         return at
 
+    def _length(self, held: _Held, end: int) -> int:
+        if end < held.start and self.loop is not None and held.start < self.loop[1]:
+            end = int(self.loop[1])  # held across the jump back: it ends with the loop
+        return max(1, end - held.start)
+
     def _close(self, pitch: int, held: _Held, end: int) -> None:
-        self._done.append(Note(pitch, held.start, max(1, end - held.start), held.velocity))
+        self._done.append(Note(pitch, held.start, self._length(held, end), held.velocity))
 
 
 def quantize_take(notes: Notes, grid: int, strength: float = 1.0) -> Notes:

@@ -290,12 +290,12 @@ class Recorder(QObject):
         controller = self.controller
         if controller.is_playing and not controller.is_auditioning:
             start = controller.position_tick()  # punch in where the music is
-            self.take = TakeRecorder(round(start))
+            self.take = TakeRecorder(round(start), self._loop())
             self._last_tick = start
             self._begin_take()
             return self.recording
         start = self.document.playhead
-        self.take = TakeRecorder(start)
+        self.take = TakeRecorder(start, self._loop())
         self._last_tick = float(start)
         bars = self.options.count_in_bars
         if bars > 0:
@@ -320,9 +320,9 @@ class Recorder(QObject):
             return 0
         self._take_audio(False)
         take, self.take = self.take, None
-        end = max(self._last_tick, float(take.start_tick))
+        end = self._last_tick
         if self.state == RECORDING and self.controller.is_playing:
-            end = max(end, self.controller.position_tick())
+            end = self.controller.position_tick()
         notes = take.notes(end)
         self._set_state(IDLE)
         return self._commit(notes)
@@ -397,6 +397,10 @@ class Recorder(QObject):
         self._set_state(RECORDING)
         self.say("")
 
+    def _loop(self) -> tuple[int, int] | None:
+        """The loop region playback will wrap in while recording (None: no looping)."""
+        return self.document.loop if self.controller.loop_enabled else None
+
     def _take_audio(self, on: bool) -> None:
         """The metronome (when chosen), and playback that goes on past the song's end."""
         player = self.controller.player
@@ -440,7 +444,7 @@ class Recorder(QObject):
         late = max(0.0, self.clock() - stamp)
         seconds = max(0.0, float(song.tick_to_seconds(now)) - late)
         tick = float(song.seconds_to_tick(seconds))
-        self._last_tick = max(self._last_tick, now)
+        self._last_tick = now
         return tick
 
     def _set_state(self, state: str) -> None:
@@ -532,7 +536,7 @@ class Recorder(QObject):
             take, self.take = self.take, None
             end = self._last_tick
             if self.controller.is_playing:
-                end = max(end, self.controller.position_tick())
+                end = self.controller.position_tick()
             self._set_state(IDLE)
             self.controller.stop()
             self._commit(take.notes(end), lost=message)
@@ -551,7 +555,7 @@ class Recorder(QObject):
 
     def _on_position(self, tick: float) -> None:
         if self.state == RECORDING and self.controller.is_playing:
-            self._last_tick = max(self._last_tick, float(tick))
+            self._last_tick = float(tick)  # the latest, not the largest: loops jump back
 
     def _on_playhead(self, tick: int) -> None:
         if self.steps is not None and tick != self.steps.cursor:

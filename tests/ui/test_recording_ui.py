@@ -408,3 +408,24 @@ def test_stop_during_the_count_in_cancels_the_take(rig, qtbot):
     assert np.abs(crank(window, sound, 10)).max() == 0.0  # the remaining clicks are gone
     qtbot.wait(2200)  # past the end of the count-in: nothing starts
     assert not window.transport.is_playing and not window.document.modified
+
+
+def test_recording_over_a_loop_adds_each_pass(rig, qtbot):
+    window, _recorder, midi, sound = rig()  # 120 bpm: a 1-bar loop lasts 2 s
+    window.document.set_loop(0, 1920)
+    qtbot.keyClick(window.editor.canvas, Qt.Key.Key_R)
+    crank(window, sound, 20)
+    first = window.document.playhead
+    key(qtbot, window, midi, "note_on", 60)
+    crank(window, sound, 5)
+    key(qtbot, window, midi, "note_off", 60)
+    crank(window, sound, 86)  # about 2 s on: the second pass
+    second = window.document.playhead
+    assert second < first + 1000  # playback jumped back
+    key(qtbot, window, midi, "note_on", 64)
+    crank(window, sound, 5)
+    key(qtbot, window, midi, "note_off", 64)
+    window.commands.trigger("transport.stop")
+    notes = track_notes(window)
+    assert sorted(n[0] for n in notes) == [60, 64]
+    assert all(0 <= start < 1920 and 0 < length < 400 for _p, start, length in notes)
