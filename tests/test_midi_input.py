@@ -121,3 +121,36 @@ def test_injected_backend_delivers_on_another_thread_and_unplugs():
     source.close()
     with pytest.raises(MidiInputError, match="not connected"):
         backend.open("Keys", on_message)
+
+
+def test_the_real_backend_stamps_each_message_and_closes_its_port(monkeypatch):
+    """rtmidi calls mido's callback on its own thread; ours adds the arrival time."""
+
+    class Port:
+        closed = False
+
+        def close(self):
+            Port.closed = True
+
+    class FakeMido:
+        def open_input(self, name, callback):
+            self.name, self.callback = name, callback
+            return Port()
+
+    fake = FakeMido()
+    monkeypatch.setattr(midi_input, "_load_backend", lambda: fake)
+    got: list[tuple[object, float]] = []
+    source = RtMidiBackend().open("Keystation 49", lambda m, t: got.append((m, t)))
+    before = time.perf_counter()
+    fake.callback(mido.Message("note_on", note=60, velocity=64))
+    assert fake.name == "Keystation 49" and got[0][1] >= before
+    source.close()
+    assert Port.closed
+
+    class Refusing:
+        def open_input(self, name, callback):
+            raise OSError("port busy")
+
+    monkeypatch.setattr(midi_input, "_load_backend", lambda: Refusing())
+    with pytest.raises(MidiInputError, match="Cannot open the MIDI input Keystation 49: port busy"):
+        RtMidiBackend().open("Keystation 49", lambda m, t: None)
