@@ -1,0 +1,225 @@
+"""Measure a model against issue 12's engine-v2 targets and write a JSON + markdown report.
+
+    .venv/bin/python scripts/evaluate_engine_v2.py --model default --samples 300 \
+        --out models/training/engine-v2-baseline
+
+For the default decoding and for the network read in one pass without voice-leading rules
+(``--raw``: what the network itself writes), against the held-out chorales:
+
+* C2ST accuracy of a feature classifier and a convolutional classifier (studio.ml.c2st),
+  each beside the same classifier's training-vs-held-out score;
+* per-voice note-length JS distance and the sixteenth / >= 2-beat shares vs Bach's;
+* consecutive fifths/octaves (similar or contrary motion, any two voices) and crossings;
+* memorisation: share of generated two-bar passages found verbatim in the training data;
+* which keys the samples come out in (Krumhansl estimate).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from studio.core.atomic import atomic_write_text
+from studio.ml import c2st, quality
+from studio.ml.data import scan_dataset
+from studio.ml.evaluate import reference_rolls
+from studio.ml.sample import generate_rolls, load_generator
+from studio.ml.voicing import VoiceDecoding
+
+TARGETS = {
+    "feature_c2st": 0.70,
+    "conv_c2st": 0.75,
+    "share_ratio_tolerance": 0.20,
+    "memorisation": 0.05,
+}
+
+
+def training_rolls(model: Any, limit: int, seed: int) -> np.ndarray:
+    meta = model.meta.get("data", {})
+    scan = scan_dataset(
+        meta.get("summary", {}).get("source", "bach"),
+        mapping=meta.get("mapping", "auto"),
+        bars=model.bars,
+        time_signature=tuple(model.time_signature),
+    )
+    windows = scan.train_set
+    rng = np.random.default_rng(seed)
+    idx = np.sort(rng.choice(len(windows), min(limit, len(windows)), replace=False))
+    return windows.render(idx, model.lowest_pitch, model.config.n_pitches)
+
+
+def measure(gen: np.ndarray, held: np.ndarray, train: np.ndarray, model: Any, seed: int) -> dict:
+    cfg = model.config
+    spb = cfg.steps_per_beat
+    lengths = quality.note_length_profile(gen, held, spb)
+    return {
+        "c2st": c2st.c2st_report(gen, held, train, spb, seed),
+        "note_lengths": lengths,
+        "voice_leading": quality.consecutive_perfects(gen),
+        "memorisation_share": quality.memorisation_share(gen, train, cfg.steps_per_bar),
+        "keys": quality.key_histogram(gen, model.lowest_pitch),
+    }
+
+
+def checks(result: dict, reference: dict) -> dict[str, bool]:
+    c = result["c2st"]
+    ratio = result["note_lengths"]["share_ratio"]
+    tol = TARGETS["share_ratio_tolerance"]
+    perf = result["voice_leading"]["consecutive_perfects_rate"]
+    bach_perf = reference["voice_leading"]["consecutive_perfects_rate"]
+    return {
+        "feature C2ST <= 0.70": c["feature"]["accuracy"] <= TARGETS["feature_c2st"],
+        "conv C2ST <= 0.75": c["conv"]["accuracy"] <= TARGETS["conv_c2st"],
+        "sixteenths within 20% of Bach": abs(ratio["sixteenth_share"] - 1) <= tol,
+        "notes >= 2 beats within 20% of Bach": abs(ratio["long_note_share"] - 1) <= tol,
+        "consecutive 5ths/8ves <= 2x Bach": perf <= 2 * bach_perf,
+        "memorisation <= 5%": result["memorisation_share"] <= TARGETS["memorisation"],
+    }
+
+
+def markdown(report: dict) -> str:
+    lines = [
+        f"# Engine-v2 measurements: {report['model']}",
+        "",
+        f"{report['samples']} generated 4-bar windows (seed {report['seed']}) against "
+        f"{report['heldout_windows']} held-out windows; real-vs-real uses "
+        f"{report['training_windows']} training windows. Command: `{report['command']}` "
+        f"({report['seconds']:.0f} s on {report['hardware']}).",
+        "",
+        "| measure | Bach (held-out) | " + " | ".join(report["decodings"]) + " |",
+        "|---|---|" + "---|" * len(report["decodings"]),
+    ]
+    ref = report["bach"]
+    rows: list[tuple[str, Any, list[Any]]] = []
+    dec = [report["results"][name] for name in report["decodings"]]
+    rows.append(
+        (
+            "feature C2ST (real-vs-real)",
+            f"{dec[0]['c2st']['feature_real_vs_real']['accuracy']:.3f}",
+            [f"{d['c2st']['feature']['accuracy']:.3f}" for d in dec],
+        )
+    )
+    rows.append(
+        (
+            "conv C2ST (real-vs-real)",
+            f"{dec[0]['c2st']['conv_real_vs_real']['accuracy']:.3f}",
+            [f"{d['c2st']['conv']['accuracy']:.3f}" for d in dec],
+        )
+    )
+    rows.append(
+        (
+            "note-length JS, mean of voices",
+            "0",
+            [f"{d['note_lengths']['js_mean']:.3f}" for d in dec],
+        )
+    )
+    for key, label in (
+        ("sixteenth_share", "sixteenths (share of notes)"),
+        ("long_note_share", "notes >= 2 beats"),
+        ("onset_step_share", "steps with an onset"),
+    ):
+        rows.append(
+            (
+                label,
+                f"{ref['note_lengths'][key]:.3f}",
+                [f"{d['note_lengths']['generated'][key]:.3f}" for d in dec],
+            )
+        )
+    for key, label in (
+        ("consecutive_fifths_rate", "consecutive fifths / motion"),
+        ("consecutive_octaves_rate", "consecutive 8ves+unisons / motion"),
+        ("crossing_rate", "crossings / step (any pair)"),
+    ):
+        rows.append(
+            (
+                label,
+                f"{ref['voice_leading'][key]:.4f}",
+                [f"{d['voice_leading'][key]:.4f}" for d in dec],
+            )
+        )
+    rows.append(
+        (
+            "memorisation (2-bar passages in training)",
+            f"{ref['memorisation_share']:.3f}",
+            [f"{d['memorisation_share']:.3f}" for d in dec],
+        )
+    )
+    for label, bach, values in rows:
+        lines.append(f"| {label} | {bach} | " + " | ".join(values) + " |")
+    lines += ["", "Targets (issue 12):", ""]
+    for name in report["decodings"]:
+        held = report["checks"][name]
+        lines.append(
+            f"- **{name}**: " + "; ".join(f"{k} {'yes' if v else 'NO'}" for k, v in held.items())
+        )
+    lines += ["", "Keys the samples come out in (Krumhansl estimate, top 6):", ""]
+    for name in report["decodings"]:
+        top = list(report["results"][name]["keys"].items())[:6]
+        lines.append(f"- {name}: " + ", ".join(f"{k} {v}" for k, v in top))
+    top = list(ref["keys"].items())[:6]
+    lines.append("- Bach held-out: " + ", ".join(f"{k} {v}" for k, v in top))
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default="default", help="checkpoint, run folder or default")
+    parser.add_argument("--samples", type=int, default=300, help="generated windows per decoding")
+    parser.add_argument("--training-windows", type=int, default=1500, help="real-vs-real set")
+    parser.add_argument("--seed", type=int, default=0, help="sampling and classifier seed")
+    parser.add_argument("--out", default="models/training/engine-v2-baseline", help="stem")
+    args = parser.parse_args(argv)
+    t0 = time.perf_counter()
+    model = load_generator(args.model)
+    held, described = reference_rolls(model, None)
+    train = training_rolls(model, args.training_windows, args.seed)
+    decodings = {
+        "default decoding": VoiceDecoding(),
+        "network alone (one pass, no rules)": VoiceDecoding(refine_rounds=0, rules=False),
+    }
+    bach = {
+        "note_lengths": quality.length_shares(held, model.config.steps_per_beat),
+        "voice_leading": quality.consecutive_perfects(held),
+        "memorisation_share": quality.memorisation_share(held, train, model.config.steps_per_bar),
+        "keys": quality.key_histogram(held, model.lowest_pitch),
+    }
+    results, verdicts = {}, {}
+    for name, voicing in decodings.items():
+        model.voicing = voicing
+        gen = generate_rolls(model, args.samples, args.seed)
+        results[name] = measure(gen, held, train, model, args.seed)
+        results[name]["decoding"] = dataclasses.asdict(voicing)
+        verdicts[name] = checks(results[name], bach)
+        print(f"{name}: measured ({time.perf_counter() - t0:.0f} s)", flush=True)
+    report = {
+        "model": model.path,
+        "reference": described,
+        "samples": args.samples,
+        "seed": args.seed,
+        "heldout_windows": len(held),
+        "training_windows": len(train),
+        "command": "python scripts/evaluate_engine_v2.py " + " ".join(argv or sys.argv[1:]),
+        "hardware": "2-core CPU",
+        "seconds": time.perf_counter() - t0,
+        "decodings": list(decodings),
+        "bach": bach,
+        "results": results,
+        "checks": verdicts,
+    }
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out.with_suffix(".json"), json.dumps(report, indent=1, default=float))
+    atomic_write_text(out.with_suffix(".md"), markdown(report))
+    print(markdown(report))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
