@@ -55,13 +55,14 @@ def run_self_check(out_path: str | os.PathLike[str]) -> int:
         _report("audio", _check_audio())
 
         stage = "model"
-        from studio.ml.sample import generate, load_generator
+        from studio.ml import generation
 
-        model = load_generator("default")
+        model = generation.load_model("default")
         _report("model loaded", Path(model.path).name)
 
         stage = "generate"
-        songs = generate(model, bars=BARS, variations=1, seed=0)
+        request = generation.GenerationRequest("generate", bars=BARS, variations=1, seed=0)
+        songs = [s for r in generation.run(request, model=model, drafts=False) for s in r.songs]
         notes = sum(len(track.notes) for track in songs[0].tracks)
         before = len(window.document.song.tracks)
         window.document.insert_tracks(list(songs[0].tracks), "Self-check: generated bars")
@@ -87,14 +88,11 @@ def run_self_check(out_path: str | os.PathLike[str]) -> int:
 
 
 def _open_window():  # -> (QApplication, MainWindow)
-    from studio.ui.app import attach_workstation, create_application
+    from studio.ui.app import create_application, create_main_window
 
     app = create_application([])
     _isolate_settings()
-    from studio.ui.main_window import MainWindow
-
-    window = MainWindow()
-    attach_workstation(window)  # exactly as the app: audio, panels (pyqtgraph, the engine)
+    window = create_main_window()  # exactly as the app: audio, panels (pyqtgraph, the engine)
     window.show()
     app.processEvents()
     if not window.isVisible():
