@@ -156,15 +156,14 @@ class MidiInput(QObject):
         """Open the chosen port if it is not open (looking for it again first)."""
         if self.source is not None:
             return True
-        scan = self.rescan() if rescan or self._scan is None or not self._scan.ok else self.scan
+        fresh = rescan or self._scan is None or not self._scan.ok
+        scan = self.rescan() if fresh else self.scan
         self.error = ""
         name = scan.find(self.port)
+        if name is None and not fresh:  # the list may be stale: a keyboard plugged in since
+            name = self.rescan().find(self.port)
         if name is None:
-            if not scan.ok:  # a MIDI system missing may have been fixed: look once more
-                scan = self.rescan()
-                name = scan.find(self.port)
-            if name is None:
-                return False
+            return False
         try:
             self.source = self.backend.open(name, self._bridge.deliver)
         except MidiInputError as exc:

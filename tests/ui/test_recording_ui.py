@@ -5,6 +5,7 @@ rtmidi's do), Stop; step input; a keyboard unplugged mid-take; no keyboard at al
 from __future__ import annotations
 
 import dataclasses
+import os
 import threading
 
 import mido
@@ -13,7 +14,7 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication, QDialogButtonBox
 
-from studio.audio.midi_input import NEEDS_RTMIDI, NO_PORTS, InjectedMidiBackend
+from studio.audio.midi_input import NEEDS_RTMIDI, NO_PORTS, InjectedMidiBackend, RtMidiBackend
 from studio.audio.stream import DeviceScan, OutputDevice
 from studio.audio.testing import ManualStream
 from studio.core import edits
@@ -57,11 +58,13 @@ def rig(qtbot):
     made: list = []
 
     def make(ports=("Keystation 49",), audio=True, bpm=120.0, midi_reason="", **options):
+        """`ports=None`: the real mido + python-rtmidi backend of this machine."""
         settings = QSettings()
         for key, value in {"count_in_bars": 0, **options}.items():
             settings.setValue(f"recording/{key}", value)
-        midi = InjectedMidiBackend(tuple(ports))
-        midi.reason = midi_reason
+        midi = InjectedMidiBackend(tuple(ports)) if ports is not None else RtMidiBackend()
+        if midi_reason:
+            midi.reason = midi_reason
         sound = FakeAudio(audio)
         parts = WindowParts(audio=True, audio_backend=sound, threaded_audio=False)
         if "midi_backend" in {f.name for f in dataclasses.fields(WindowParts)}:
@@ -429,3 +432,15 @@ def test_recording_over_a_loop_adds_each_pass(rig, qtbot):
     notes = track_notes(window)
     assert sorted(n[0] for n in notes) == [60, 64]
     assert all(0 <= start < 1920 and 0 < length < 400 for _p, start, length in notes)
+
+
+@pytest.mark.skipif(os.path.exists("/dev/snd/seq"), reason="this machine has a MIDI service")
+def test_on_a_machine_without_a_midi_service_the_app_says_so(rig, qtbot):
+    window, recorder, _midi, _sound = rig(ports=None)  # the real rtmidi backend
+    dialog = AudioSettingsDialog(window.transport, window)
+    qtbot.addWidget(dialog)
+    reason = dialog.page.midi_status.text()
+    assert reason.startswith("No MIDI input") or reason == NEEDS_RTMIDI
+    qtbot.keyClick(window.editor.canvas, Qt.Key.Key_R)
+    assert recorder.state == IDLE and reason in recorder.indicator.text()
+    assert window.isVisible()
