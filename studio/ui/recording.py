@@ -387,7 +387,8 @@ class Recorder(QObject):
         self._count_sound = None
         controller = self.controller
         self._take_audio(True)
-        if not controller.is_playing and not controller.play():
+        playing = controller.is_playing and not controller.is_auditioning
+        if not playing and not controller.play():  # play() ends an audition first
             self._take_audio(False)
             self.take = None
             self._set_state(IDLE)
