@@ -6,6 +6,7 @@ MIDI ingestion speed (pretty_midi vs symusic).
 
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
 import time
@@ -58,23 +59,58 @@ def training_rate(
     return rate, rate * flops_per_sample(trainer.model_cfg)["train_step"] / 1e9
 
 
-def generation_latency(
-    device: str, refine_rounds: int, variations: int = 16, bars: int = 8
-) -> float:
-    """Seconds for ``variations`` × ``bars`` bars from the default preset (one batch):
-    ``refine_rounds`` 0 is the panel's first draft, 2 the refined variations."""
+def _bench_model(device: str, refine_rounds: int) -> tuple[object, object]:
+    """An untrained default-preset model (same cost as the bundled one) and a request."""
+    from studio.ml.generation import SamplingOptions
     from studio.ml.models import Generator, preset_config
-    from studio.ml.sample import LoadedModel, generate
-    from studio.ml.voicing import VoiceDecoding
+    from studio.ml.sample import LoadedModel
 
     cfg = preset_config("default")
     model = LoadedModel(
         Generator(cfg).to(device).eval(), cfg, 28, [dict(t) for t in data.BACH_TRACKS]
     )
-    model.voicing = VoiceDecoding(refine_rounds=refine_rounds)
+    return model, SamplingOptions(refine_rounds=refine_rounds)
+
+
+def generation_latency(
+    device: str, refine_rounds: int, variations: int = 16, bars: int = 8
+) -> float:
+    """Seconds for ``variations`` × ``bars`` bars from the default preset (one batch,
+    through the generation service): ``refine_rounds`` 0 is the panel's first draft,
+    2 the refined variations."""
+    from studio.ml.generation import GenerationRequest, run
+
+    model, sampling = _bench_model(device, refine_rounds)
+
+    def once(seed: int) -> None:
+        request = GenerationRequest(
+            "generate", bars=bars, variations=variations, seed=seed, sampling=sampling
+        )
+        for _ in run(request, model=model, drafts=False):
+            pass
+
     with torch.inference_mode():
-        generate(model, bars=bars, variations=variations, seed=0)
-        return best_of(lambda: generate(model, bars=bars, variations=variations, seed=1), 3)
+        once(0)
+        return best_of(lambda: once(1), 3)
+
+
+def cancel_gap(device: str, variations: int = 16, bars: int = 8) -> float:
+    """Longest wait between two cancel checks of the generation service (so the worst
+    delay before a Cancel takes effect), refined ×2, one batch."""
+    from studio.ml.generation import GenerationRequest, run
+
+    model, sampling = _bench_model(device, 2)
+    checks: list[float] = []
+
+    def cancel() -> bool:
+        checks.append(time.perf_counter())
+        return False
+
+    request = GenerationRequest("generate", bars=bars, variations=variations, sampling=sampling)
+    with torch.inference_mode():
+        for _ in run(request, cancel=cancel, model=model, drafts=False):
+            pass
+    return max(b - a for a, b in itertools.pairwise(checks))
 
 
 def ingestion_rates() -> dict[str, float]:
@@ -157,6 +193,8 @@ def run() -> list[Row]:
         rows.append(Row("ml", "generate 16 × 8 bars, draft (CPU)", latency, "ms", "< 1000", note))
         latency = generation_latency("cpu", 2) * 1000
         rows.append(Row("ml", "generate 16 × 8 bars, refined ×2 (CPU)", latency, "ms", "", note))
+        gap = cancel_gap("cpu") * 1000
+        rows.append(Row("ml", "generation: longest wait for Cancel", gap, "ms", "< 200", note))
         all_threads = os.cpu_count() or 1
         if all_threads != threads:
             # What an app with torch's default threads sees; on a busy shared machine this
