@@ -25,7 +25,7 @@ from midi_bytes import (
     vlq,
 )
 
-from studio.core import midi_io
+from studio.core import limits, midi_io
 from studio.core.midi_io import MidiImportError, load_midi, midi_bytes, parse_midi, save_midi
 from studio.core.song import Notes, Song, TempoChange, TimeSignature, Track
 
@@ -289,13 +289,13 @@ def test_missing_file_and_folder(tmp_path: Path) -> None:
 
 
 def test_oversized_file_is_refused_before_parsing(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(midi_io, "MAX_FILE_BYTES", len(GOOD) - 1)
+    monkeypatch.setattr(limits, "MAX_MIDI_BYTES", len(GOOD) - 1)
     with pytest.raises(MidiImportError, match="too large"):
         load_midi(write(tmp_path, GOOD))
 
 
 def test_absurd_note_count_is_refused(monkeypatch) -> None:
-    monkeypatch.setattr(midi_io, "MAX_NOTES", 3)
+    monkeypatch.setattr(limits, "MAX_NOTES", 3)
     body = b"".join(on(0, 60) + off(1, 60) for _ in range(5))
     with pytest.raises(MidiImportError, match="more than 3 notes"):
         parse_midi(smf(0, 480, track(body)), "many.mid")
@@ -303,14 +303,14 @@ def test_absurd_note_count_is_refused(monkeypatch) -> None:
 
 def test_absurd_time_is_refused() -> None:
     body = b"".join(ev(0x0FFFFFFF, 0xB0, 1, 0) for _ in range(9)) + on(0, 60) + off(1, 60)
-    with pytest.raises(MidiImportError, match="beyond tick"):
+    with pytest.raises(MidiImportError, match="run past tick"):
         parse_midi(smf(0, 480, track(body)), "long.mid")
 
 
 def test_absurdly_long_song_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(midi_io, "MAX_BEATS", 100)
+    monkeypatch.setattr(limits, "MAX_BEATS", 100)
     assert parse_midi(smf(0, 10, track(on(0, 60), off(1000, 60))), "ok.mid").end_tick == 1000
-    with pytest.raises(MidiImportError, match="more than 100 beats"):
+    with pytest.raises(MidiImportError, match=r"run past tick 1,000 \(100 beats"):
         parse_midi(smf(0, 10, track(on(0, 60), off(1001, 60))), "long.mid")
 
 
@@ -448,7 +448,7 @@ def test_save_refuses_a_song_midi_cannot_hold() -> None:
 
 
 def test_absurd_track_count_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(midi_io, "MAX_TRACKS", 4)
+    monkeypatch.setattr(limits, "MAX_TRACKS", 4)
     body = b"".join(on(0, 60, channel=c) + off(1, 60, channel=c) for c in range(3))
     data = smf(1, 480, track(body), track(body))
     with pytest.raises(MidiImportError, match="more than 4 tracks"):

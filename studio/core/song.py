@@ -99,15 +99,11 @@ class Notes:
         *,
         validate: bool = True,
     ) -> None:
-        p = np.asarray(pitch, dtype=np.int64).ravel()
+        p = _small_ints(pitch)
         s = np.asarray(start, dtype=np.int64).ravel()
         d = np.asarray(duration, dtype=np.int64).ravel()
         n = len(p)
-        v = (
-            np.full(n, 100, dtype=np.int64)
-            if velocity is None
-            else np.asarray(velocity, dtype=np.int64).ravel()
-        )
+        v = np.full(n, 100, dtype=np.int16) if velocity is None else _small_ints(velocity)
         i = np.arange(n, dtype=np.int64) if ids is None else np.asarray(ids, dtype=np.int64).ravel()
         if not (len(s) == len(d) == len(v) == len(i) == n):
             raise ValueError(
@@ -266,6 +262,14 @@ class Notes:
 
     def shifted(self, ticks: int) -> Notes:
         return self.replaced(start=self.start + int(ticks))
+
+
+def _small_ints(values: Iterable[int] | np.ndarray) -> np.ndarray:
+    """A column of pitches or velocities: kept in its own small integer type when it has
+    one (no int64 copy of a million-note column), else read as int64 and checked later."""
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iu" and values.itemsize <= 2:
+        return values.ravel()
+    return np.asarray(values, dtype=np.int64).ravel()
 
 
 def _check_column(field: str, values: np.ndarray, low: int | None, high: int | None) -> None:
