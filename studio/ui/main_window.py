@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from studio.audio.stream import AudioBackend
     from studio.ui.audio_integration import AudioCommands
     from studio.ui.panels import Panels
+    from studio.ui.recording import Recorder
     from studio.ui.recovery import Autosaver
     from studio.ui.transport import TransportBar, TransportController
 
@@ -70,6 +71,7 @@ class WindowParts:
 
     audio: bool = False
     audio_backend: AudioBackend | None = None  # None: the system's sound devices
+    midi_backend: Any = None  # None: mido + python-rtmidi; tests inject a keyboard
     threaded_audio: bool = True  # False: render on demand (tests)
     panels: bool = False
 
@@ -171,6 +173,7 @@ class MainWindow(QMainWindow):
         self.transport: TransportController | None = None
         self.transport_bar: TransportBar | None = None
         self.audio: AudioCommands | None = None
+        self.recorder: Recorder | None = None  # MIDI keyboard recording (with audio)
         self.panels: Panels | None = None
         self.autosaver: Autosaver | None = None  # the app's crash-recovery copy (app.py)
 
@@ -229,6 +232,9 @@ class MainWindow(QMainWindow):
                 audio.commands,
             )
             self.set_transport_bar(audio.bar)
+            from studio.ui.recording import build_recording
+
+            self.recorder = build_recording(self, audio.controller, audio.bar, parts.midi_backend)
         if parts.panels:
             from studio.ui.panels import attach_panels
 
