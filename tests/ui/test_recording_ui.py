@@ -4,7 +4,6 @@ rtmidi's do), Stop; step input; a keyboard unplugged mid-take; no keyboard at al
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import threading
 
@@ -21,7 +20,7 @@ from studio.core import edits
 from studio.core.song import Notes, Song, TempoChange, Track
 from studio.ui.audio_dialogs import AudioSettingsDialog
 from studio.ui.main_window import MainWindow, WindowParts
-from studio.ui.recording import COUNT_IN, IDLE, RECORDING, build_recording
+from studio.ui.recording import COUNT_IN, IDLE, RECORDING
 
 MAIN = threading.main_thread()
 NOW = 1000.0  # the MIDI clock in these tests (see `rig`)
@@ -66,14 +65,12 @@ def rig(qtbot):
         if midi_reason:
             midi.reason = midi_reason
         sound = FakeAudio(audio)
-        parts = WindowParts(audio=True, audio_backend=sound, threaded_audio=False)
-        if "midi_backend" in {f.name for f in dataclasses.fields(WindowParts)}:
-            parts = dataclasses.replace(parts, midi_backend=midi)
+        parts = WindowParts(
+            audio=True, audio_backend=sound, threaded_audio=False, midi_backend=midi
+        )
         window = MainWindow(parts=parts)
         window.maybe_save = lambda: True
         qtbot.addWidget(window)
-        if getattr(window, "recorder", None) is None:  # until the window assembles it
-            window.recorder = build_recording(window, window.transport, window.transport_bar, midi)
         window.set_song(song(bpm))
         window.show()
         qtbot.waitExposed(window)
