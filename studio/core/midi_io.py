@@ -30,6 +30,7 @@ always saves: nothing it holds lies beyond `limits.MAX_TICK`.
 from __future__ import annotations
 
 import os
+import re
 import struct
 from array import array
 from dataclasses import dataclass, field
@@ -573,7 +574,7 @@ def _decode_text(payload: bytes) -> str:
 def _printable(text: str) -> str:
     """``text`` with characters that cannot be written as UTF-8 (the lone surrogates a
     file name with undecodable bytes gives) replaced by U+FFFD."""
-    return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return re.sub("[\ud800-\udfff]", "\ufffd", text)
 
 
 def _build_song(
