@@ -60,3 +60,24 @@ def tempo(delta: int, bpm: float) -> bytes:
 
 def time_signature(delta: int, numerator: int, denominator: int) -> bytes:
     return meta(delta, 0x58, bytes((numerator, denominator.bit_length() - 1, 24, 8)))
+
+
+def cc(delta: int, number: int, value: int, channel: int = 0) -> bytes:
+    return ev(delta, 0xB0 | channel, number, value)
+
+
+def bend(delta: int, value: int, channel: int = 0) -> bytes:
+    """Pitch bend, ``value`` in -8192..8191 (0 = centre)."""
+    raw = value + 8192
+    return ev(delta, 0xE0 | channel, raw & 0x7F, raw >> 7)
+
+
+def wait(ticks: int) -> bytes:
+    """Move time on by any number of ticks: a chain of empty text events of at most the
+    largest step one event can take."""
+    out = b""
+    while ticks > 0:
+        step = min(ticks, 0x0FFFFFFF)
+        out += meta(step, 0x01, b"")
+        ticks -= step
+    return out
