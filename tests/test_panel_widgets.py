@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from PySide6.QtCore import QPoint, Qt
 
@@ -99,3 +101,31 @@ def test_thumbnail_from_a_roll(qtbot):
     qtbot.addWidget(thumb)
     assert thumb.song.note_count == 2
     assert thumb.caption == "step 100"
+
+
+def test_training_panel_says_step_0_of_1_and_choose_data_only_when_true(qtbot, tmp_path):
+    import shutil
+
+    from studio.ui.panels.training_panel import TrainingPanel
+
+    bach = Path(__file__).resolve().parents[1] / "resources" / "datasets" / "bach_chorales"
+    folder = tmp_path / "chorales"
+    folder.mkdir()
+    shutil.copy(bach / "bwv10.7.mid", folder / "bwv10.7.mid")
+    panel = TrainingPanel()
+    qtbot.addWidget(panel)
+    panel.settings_form.set_values(steps=5000, runs_folder=str(tmp_path / "runs"))
+    # Nothing scanned yet: choosing the data is the next step, and no run is invented.
+    assert "choose what to learn from" in panel.status_label.text().lower()
+    assert panel.progress.text() == "Not started · 5,000 steps planned"
+    panel.settings_form.steps.setValue(300)
+    assert panel.progress.text() == "Not started · 300 steps planned"
+    # Once the music is read, the panel says it is ready instead.
+    panel.data_box.set_folder(str(folder))
+    qtbot.waitUntil(lambda: panel.data_box.scan_result is not None, timeout=30_000)
+    text = panel.status_label.text()
+    assert "choose what to learn from" not in text.lower()
+    assert text == "Ready to learn from chorales: press Start."
+    assert "step 0 / 1" not in panel.progress.text()
+    assert panel.start_button.isEnabled()
+    panel.data_box.shutdown()

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from studio.ui.icons import icon
@@ -28,14 +27,16 @@ def create_application(argv: list[str]) -> QApplication:
     return app
 
 
-def create_main_window() -> MainWindow:
-    """The app's window with every part: editor, audio transport, Training and Generation."""
+def create_main_window(**parts: Any) -> MainWindow:
+    """The app's window with every part: editor, audio transport, Training and Generation
+    (``parts`` override WindowParts fields, e.g. a test's audio backend)."""
+    from studio.ui.layout import apply_default_layout
     from studio.ui.main_window import MainWindow, WindowParts  # after the QApplication exists
 
-    window = MainWindow(parts=WindowParts.workstation())
-    if window.panels is not None and window.panels.generation_dock is not None:
-        # The editor is where composers spend their time: give it most of the height.
-        window.resizeDocks([window.panels.generation_dock], [340], Qt.Orientation.Vertical)
+    window = MainWindow(parts=WindowParts.workstation(**parts))
+    # The roll is where composers spend their time: the docks get what is left (unless
+    # the composer's own layout was restored).
+    apply_default_layout(window)
     return window
 
 

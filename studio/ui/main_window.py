@@ -500,8 +500,11 @@ class MainWindow(QMainWindow):
             state.set_scale(int(key) % 12, scale)
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
-        if isinstance(window_state, QByteArray):
-            self.restoreState(window_state)
+        # True when the composer's own dock layout came back (studio.ui.layout then
+        # leaves it alone instead of applying the default one).
+        self.layout_restored = isinstance(window_state, QByteArray) and self.restoreState(
+            window_state
+        )
         self.editor.state.set_show_ghosts(bool(ghosts))
 
     def save_settings(self) -> None:

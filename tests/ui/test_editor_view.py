@@ -258,3 +258,20 @@ def test_keyboard_follows_the_hovered_row_and_scale(qtbot):
     assert editor.keyboard.hovered == 65
     editor.state.set_scale(2, "Dorian")
     assert not editor.keyboard.grab().isNull()
+
+
+def test_fit_keeps_rows_readable_in_a_short_editor(qtbot):
+    # Four voices over four octaves in a short editor: "fit" would need 4 px rows.
+    notes = Notes([36, 48, 60, 72, 84], [0, 480, 960, 1440, 1920], [480] * 5)
+    editor = make_editor(qtbot, Song(tracks=[Track("Wide", notes=notes)]))
+    editor.resize(1100, 420)
+    qtbot.waitUntil(lambda: editor.canvas.height() < 300)
+    editor.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is editor)
+    editor.canvas.setFocus()
+    qtbot.keyClick(editor.canvas, Qt.Key.Key_F)
+    view = editor.view
+    assert view.row_height >= 8
+    low, high = view.visible_pitches()
+    assert low <= 60 <= high  # the middle of the range is in view, the rest scrolls
+    assert view.x_of(0) >= 0 and view.x_of(2400) <= view.width

@@ -14,6 +14,9 @@ N_PITCHES = 128
 MIN_PX_PER_BEAT = 0.5  # a whole long piece fits on screen
 MAX_PX_PER_BEAT = 4000.0  # single ticks become visible
 MIN_ROW_HEIGHT = 3.0
+# "Fit" never zooms rows below this: thinner rows cannot be read or clicked, so a wide
+# range is centred at a readable height and the rest is a scroll away.
+MIN_FIT_ROW_HEIGHT = 8.0
 MAX_ROW_HEIGHT = 48.0
 
 
@@ -135,7 +138,7 @@ class RollViewport(QObject):
             MAX_PX_PER_BEAT, max(MIN_PX_PER_BEAT, self.width * 0.96 / span_beats)
         )
         rows = max(12, high_pitch - low_pitch + 5)
-        self.row_height = min(MAX_ROW_HEIGHT, max(MIN_ROW_HEIGHT, self.height / rows))
+        self.row_height = min(MAX_ROW_HEIGHT, max(MIN_FIT_ROW_HEIGHT, self.height / rows))
         self.left_tick = max(0.0, start - self.width * 0.02 / self.px_per_tick)
         middle = (low_pitch + high_pitch) / 2
         self.top_px = (N_PITCHES - 1 - middle + 0.5) * self.row_height - self.height / 2

@@ -13,8 +13,8 @@ from collections.abc import Mapping
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont, QResizeEvent
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 BACKGROUND = "#1e1f22"
@@ -123,10 +123,11 @@ def _style_axes(plot: pg.PlotItem) -> None:
         axis.enableAutoSIPrefix(False)  # "(x0.001)" on an axis means nothing to a composer
 
 
-def _style_plot(plot: pg.PlotItem, title: str, y_label: str) -> None:
-    plot.setTitle(title, color=FOREGROUND, size="10pt")
-    plot.setLabel("left", y_label, color=FOREGROUND)
-    plot.setLabel("bottom", "training step", color=FOREGROUND)
+def _style_plot(plot: pg.PlotItem, y_label: str | None) -> None:
+    # The x axis is the training step (said in the tooltip): an axis title would cost
+    # a plot in a short dock a sixth of its height.
+    if y_label:
+        plot.setLabel("left", y_label, color=FOREGROUND)
     _style_axes(plot)
     # No grid and an x range that grows in steps (see LossPlots._grow_x_range): these
     # plots repaint at every training step, and replaying a grid or re-laying out an
@@ -136,8 +137,50 @@ def _style_plot(plot: pg.PlotItem, title: str, y_label: str) -> None:
     plot.setDownsampling(auto=True, mode="peak")
     plot.setClipToView(True)
     plot.setMenuEnabled(False)
-    legend = plot.addLegend(offset=(-8, 8), labelTextColor=FOREGROUND, labelTextSize="8pt")
-    legend.setBrush(pg.mkBrush(QColor(30, 31, 34, 200)))
+
+
+def _legend_row(columns: int) -> pg.LegendItem:
+    """A legend that sits in its own row above a plot: it never covers the curves, and
+    it names every curve, so it doubles as the plot's title."""
+    legend = pg.LegendItem(
+        labelTextColor=FOREGROUND, labelTextSize="8pt", colCount=columns, verSpacing=-6
+    )
+    legend.setPen(pg.mkPen(None))
+    legend.setBrush(pg.mkBrush(None))
+    return legend
+
+
+class _StepAxis(pg.AxisItem):
+    """A step axis with a label every ~60 px at most: in a narrow plot pyqtgraph's own
+    spacing runs the numbers together ("200400600")."""
+
+    PX_PER_LABEL = 60
+
+    def tickSpacing(self, minVal: float, maxVal: float, size: float) -> list:
+        span = maxVal - minVal
+        if span <= 0 or size <= 0:
+            return super().tickSpacing(minVal, maxVal, size)
+        wanted = span / max(1.0, size / self.PX_PER_LABEL)
+        power = 10.0 ** math.floor(math.log10(wanted))
+        major = next(m * power for m in (1, 2, 5, 10) if m * power >= wanted)
+        return [(major, 0.0)]
+
+
+class _RawSample(pg.PlotDataItem):
+    """A legend sample only (never drawn in a plot): a faint grey line."""
+
+    def __init__(self) -> None:
+        super().__init__(pen=_pen(FOREGROUND, 1.0, 110))
+
+
+class _View(pg.GraphicsLayoutWidget):
+    """A plot view that says when its size changes (legends and tiles then re-flow)."""
+
+    resized = Signal()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.resized.emit()
 
 
 class _MetricPlot:
@@ -163,10 +206,15 @@ class _MetricPlot:
         )
         self.reference.setVisible(False)
         plot.addItem(self.reference, ignoreBounds=False)
+        # The name sits inside the tile, over the curve's top-left corner: a title row
+        # would take a third of a small tile's height.
+        self.label = pg.LabelItem("", color=FOREGROUND, size="8pt", justify="left")
+        self.label.setParentItem(plot.getViewBox())
+        self.label.anchor(itemPos=(0, 0), parentPos=(0, 0), offset=(2, -4))
         self.set_title(None)
         plot.showGrid(x=True, y=True, alpha=GRID_ALPHA)
         plot.setMenuEnabled(False)
-        plot.getViewBox().setDefaultPadding(0.15)
+        plot.getViewBox().setDefaultPadding(0.3)  # room for the name above the curve
         _style_axes(plot)
         # Steps are on the plots above; small plots need their height for the curve.
         # What matters is the curve against the dashed line of the data (whose value is
@@ -182,41 +230,68 @@ class _MetricPlot:
         title = metric_label(self.name)
         if reference is not None:
             title += f" <span style='color:{self.colour}'>— data {reference:.3g}</span>"
-        self.plot.setTitle(title, color=FOREGROUND, size="8pt")
+        self.label.setText(title)
 
 
 class LossPlots(QWidget):
     """Losses (raw + smoothed), gradient penalty and per-metric plots of a run."""
 
-    METRIC_COLUMNS = 6
+    MIN_PLOT_HEIGHT = 150  # below this the axis labels, title and legend crowd the curve
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setMinimumHeight(260)
-        # Two views, not one: a view repaints every item that changed, and each step
-        # changes the loss curves' axes; keeping the (many) metric plots in a view of
-        # their own means a training step never repaints them.
-        self._graphics = pg.GraphicsLayoutWidget()
-        self._graphics.setBackground(BACKGROUND)
-        self._graphics.ci.setSpacing(6)
-        self._metrics_view = pg.GraphicsLayoutWidget()
-        self._metrics_view.setBackground(BACKGROUND)
-        self._metrics_view.ci.setSpacing(6)
-        splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(self._graphics)
-        splitter.addWidget(self._metrics_view)
-        splitter.setStretchFactor(0, 1)
-        splitter.setStretchFactor(1, 1)
+        self.setMinimumHeight(self.MIN_PLOT_HEIGHT)
+        self.setMinimumWidth(360)
+        # Separate views: a view repaints every item that changed, and each step changes
+        # the loss curves' axes; keeping the (many) metric plots in a view of their own
+        # means a training step never repaints them. Side by side, in a splitter: the
+        # panel is a wide, short dock under the editor.
+        self._graphics = _View()
+        self._penalty_view = _View()
+        self._metrics_view = _View()
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        for view, stretch, width in (
+            (self._graphics, 3, 240),
+            (self._penalty_view, 1, 140),
+            (self._metrics_view, 2, 120),
+        ):
+            view.setBackground(BACKGROUND)
+            view.ci.setSpacing(4)
+            view.setMinimumSize(width, self.MIN_PLOT_HEIGHT)
+            splitter.addWidget(view)
+            splitter.setStretchFactor(splitter.count() - 1, stretch)
         splitter.setChildrenCollapsible(False)
-        self._metrics_view.setMinimumHeight(170)
+        splitter.setSizes([420, 180, 300])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
 
-        self.loss_plot: pg.PlotItem = self._graphics.addPlot(row=0, col=0, colspan=2)
-        _style_plot(self.loss_plot, "Losses — generator (writes) vs critic (judges)", "loss")
-        self.penalty_plot: pg.PlotItem = self._graphics.addPlot(row=0, col=2)
-        _style_plot(self.penalty_plot, "Note-for-note error", "loss")
+        # Row 0: the legend (it names the curves: the generator writes, the critic
+        # judges); row 1: the plot.
+        self.loss_legend = _legend_row(3)
+        self._graphics.resized.connect(self._flow_loss_legend)
+        self._graphics.ci.addItem(self.loss_legend, row=0, col=0)
+        self.loss_plot: pg.PlotItem = self._graphics.addPlot(
+            row=1, col=0, axisItems={"bottom": _StepAxis("bottom")}
+        )
+        _style_plot(self.loss_plot, "loss")
+        self._graphics.setToolTip(
+            "Losses by training step. The generator writes phrases; the critic judges them "
+            "against your data.\nBright lines are smoothed; the faint lines behind them are "
+            "each step's value."
+        )
+        self.penalty_legend = _legend_row(1)
+        self._penalty_view.ci.addItem(self.penalty_legend, row=0, col=0)
+        self.penalty_plot: pg.PlotItem = self._penalty_view.addPlot(
+            row=1, col=0, axisItems={"bottom": _StepAxis("bottom")}
+        )
+        _style_plot(self.penalty_plot, None)
+        self._penalty_view.setToolTip(
+            "How far the generator's phrases are, note for note, from the real ones it\n"
+            "was asked to complete, by training step (and the gradient penalty, when used)."
+        )
+        for view in (self._graphics, self._penalty_view):
+            view.ci.layout.setRowStretchFactor(1, 1)
 
         self.g_series = GrowingSeries()
         self.d_series = GrowingSeries()
@@ -225,17 +300,24 @@ class LossPlots(QWidget):
         self._curves = {
             # Width-1 pens only: Qt's raster engine draws wider (and translucent wide)
             # lines several times slower, and this view repaints at every step.
+            "g": self.loss_plot.plot(pen=_pen(GENERATOR_COLOUR, bright=True)),
+            "d": self.loss_plot.plot(pen=_pen(CRITIC_COLOUR, bright=True)),
             "g_raw": self.loss_plot.plot(pen=_pen(GENERATOR_COLOUR, 1.0, RAW_ALPHA)),
             "d_raw": self.loss_plot.plot(pen=_pen(CRITIC_COLOUR, 1.0, RAW_ALPHA)),
-            "g": self.loss_plot.plot(pen=_pen(GENERATOR_COLOUR, bright=True), name="generator"),
-            "d": self.loss_plot.plot(pen=_pen(CRITIC_COLOUR, bright=True), name="critic"),
+            "recon": self.penalty_plot.plot(pen=_pen(RECON_COLOUR, bright=True)),
             "recon_raw": self.penalty_plot.plot(pen=_pen(RECON_COLOUR, 1.0, RAW_ALPHA)),
-            "recon": self.penalty_plot.plot(
-                pen=_pen(RECON_COLOUR, bright=True), name="reconstruction"
-            ),
             "gp_raw": self.penalty_plot.plot(pen=_pen(PENALTY_COLOUR, 1.0, RAW_ALPHA)),
             "gp": self.penalty_plot.plot(pen=_pen(PENALTY_COLOUR, bright=True)),
         }
+        for key in ("g", "d", "recon", "gp"):
+            self._curves[key].setZValue(1)  # smoothed curves over the raw ones
+        # The bright line is the smoothed loss; each step's raw value is the faint one
+        # behind it (one entry: the colours already say which is which).
+        self.loss_legend.addItem(self._curves["g"], "generator")
+        self.loss_legend.addItem(self._curves["d"], "critic")
+        self._raw_sample = _RawSample()
+        self.loss_legend.addItem(self._raw_sample, "faint: per step")
+        self.penalty_legend.addItem(self._curves["recon"], "note error")
         # The penalty only exists with the WGAN-GP objective: show it once it is non-zero.
         self._gp_seen = False
         self._curves["gp_raw"].setVisible(False)
@@ -245,6 +327,15 @@ class LossPlots(QWidget):
 
         self._metrics_layout = self._metrics_view.ci
         self._metric_plots: dict[str, _MetricPlot] = {}
+        # Until the first quality check the metrics view says what will appear there.
+        self._metrics_placeholder = pg.LabelItem(
+            "Quality checks of fresh samples<br>against your data appear here.",
+            color=FOREGROUND,
+            size="9pt",
+        )
+        self._metrics_layout.addItem(self._metrics_placeholder, row=0, col=0)
+        self._metric_columns = 0
+        self._metrics_view.resized.connect(self._arrange_metrics)
 
         self._losses_dirty = False
         self._metrics_dirty = False
@@ -302,6 +393,8 @@ class LossPlots(QWidget):
         for plot in self._metric_plots.values():
             self._metrics_layout.removeItem(plot.plot)
         self._metric_plots.clear()
+        self._metric_columns = 0
+        self._show_metrics_placeholder(True)
         self._x_bound = -1.0  # forces the x range back to the start
         self._losses_dirty = self._metrics_dirty = True
         self.refresh()
@@ -350,7 +443,7 @@ class LossPlots(QWidget):
         if self._gp_seen and not self._curves["gp"].isVisible():
             self._curves["gp_raw"].setVisible(True)
             self._curves["gp"].setVisible(True)
-            self.penalty_plot.legend.addItem(self._curves["gp"], "gradient penalty")
+            self.penalty_legend.addItem(self._curves["gp"], "gradient penalty")
         series_by_key = [("g", self.g_series), ("d", self.d_series), ("recon", self.recon_series)]
         if self._gp_seen or not self.gp_series.count:
             series_by_key.append(("gp", self.gp_series))
@@ -360,16 +453,55 @@ class LossPlots(QWidget):
             self._curves[key].setData(x=x, y=smooth, connect="finite")
         self._placeholder.setVisible(self.g_series.count == 0)
 
+    def _flow_loss_legend(self) -> None:
+        """One row of three entries when it fits, else two rows (nothing is cut off)."""
+        columns = 3 if self._graphics.width() >= 300 else 2
+        if self.loss_legend.columnCount != columns:
+            self.loss_legend.setColumnCount(columns)
+
+    def _columns_for(self, count: int) -> int:
+        """Tiles about twice as wide as tall use a short, wide (or a tall) view best."""
+        width = max(1, self._metrics_view.width())
+        height = max(1, self._metrics_view.height())
+
+        def tile_size(columns: int) -> float:
+            rows = max(1, math.ceil(count / columns))
+            return min(width / columns / 2.0, height / rows)
+
+        return max(range(1, max(1, count) + 1), key=tile_size)
+
+    def _arrange_metrics(self, force: bool = False) -> None:
+        plots = list(self._metric_plots.values())
+        columns = self._columns_for(len(plots))
+        if not plots or (columns == self._metric_columns and not force):
+            return
+        self._metric_columns = columns
+        for plot in plots:
+            if plot.plot in self._metrics_layout.items:
+                self._metrics_layout.removeItem(plot.plot)
+        for index, plot in enumerate(plots):
+            row, col = divmod(index, columns)
+            self._metrics_layout.addItem(plot.plot, row=row, col=col)
+
+    def _show_metrics_placeholder(self, show: bool) -> None:
+        placed = self._metrics_placeholder.parentItem() is not None
+        if show and not placed:
+            self._metrics_layout.addItem(self._metrics_placeholder, row=0, col=0)
+        elif not show and placed:
+            self._metrics_layout.removeItem(self._metrics_placeholder)
+
     def _metric_plot(self, name: str) -> _MetricPlot:
         found = self._metric_plots.get(name)
         if found is not None:
             return found
+        if not self._metric_plots:
+            self._show_metrics_placeholder(False)
         index = len(self._metric_plots)
-        row, col = divmod(index, self.METRIC_COLUMNS)
-        item = self._metrics_layout.addPlot(row=row, col=col)
-        # Small plots may shrink: the panel is often a narrow dock.
+        item = pg.PlotItem()
+        # Small plots may shrink: the panel is often a short dock.
         item.setMinimumWidth(60)
-        item.setMinimumHeight(60)
+        item.setMinimumHeight(30)
         plot = _MetricPlot(item, name, METRIC_COLOURS[index % len(METRIC_COLOURS)])
         self._metric_plots[name] = plot
+        self._arrange_metrics(force=True)
         return plot

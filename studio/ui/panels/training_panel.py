@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, Qt, QThread, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QSize, Qt, QThread, QTimer, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -49,6 +49,7 @@ from studio.ui.panels.training_settings import TrainingSettingsForm
 from studio.ui.workers import WorkerHandle, start_generator
 
 MAX_PREVIEWS = 60
+PREVIEW_SIZE = QSize(112, 60)  # small: the strip sits beside the plots in a short dock
 STOP_TIMEOUT_MS = 120_000
 
 
@@ -119,6 +120,8 @@ class TrainingPanel(QWidget):
         self.plots = LossPlots()
         self.previews = ThumbnailStrip(
             max_items=MAX_PREVIEWS,
+            thumb_size=PREVIEW_SIZE,
+            wrap=True,
             empty_text="Samples of the model's music appear here as it learns. "
             "Click one to listen, double-click to open it in the editor.",
         )
@@ -135,11 +138,10 @@ class TrainingPanel(QWidget):
             "Continue an earlier run from its latest checkpoint (choose its folder)"
         )
         self.progress = QProgressBar()
-        self.progress.setFormat("step %v / %m")
-        self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.speed_label = QLabel("")
-        self.status_label = hint("Choose what to learn from, then press Start.")
+        self.status_label = hint("")
+        self._has_run = False  # once a run started, the status line speaks of that run
         self.message = MessageBox()
 
         self.start_button.clicked.connect(self.start)
@@ -151,48 +153,73 @@ class TrainingPanel(QWidget):
         self.data_box.scanned.connect(self._update_buttons)
         self.data_box.scanFailed.connect(self._update_buttons)
         self.data_box.scanStarted.connect(self._update_buttons)
+        self.settings_form.changed.connect(self._show_planned_steps)
 
         self._build_layout()
+        self._show_planned_steps()
         self._update_buttons()
 
     def _build_layout(self) -> None:
-        run_box = QWidget()
-        run_layout = QVBoxLayout(run_box)
-        run_layout.setContentsMargins(0, 0, 0, 0)
-        run_layout.addWidget(heading("3 · Train"))
+        # Left: what to learn from and how (scrolls when the dock is short), with the
+        # run controls pinned below the scroll area so Start is always in view.
+        controls = QWidget()
+        controls_layout = QVBoxLayout(controls)
+        controls_layout.setContentsMargins(8, 4, 8, 8)
+        controls_layout.setSpacing(10)
+        controls_layout.addWidget(self.data_box)
+        controls_layout.addWidget(self.settings_form)
+        controls_layout.addWidget(heading("3 · Train"))
+        controls_layout.addWidget(self.resume_button)
+        controls_layout.addWidget(self.speed_label)
+        controls_layout.addWidget(self.message)
+        controls_layout.addStretch(1)
+        scroll = control_column(controls)
+
+        run_row = QWidget()
+        run_row.setObjectName("trainingRunRow")
+        run_layout = QVBoxLayout(run_row)
+        run_layout.setContentsMargins(8, 4, 8, 6)
+        run_layout.setSpacing(3)
         buttons = QHBoxLayout()
         for button in (self.start_button, self.pause_button, self.stop_button):
             buttons.addWidget(button)
         run_layout.addLayout(buttons)
-        run_layout.addWidget(self.resume_button)
         run_layout.addWidget(self.progress)
-        run_layout.addWidget(self.speed_label)
         run_layout.addWidget(self.status_label)
-        run_layout.addWidget(self.message)
+        self.run_row = run_row
 
         left = QWidget()
         left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(8, 4, 8, 8)
-        left_layout.setSpacing(10)
-        left_layout.addWidget(self.data_box)
-        left_layout.addWidget(self.settings_form)
-        left_layout.addWidget(run_box)
-        left_layout.addStretch(1)
-        scroll = control_column(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.setSpacing(0)
+        left_layout.addWidget(scroll, 1)
+        left_layout.addWidget(run_row)
+        self.controls_scroll = scroll
 
-        right = QWidget()
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(4, 4, 4, 4)
-        right_layout.addWidget(self.plots, 1)
-        right_layout.addWidget(heading("Hear it learn"))
-        right_layout.addWidget(self.previews)
+        previews = QWidget()
+        previews_layout = QVBoxLayout(previews)
+        previews_layout.setContentsMargins(4, 4, 4, 4)
+        previews_layout.setSpacing(2)
+        previews_layout.addWidget(heading("Hear it learn"))
+        self.previews_hint = hint(
+            "Samples appear as the model learns: click one to listen, double-click to open it."
+        )
+        previews_layout.addWidget(self.previews_hint)
+        previews_layout.addWidget(self.previews, 1)
+        previews.setMinimumWidth(PREVIEW_SIZE.width() + 36)  # one column of thumbnails
 
+        # Plots and previews side by side: the dock is wide and short, and a plot needs
+        # its height more than its width.
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(scroll)
-        splitter.addWidget(right)
+        splitter.addWidget(left)
+        splitter.addWidget(self.plots)
+        splitter.addWidget(previews)
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([380, 900])
+        splitter.setStretchFactor(2, 0)
+        splitter.setChildrenCollapsible(False)
+        splitter.setSizes([380, 860, 160])
+        self.splitter = splitter
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
@@ -315,6 +342,8 @@ class TrainingPanel(QWidget):
         self._last_checkpoint = None
         self._run_dir = config.out_dir
         self._total_steps = config.steps
+        self._has_run = True
+        self.progress.setFormat("step %v / %m")
         self.progress.setRange(0, config.steps)
         self.progress.setValue(0)
         self.speed_label.setText("")
@@ -424,6 +453,8 @@ class TrainingPanel(QWidget):
             )
         elif kind == "Preview":
             self.previews.add_song(event.song, f"step {event.step:,}")
+            # The newest preview is the one to hear: keep it in view once it is placed.
+            QTimer.singleShot(0, self._show_newest_preview)
         elif kind == "MetricsReport":
             self.plots.add_metrics(event.step, event.generated, event.reference)
         elif kind == "CheckpointSaved":
@@ -485,6 +516,10 @@ class TrainingPanel(QWidget):
             self._open_song(song)
         self.previewOpenRequested.emit(song)
 
+    def _show_newest_preview(self) -> None:
+        bar = self.previews.verticalScrollBar()
+        bar.setValue(bar.maximum())
+
     def set_play_song(self, play_song: Callable[[Song], None] | None) -> None:
         self._play_song = play_song
 
@@ -492,6 +527,27 @@ class TrainingPanel(QWidget):
         self._open_song = open_song
 
     # -- internals ------------------------------------------------------------------------------
+    def _show_planned_steps(self) -> None:
+        """Before the first run the bar shows the plan, not a made-up "step 0 / 1"."""
+        if self._has_run:
+            return
+        steps = self.settings_form.steps.value()
+        self.progress.setRange(0, steps)
+        self.progress.setValue(0)
+        self.progress.setFormat(f"Not started · {steps:,} steps planned")
+
+    def _idle_status(self) -> str:
+        """What to do next, from what is true now (no run has started yet)."""
+        box = self.data_box
+        if box.scan_result is not None:
+            return f"Ready to learn from {box.source_label()}: press Start."
+        if box.is_scanning:
+            return f"Reading {box.source_label()}… Start is ready when it is done."
+        return (
+            "Choose what to learn from — the Bach chorales or a folder of your MIDI files — "
+            "then press Start."
+        )
+
     def _update_buttons(self, *_: Any) -> None:
         running = self.is_training
         stopping = running and self._control is not None and self._control.stopping
@@ -503,6 +559,8 @@ class TrainingPanel(QWidget):
         self.stop_button.setEnabled(running and not stopping)
         self.settings_form.setEnabled(not running)
         self.data_box.setEnabled(not running)
+        if not self._has_run:
+            self.status_label.setText(self._idle_status())
 
     def _choose_run_to_resume(self) -> None:
         folder = QFileDialog.getExistingDirectory(
