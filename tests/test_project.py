@@ -183,3 +183,87 @@ def test_100k_notes_are_stored_compactly(tmp_path: Path) -> None:
     # Delta-encoded columns: well under 20 bytes per note.
     assert path.stat().st_size < 20 * n
     assert load_project(path).song.tracks[0].notes.same_notes(notes)
+
+
+# --------------------------------------------------------------------- limits on load
+def _document_with(mutate) -> dict:
+    song = Song(
+        "Limits", 480, tracks=[Track("A", notes=Notes([60, 62], [0, 480], [480, 480]))]
+    )
+    document = project_to_dict(Project(song, [{}], {}))
+    mutate(document["song"])
+    return document
+
+
+@pytest.mark.parametrize(
+    ("mutate", "reason"),
+    [
+        (lambda s: s["tracks"][0]["notes"].update(start_delta=[0, 4_000_000_000]), "start_delta"),
+        (lambda s: s["tracks"][0]["notes"].update(start_delta=[0, 2**62]), "start_delta"),
+        (lambda s: s["tracks"][0]["notes"].update(duration=[480, 2**63 - 1]), "duration"),
+        (lambda s: s["tracks"][0]["notes"].update(start_delta=[0, 2**64 - 1]), "too large"),
+        (lambda s: s["tracks"][0]["notes"].update(start_delta=[0, 10**20]), "too large"),
+        (lambda s: s["tempos"].append([10**20, 90.0]), "a tempo change at tick"),
+        (lambda s: s["time_signatures"].append([96_000_001, 3, 4]), "a time signature at tick"),
+        (
+            lambda s: s["tracks"][0]["notes"].update(
+                start_delta=[0, 95_999_000], duration=[480, 2000]
+            ),
+            "a note ends past",
+        ),
+        (
+            lambda s: s["tracks"][0].update(
+                controllers={"tick_delta": [96_000_001], "number": [64], "value": [127]}
+            ),
+            "controller tick_delta",
+        ),
+    ],
+)
+def test_values_beyond_the_song_limits_are_refused_naming_the_limit(
+    tmp_path: Path, mutate, reason: str
+) -> None:
+    path = tmp_path / "far.pianola"
+    path.write_text(json.dumps(_document_with(mutate)), encoding="utf-8")
+    before = path.read_bytes()
+    with pytest.raises(ProjectError) as caught:
+        load_project(path)
+    message = str(caught.value)
+    assert str(path) in message and reason in message
+    if "too large" not in message:
+        assert "past tick 96,000,000 (200,000 beats at 480 ticks per beat)" in message
+    assert path.read_bytes() == before
+
+
+def test_note_and_track_counts_are_limited(tmp_path: Path, monkeypatch) -> None:
+    from studio.core import limits
+
+    path = tmp_path / "many.pianola"
+    notes = Notes([60] * 5, range(5), [1] * 5)
+    save_project(Project(Song("many", tracks=[Track("A", notes=notes)] * 3)), path)
+    monkeypatch.setattr(limits, "MAX_NOTES", 12)
+    with pytest.raises(ProjectError, match="more than 12 notes"):
+        load_project(path)
+    monkeypatch.setattr(limits, "MAX_NOTES", 100)
+    monkeypatch.setattr(limits, "MAX_TRACKS", 2)
+    with pytest.raises(ProjectError, match="at most 2"):
+        load_project(path)
+
+
+def test_lone_surrogates_are_repaired_on_load_so_the_project_saves(tmp_path: Path) -> None:
+    from studio.core.project import load_project_with_report
+
+    document = _document_with(lambda s: s.update(title="Bad \ud800 title"))
+    document["song"]["tracks"][0]["name"] = "\udc00voice"
+    document["generation_settings"] = {"note\ud800": ["x\udfff"]}
+    path = tmp_path / "surrogate.pianola"
+    # json.dumps spells lone surrogates as \\ud800 escapes, as a damaged file would.
+    path.write_text(json.dumps(document), encoding="utf-8")
+    project, report = load_project_with_report(path)
+    assert project.song.title == "Bad \ufffd title"
+    assert project.song.tracks[0].name == "\ufffdvoice"
+    assert project.generation_settings == {"note\ufffd": ["x\ufffd"]}
+    assert len(report) == 1 and "4 invalid characters" in report.items[0]
+    save_project(project, tmp_path / "saved.pianola")
+    assert load_project(tmp_path / "saved.pianola").song.title == "Bad \ufffd title"
+    _, clean_report = load_project_with_report(tmp_path / "saved.pianola")
+    assert not clean_report

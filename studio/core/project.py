@@ -367,6 +367,9 @@ def _column(values: Any, name: str) -> np.ndarray:
         array = np.asarray(values)
     except OverflowError:
         raise ValueError(f"note column {name!r} holds a number too large") from None
+    if array.dtype.kind not in "iu" and values and all(type(v) is int for v in values):
+        # numpy gives floats or objects for integers beyond 64 bits
+        raise ValueError(f"note column {name!r} holds a number too large")
     if array.ndim != 1 or (len(values) and array.dtype.kind not in "iu"):
         raise ValueError(f"note column {name!r} must hold integers")
     if array.dtype.kind == "u" and len(array) and int(array.max()) > np.iinfo(np.int64).max:
