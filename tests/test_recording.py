@@ -237,3 +237,38 @@ def test_an_endless_player_goes_on_past_the_songs_end_until_stopped():
     assert not player.finished and player.playhead_tick() > 2 * 480
     assert np.abs(np.concatenate(heard[-25:])).max() > 0.05  # a click past the first second
     player.close()
+
+
+def test_play_after_puts_the_downbeat_exactly_after_the_count_in():
+    player = Player(_song(), SR, threaded=False)
+    stream = ManualStream(player.callback, SR, 1024)
+    count = np.zeros((30000, 2), dtype=np.float32)  # a silent "count-in" of 30000 frames
+    item = player.hold(count)
+    heard = [stream.pump(5)]  # 5120 frames of it have played when the GUI wakes up
+    player.play_after(item, 8000, from_tick=0)
+    player.fill()
+    heard.append(stream.pump(6))
+    audio = np.concatenate(heard)[:, 0]
+    onset = int(np.nonzero(np.abs(audio) > 1e-4)[0][0])
+    # Exactly 8000 after the start (the attack needs 2 frames to pass the threshold), not
+    # at the next buffer boundary (6144) as a plain play() would.
+    assert onset == pytest.approx(8000, abs=3)
+    assert player.playhead_tick() > 0
+    player.close()
+
+
+def test_play_after_a_late_call_starts_at_once_and_never_waits_long():
+    player = Player(_song(), SR, threaded=False)
+    stream = ManualStream(player.callback, SR, 1024)
+    item = player.hold(np.zeros((50000, 2), dtype=np.float32))
+    stream.pump(10)
+    player.play_after(item, 4000, from_tick=0)  # woke up too late: no silence in front
+    player.fill()
+    audio = stream.pump(2)[:, 0]
+    assert np.nonzero(np.abs(audio) > 1e-4)[0][0] < 8
+    player.play_after(player.hold(np.zeros((10, 2), dtype=np.float32)), 10**7, from_tick=0)
+    player.fill()
+    silent = stream.pump(12)[:, 0]  # capped at a quarter second of lead-in
+    onset = int(np.nonzero(np.abs(silent) > 1e-4)[0][0])
+    assert onset == pytest.approx(SR // 4, abs=3)
+    player.close()

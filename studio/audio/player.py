@@ -124,18 +124,32 @@ class Player:
             self._dirty = True
         self._wake.set()
 
-    def play(self, from_tick: float | None = None) -> None:
-        """Start from `from_tick` (or the current position); the first block is ready on return."""
+    def play(self, from_tick: float | None = None, lead_in: int = 0) -> None:
+        """Start from `from_tick` (or the current position); the first block is ready on return.
+
+        `lead_in` frames of silence come first (the playhead waits at the start meanwhile).
+        """
         with self._lock:
             self._playing = False
             self._fade_out = False
             start = self.transport.play(from_tick)
             self.finished = False
             self._restart_at(start)
+            if lead_in > 0:
+                self._silence(min(int(lead_in), RING_FRAMES // 2), start)
             self._limiter.reset()
             self._render_ahead(FIRST_BLOCK)
             self._playing = True
         self._wake.set()
+
+    def play_after(self, item: list[Any], frames: int, from_tick: float | None = None) -> None:
+        """Start so that the song's first frame sounds exactly `frames` after the held sound
+        `item` began (a count-in), however late this call comes; never more than 0.25 s of
+        silence is put in front (a call that early is not a count-in's end)."""
+        read = self._read  # the callback moves `_read`, then the item's position
+        began = read - int(item[1])
+        lead = max(0, min(began + int(frames) - read, self.sample_rate // 4))
+        self.play(from_tick, lead_in=lead)
 
     def pause(self, now: float | None = None) -> None:
         """Pause where the listener is now (the audible frame), fading the sound out."""
@@ -384,6 +398,13 @@ class Player:
         self._end_write = None
         self._dirty = False
         self._last_song_end = -1
+
+    def _silence(self, count: int, song_frame: int) -> None:
+        """Publish `count` silent frames that hold the song at `song_frame` (a lead-in)."""
+        rows = (np.arange(count) + self._write) % RING_FRAMES
+        self._ring[rows] = 0.0
+        self._segments.append(_Segment(self._write, song_frame, 0))
+        self._write += count
 
     def _rewind(self) -> None:
         """Drop rendered audio the callback cannot reach yet; re-render it from the song."""

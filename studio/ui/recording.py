@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from studio.ui.main_window import MainWindow
 
 POLL_MS = 1000  # how often an open port is checked for having gone away
+COUNT_IN_EARLY_MS = 80  # the count-in timer's margin for a late-waking GUI thread
 IDLE, COUNT_IN, RECORDING = "idle", "count-in", "recording"
 REC_STYLE = "color: #ffffff; background: #c62828; border-radius: 3px; padding: 0 6px;"
 STEP_STYLE = "color: #1e1e1e; background: #ffb74d; border-radius: 3px; padding: 0 6px;"
@@ -239,6 +240,7 @@ class Recorder(QObject):
         self._pedal = False
         self._pedalled: set[int] = set()
         self._count_sound: list | None = None  # the count-in clicks, while they sound
+        self._count_frames = 0  # from the first click to the downbeat
         self._count_timer = QTimer(self)
         self._count_timer.setSingleShot(True)
         self._count_timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -305,7 +307,10 @@ class Recorder(QObject):
                 return False
             self._set_state(COUNT_IN)
             self.say("")
-            self._count_timer.start(round(seconds * 1000))
+            self._count_frames = round(seconds * controller.sample_rate)
+            # Wake a little early: the player pads the exact remainder with silence, so the
+            # downbeat falls one beat after the last click whatever the timer's jitter.
+            self._count_timer.start(max(0, round(seconds * 1000) - COUNT_IN_EARLY_MS))
             return True
         self._begin_take()
         return self.recording
@@ -384,11 +389,12 @@ class Recorder(QObject):
 
     # -- take internals ---------------------------------------------------------------------------
     def _begin_take(self) -> None:
-        self._count_sound = None
+        count_in, self._count_sound = self._count_sound, None
+        after = (count_in, self._count_frames) if count_in is not None else None
         controller = self.controller
         self._take_audio(True)
         playing = controller.is_playing and not controller.is_auditioning
-        if not playing and not controller.play():  # play() ends an audition first
+        if not playing and not controller.play(after):  # play() ends an audition first
             self._take_audio(False)
             self.take = None
             self._set_state(IDLE)

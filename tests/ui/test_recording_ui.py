@@ -4,6 +4,7 @@ rtmidi's do), Stop; step input; a keyboard unplugged mid-take; no keyboard at al
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 
@@ -441,3 +442,19 @@ def test_on_a_machine_without_a_midi_service_the_app_says_so(rig, qtbot):
     qtbot.keyClick(window.editor.canvas, Qt.Key.Key_R)
     assert recorder.state == IDLE and reason in recorder.indicator.text()
     assert window.isVisible()
+
+
+def test_the_downbeat_after_the_count_in_is_on_the_beat(rig, qtbot):
+    """Four clicks a beat apart, then the music one beat after the last: sample-exact,
+    however late the GUI thread wakes up for the downbeat."""
+    window, recorder, _midi, sound = rig(bpm=240.0, count_in_bars=1)  # a beat = 11025 frames
+    window.document.push(edits.InsertTracks((1,), (Track("Bass", notes=Notes([40], [0], [480])),)))
+    window.document.set_active_track(0)
+    qtbot.keyClick(window.editor.canvas, Qt.Key.Key_R)
+    heard = [crank(window, sound, 41)]  # ~0.95 s of the 1 s count-in has been heard
+    qtbot.waitUntil(lambda: recorder.state == RECORDING, timeout=3000)
+    heard.append(crank(window, sound, 8))
+    loud = np.nonzero(np.abs(np.concatenate(heard)[:, 0]) > 1e-4)[0]
+    onsets = [int(loud[0])] + [int(k) for j, k in itertools.pairwise(loud) if k - j > 1000]
+    assert onsets[:4] == pytest.approx([0, 11025, 22050, 33075], abs=3)  # the clicks
+    assert onsets[4] == pytest.approx(44100, abs=3)  # the music, with the metronome
