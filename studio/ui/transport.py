@@ -176,8 +176,12 @@ class TransportController(QObject):
         else:
             self.play()
 
-    def play(self) -> bool:
-        """Play from the document's playhead (resume if it has not moved since Pause)."""
+    def play(self, after: tuple[list, int] | None = None) -> bool:
+        """Play from the document's playhead (resume if it has not moved since Pause).
+
+        `after` = (handle from `sound`, frames): the music starts exactly that many frames
+        after that sound began (a count-in's downbeat).
+        """
         if self._auditioning:
             self._end_audition()
         if not self._ensure_stream():
@@ -186,7 +190,10 @@ class TransportController(QObject):
         tick = self.document.playhead
         transport = self.player.transport
         resume = transport.state is PlayState.PAUSED and abs(transport.position_tick - tick) < 1.0
-        self.player.play(None if resume else tick)
+        if after is not None:
+            self.player.play_after(after[0], after[1], tick)
+        else:
+            self.player.play(None if resume else tick)
         self._idle_s = 0.0
         self.timer.start()
         self.stateChanged.emit("playing")
