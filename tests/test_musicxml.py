@@ -148,3 +148,14 @@ def test_importing_studio_core_does_not_import_music21() -> None:
     code = "import sys, studio.core.musicxml, studio.core.song;print('music21' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_quintuplets_and_sextuplets_stay_exact(tmp_path: Path) -> None:
+    # Five 16th-note quintuplets (96 ticks), then six 16th-note sextuplets (80 ticks).
+    starts = [96 * k for k in range(5)] + [480 + 80 * k for k in range(6)]
+    durations = [96] * 5 + [80] * 6
+    song = Song(tracks=[Track("Flute", 73, notes=Notes(range(60, 71), starts, durations))])
+    report = save_musicxml(song, tmp_path / "tuplets.musicxml")
+    assert report.moved_to_grid == 0
+    back = load_musicxml(tmp_path / "tuplets.musicxml")
+    assert _rows(back.tracks[0].notes) == _rows(song.tracks[0].notes)

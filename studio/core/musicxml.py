@@ -8,10 +8,10 @@ What survives a round trip Pianola -> MusicXML -> Pianola:
 
 * one part per track, with its name and General MIDI program (drum tracks are written
   on MIDI channel 10 and come back as drums);
-* pitches, onsets and durations, exactly when they lie on a grid of 64th notes or
-  32nd-note triplets (at 480 ticks per beat: multiples of 30 or 40 ticks). Notation has
-  no "7 ticks": other times are moved to the nearest grid point and the export report
-  says how many notes moved;
+* pitches, onsets and durations, exactly when they lie on a grid of 64th notes, 32nd-note
+  triplets, quintuplets or sextuplets (at 480 ticks per beat: multiples of 30, 40, 24 or
+  20 ticks). Notation has no "7 ticks": other times are moved to the nearest 64th or
+  triplet point and the export report says how many notes moved;
 * velocities, through MusicXML's per-note ``dynamics`` attribute (notes that sound
   together with one duration but different velocities go into separate voices);
 * tempo changes (metronome marks) and time signatures.
@@ -54,6 +54,8 @@ IMPORT_TICKS_PER_BEAT = DEFAULT_TICKS_PER_BEAT
 DEFAULT_VELOCITY = 90  # what music21 plays a note without dynamics at
 # Export grid: 64th notes and 32nd-note triplets, as quarter-note divisors.
 GRID_DIVISORS = (16, 12)
+# Times exactly on these grids are kept as they are: quintuplets and sextuplets of a score.
+EXACT_DIVISORS = (16, 12, 20, 24)
 
 
 class MusicXmlImportError(Exception):
@@ -318,7 +320,9 @@ def save_musicxml(song: Song, path: str | os.PathLike[str]) -> MusicXmlExport:
     score, report = song_to_score(song)
     try:
         with atomic_path(path) as tmp:
-            score.write(fmt, fp=str(tmp))
+            # The parts are already notated (song_to_score); music21's own pass would
+            # deep-copy the score and beam it, doubling the time.
+            score.write(fmt, fp=str(tmp), makeNotation=False)
     except OSError as exc:
         raise MusicXmlExportError(path, exc.strerror or str(exc)) from None
     except Exception as exc:  # music21 found something it cannot notate
@@ -327,7 +331,8 @@ def save_musicxml(song: Song, path: str | os.PathLike[str]) -> MusicXmlExport:
 
 
 def song_to_score(song: Song) -> tuple[Any, tuple[int, int, int, str]]:
-    """A music21 Score for ``song`` and (parts, notes, moved_to_grid, key name)."""
+    """A notated music21 Score for ``song`` (measures, ties, accidentals, tuplets) and
+    (parts, notes, moved_to_grid, key name)."""
     from music21 import key, metadata, meter, stream, tempo
 
     tpb = song.ticks_per_beat
@@ -359,20 +364,48 @@ def song_to_score(song: Song) -> tuple[Any, tuple[int, int, int, str]]:
             for change in song.tempos:
                 mark = tempo.MetronomeMark(number=_tidy(change.bpm), referent="quarter")
                 part.insert(_to_grid(change.tick, tpb), mark)
-        voices, track_moved = _voices(track.notes, tpb, sharps, total)
+        voices, track_moved, tuplets = _voices(track.notes, tpb, sharps, total)
         moved += track_moved
         total_notes += len(track.notes)
         if len(voices) == 1:
-            for offset, element in voices[0]:
-                part.insert(offset, element)
+            _fill(part, voices[0])
         else:
             for number, content in enumerate(voices, 1):
                 voice = stream.Voice(id=str(number))
-                for offset, element in content:
-                    voice.insert(offset, element)
+                _fill(voice, content)
                 part.insert(0, voice)
+        _make_notation(part, tuplets)
         score.insert(0, part)
     return score, (len(song.tracks), total_notes, moved, key_name)
+
+
+def _fill(container: Any, content: list[tuple[Fraction, Any]]) -> None:
+    # coreInsert skips the re-sorting that insert() does per element (quadratic).
+    for offset, element in content:
+        container.coreInsert(offset, element)
+    container.coreElementsChanged()
+
+
+def _make_notation(part: Any, tuplets: bool) -> None:
+    """music21's makeNotation, less what costs most and notation programs redo anyway.
+
+    Beaming and stem directions are left out (MuseScore, Sibelius and Dorico beam by
+    the meter on import), and the tuplet passes run only when there are triplets:
+    together a third of the export time.
+    """
+    from music21 import stream
+    from music21.stream import makeNotation
+
+    part.makeMeasures(inPlace=True)
+    makeNotation.makeAccidentalsInMeasureStream(part)
+    makeNotation.makeTies(part, inPlace=True)
+    # Durations no single note value can show (a quarter plus a 16th) become tied notes.
+    part.splitAtDurations(recurse=True)
+    if tuplets:
+        for measure in part.getElementsByClass(stream.Measure):
+            makeNotation.splitElementsToCompleteTuplets(measure, recurse=True, addTies=True)
+            makeNotation.consolidateCompletedTuplets(measure, recurse=True, onlyIfTied=True)
+            makeNotation.makeTupletBrackets(measure, inPlace=True)
 
 
 def _tidy(bpm: float) -> float | int:
@@ -396,16 +429,20 @@ def _instrument(track: Track) -> Any:
 
 
 def _to_grid(tick: int, tpb: int) -> Fraction:
-    """The nearest 64th-note or 32nd-note-triplet position, in quarter notes."""
+    """The position in quarter notes: exact on a notated grid (64ths, triplets,
+    quintuplets, sextuplets), else the nearest 64th-note or 32nd-note-triplet point."""
     exact = Fraction(int(tick), tpb)
+    if any((exact * d).denominator == 1 for d in EXACT_DIVISORS):
+        return exact
     candidates = [Fraction(round(exact * d), d) for d in GRID_DIVISORS]
     return min(candidates, key=lambda c: (abs(c - exact), c.denominator))
 
 
 def _voices(
     notes: Notes, tpb: int, sharps: int, total: Fraction
-) -> tuple[list[list[tuple[Fraction, Any]]], int]:
-    """The notes as voices of (offset, note/chord/rest), each voice without overlaps.
+) -> tuple[list[list[tuple[Fraction, Any]]], int, bool]:
+    """The notes as voices of (offset, note/chord/rest), each voice without overlaps,
+    the number of notes moved to the grid, and whether any time needs a triplet.
 
     Notes that share onset, duration and velocity become one chord; each chord goes into
     the first voice that is free at its onset (greedy interval colouring: as few voices
@@ -456,7 +493,17 @@ def _voices(
     for content, free in zip(voices, voice_ends, strict=True):
         if free < total:
             content.append((free, note.Rest(quarterLength=total - free)))
-    return voices, moved
+    tuplets = any(
+        _is_tuplet(offset) or _is_tuplet(Fraction(element.quarterLength))
+        for content in voices
+        for offset, element in content
+    )
+    return voices, moved, tuplets
+
+
+def _is_tuplet(quarters: Fraction) -> bool:
+    d = quarters.denominator
+    return d & (d - 1) != 0  # not a power of two: a triplet, quintuplet...
 
 
 def _spelled(midi: int, sharps: int) -> Any:
