@@ -63,6 +63,7 @@ def run() -> list[Row]:
     )
     encode_s = best_of(lambda: [midi_bytes(s) for s in songs], repeat=3)
     rows.append(Row("core", "MIDI encode to bytes, Bach set", n / encode_s, "files/s", ">= 200"))
+    rows.append(training_ingestion_row(files))
     try:
         import pretty_midi
 
@@ -134,6 +135,27 @@ def run() -> list[Row]:
     rows.append(Row("core", "MIDI load, 100k notes", midi_load_s * 1e3, "ms", "< 1000"))
     rows.extend(million_note_rows())
     return rows
+
+
+def training_ingestion_row(files: list[Path]) -> Row:
+    """Training reads MIDI through the editor's reader (same note rules and limits)."""
+    from studio.ml.data import BACH_TRACKS, read_training_file
+
+    blobs = [f.read_bytes() for f in files]
+
+    def ingest() -> None:
+        for blob in blobs:
+            read_training_file(blob, "bach", 4, len(BACH_TRACKS))
+
+    seconds = best_of(ingest, repeat=3)
+    return Row(
+        "core",
+        f"training ingestion, Bach set ({len(blobs)} files)",
+        len(blobs) / seconds,
+        "files/s",
+        ">= 500",
+        "studio.core.midi_io rules",
+    )
 
 
 def million_note_file(seed: int = 2) -> bytes:

@@ -260,13 +260,18 @@ class _TrackData:
     programs: list[tuple[int, int, int]] = field(default_factory=list)  # (tick, channel, program)
     tempos: list[tuple[int, int]] = field(default_factory=list)  # (tick, microseconds per beat)
     time_signatures: list[tuple[int, int, int]] = field(default_factory=list)  # (tick, num, den)
+    _channels: np.ndarray | None = None
 
     @property
     def n_notes(self) -> int:
         return len(self.on_tick)
 
     def note_channels(self) -> np.ndarray:
-        return np.unique(np.frombuffer(self.on_slot, dtype=np.uint16) >> 7).astype(np.int64)
+        """The channels this track plays notes on (computed once)."""
+        if self._channels is None:
+            slots = np.frombuffer(self.on_slot, dtype=np.uint16)
+            self._channels = np.unique(slots >> 7).astype(np.int64)
+        return self._channels
 
     def paired_notes(self, file_end: int) -> tuple[np.ndarray, ...]:
         """(channel, pitch, start, duration, velocity) with notes paired first-on,
@@ -276,15 +281,15 @@ class _TrackData:
         off_slot = np.frombuffer(self.off_slot, dtype=np.uint16)
         # The k-th note-on of a slot pairs with the k-th note-off of that slot (only
         # note-offs that ended a sounding note were recorded, so there are never more).
-        on_count = np.bincount(slot, minlength=_SLOTS)
-        off_count = np.bincount(off_slot, minlength=_SLOTS)
         on_order = np.argsort(slot, kind="stable")
-        sorted_slot = slot[on_order]
-        rank = np.arange(len(slot)) - (np.cumsum(on_count) - on_count)[sorted_slot]
-        ended = rank < off_count[sorted_slot]
-        off_row = (np.cumsum(off_count) - off_count)[sorted_slot[ended]] + rank[ended]
-        del rank, sorted_slot
         off_order = np.argsort(off_slot, kind="stable")
+        sorted_slot = slot[on_order]
+        sorted_off = off_slot[off_order]
+        rank = np.arange(len(slot)) - np.searchsorted(sorted_slot, sorted_slot, side="left")
+        off_first = np.searchsorted(sorted_off, sorted_slot, side="left")
+        ended = rank < np.searchsorted(sorted_off, sorted_slot, side="right") - off_first
+        off_row = off_first[ended] + rank[ended]
+        del rank, sorted_slot, sorted_off, off_first
         duration = np.full(len(slot), file_end, dtype=np.int64)
         duration[on_order[ended]] = np.frombuffer(self.off_tick, dtype=np.uint64)[
             off_order[off_row]
@@ -515,7 +520,7 @@ def _parse_track(
     budget.count(out)
     out.channel_events = channel_events or bool(out.n_notes or out.off_tick or out.programs)
     out.end_tick = tick
-    dangling = sum(sounding)
+    dangling = len(out.on_tick) - len(out.off_tick)  # only note-offs that ended a note count
     if dangling:
         skipped["never ended"] = skipped.get("never ended", 0) + dangling
     return out

@@ -1,10 +1,12 @@
 """Training data: MIDI files -> fixed-length multi-track piano-roll windows.
 
 Pipeline: find files (a folder, recursive, or the bundled name ``bach-chorales``) ->
-parse each with symusic (a compiled MIDI parser; see ``bench/bench_ml.py`` for the
-comparison with pretty_midi) -> map its tracks onto the dataset's track layout -> keep
-note lists in step units. The parsed notes are cached on disk under a key made of the
-files' content hashes, so re-opening a scanned folder only stats and looks up files.
+read each with the editor's own MIDI reader (`studio.core.midi_io`: the same note rules,
+so a note never switched off is in the training data exactly as it is in the editor, and
+the same limits on size, notes, tracks and ticks) -> map its tracks onto the dataset's
+track layout -> keep note lists in step units. The parsed notes are cached on disk
+under a key made of the files' content hashes, so re-opening a scanned folder only stats
+and looks up files.
 Windows of N bars are cut from the note lists (time-signature and empty-window
 filters), and batches are rendered to frame/onset planes on the fly with random
 transposition, so even a 10,000-file corpus never needs a dense roll of everything.
@@ -25,11 +27,14 @@ from typing import Any
 import numpy as np
 
 from studio.core.atomic import atomic_path, atomic_write_bytes
+from studio.core.import_report import SongFileError
+from studio.core.midi_io import parse_midi_with_report, read_midi_bytes
+from studio.core.song import Song
 from studio.ml.errors import DatasetError
 from studio.paths import bach_dataset_dir, user_data_dir
 
 BACH_NAME = "bach-chorales"
-PARSER_VERSION = 3  # bump when parsing/mapping changes, so stale caches are ignored
+PARSER_VERSION = 4  # bump when parsing/mapping changes, so stale caches are ignored
 MIDI_SUFFIXES = (".mid", ".midi", ".kar", ".smf")
 Progress = Callable[[int, int], None]
 
@@ -86,16 +91,14 @@ def resolve_source(source: str | os.PathLike[str]) -> tuple[Path, str]:
 
 def detect_mapping(files: Sequence[Path], probe: int = 8) -> str:
     """``bach`` when the first files are four-voice SATB scores, else ``musegan``."""
-    from symusic import Score
-
     looked = 0
     for path in files[:probe]:
         try:
-            score = Score.from_midi(path.read_bytes())
-        except Exception:  # unreadable files are reported later, when parsed
+            song = _read_song(read_midi_bytes(path), path)
+        except SongFileError:  # unreadable files are reported later, when parsed
             continue
         looked += 1
-        voices = [t for t in score.tracks if not t.is_drum and len(t.notes)]
+        voices = [t for t in song.tracks if not t.is_drum and len(t.notes)]
         letters = sorted((t.name or "?").strip()[:1].lower() for t in voices)
         if letters != ["a", "b", "s", "t"]:
             return "musegan"
@@ -180,55 +183,56 @@ def _map_tracks(tracks: list[tuple[str, int, bool]], mapping: str) -> list[int]:
     return out
 
 
-def parse_midi(
-    data: bytes, mapping: str, steps_per_beat: int, n_tracks: int
-) -> ParsedFile:  # raises on bad files; the caller records the reason
-    from symusic import Score
+def _read_song(data: bytes, source: str | os.PathLike[str]) -> Song:
+    return parse_midi_with_report(data, source, default_title="")[0]
 
-    if len(data) < 14 or data[:4] != b"MThd":
-        raise ValueError("not a standard MIDI file (no MThd header)")
-    score = Score.from_midi(data)
-    tpq = int(score.ticks_per_quarter)
-    if tpq <= 0:
-        raise ValueError("SMPTE time division is not supported")
-    raw = [(t.name or "", int(t.program), bool(t.is_drum)) for t in score.tracks]
+
+def read_training_file(
+    data: bytes,
+    mapping: str,
+    steps_per_beat: int,
+    n_tracks: int,
+    source: str | os.PathLike[str] = "<bytes>",
+) -> ParsedFile:
+    """One MIDI file's notes on the layout's tracks, in steps, read by the editor's reader.
+
+    Raises `SongFileError` for a file the editor would refuse and ValueError for one that
+    does not fit the layout; the caller records the reason and skips the file.
+    """
+    song = _read_song(data, source)
+    return song_to_parsed(song, mapping, steps_per_beat, n_tracks)
+
+
+def song_to_parsed(song: Song, mapping: str, steps_per_beat: int, n_tracks: int) -> ParsedFile:
+    """A song's notes on the layout's tracks, rounded to steps (a note keeps one step)."""
+    tpq = song.ticks_per_beat
+    raw = [(t.name, t.program, t.is_drum) for t in song.tracks]
     mapped = _map_tracks(raw, mapping)
     cols: list[tuple[np.ndarray, ...]] = []
     programs = np.full(n_tracks, -1, dtype=np.int16)
-    for t, target in zip(score.tracks, mapped, strict=True):
-        if target < 0 or target >= n_tracks:
-            continue
-        arr = t.notes.numpy()
-        if not len(arr["time"]):
+    for t, target in zip(song.tracks, mapped, strict=True):
+        if target < 0 or target >= n_tracks or not len(t.notes):
             continue
         if programs[target] < 0:
             programs[target] = t.program
-        start = np.rint(arr["time"].astype(np.int64) * steps_per_beat / tpq).astype(np.int64)
-        end = np.rint(
-            (arr["time"].astype(np.int64) + arr["duration"]) * steps_per_beat / tpq
-        ).astype(np.int64)
+        notes = t.notes
+        start = np.rint(notes.start * steps_per_beat / tpq).astype(np.int64)
+        end = np.rint((notes.start + notes.duration) * steps_per_beat / tpq).astype(np.int64)
         end = np.maximum(end, start + 1)
-        cols.append(
-            (np.full(len(start), target, np.int8), arr["pitch"].astype(np.int8), start, end)
-        )
+        cols.append((np.full(len(start), target, np.int8), notes.pitch.astype(np.int8), start, end))
     if not cols:
         raise ValueError("no notes in any usable track")
     track, pitch, start, end = (np.concatenate(c) for c in zip(*cols, strict=True))
+    if int(end.max()) > np.iinfo(np.int32).max:  # the reader's tick limit keeps this far off
+        raise ValueError("the piece is too long for the training data")
     order = np.lexsort((pitch, track, start))
-    ts_arr = score.time_signatures.numpy()
-    if len(ts_arr["time"]):
-        ts = np.stack(
-            [
-                np.rint(ts_arr["time"].astype(np.int64) * steps_per_beat / tpq),
-                ts_arr["numerator"].astype(np.int64),
-                ts_arr["denominator"].astype(np.int64),
-            ],
-            axis=1,
-        ).astype(np.int32)
-        if ts[0, 0] != 0:
-            ts = np.concatenate([np.array([[0, 4, 4]], np.int32), ts])
-    else:
-        ts = np.array([[0, 4, 4]], dtype=np.int32)
+    ts = np.array(
+        [
+            [round(s.tick * steps_per_beat / tpq), s.numerator, s.denominator]
+            for s in song.time_signatures
+        ],
+        dtype=np.int64,
+    ).astype(np.int32)
     return ParsedFile(
         track[order],
         pitch[order],
@@ -237,6 +241,10 @@ def parse_midi(
         ts,
         programs,
     )
+
+
+# The old name, kept until bench/bench_ml.py calls read_training_file.
+parse_midi = read_training_file
 
 
 # ----------------------------------------------------------------------------- cache
@@ -360,9 +368,12 @@ def parse_corpus(
     skipped: list[tuple[str, str]] = []
     for k, (path, name) in enumerate(zip(files, rel, strict=True)):
         try:
-            parsed.append(parse_midi(path.read_bytes(), mapping, steps_per_beat, n_tracks))
+            data = read_midi_bytes(path)
+            parsed.append(read_training_file(data, mapping, steps_per_beat, n_tracks, path))
             names.append(name)
-        except Exception as exc:  # any parser failure is a per-file skip reason
+        except SongFileError as exc:  # the editor's reason, without the path repeated
+            skipped.append((name, exc.reason))
+        except Exception as exc:  # any other failure is a per-file skip reason too
             skipped.append((name, str(exc).strip().splitlines()[0] if str(exc) else repr(exc)))
         if progress and (k % 32 == 0 or k == len(files) - 1):
             progress(len(files) + k + 1, len(files) * 2)

@@ -65,7 +65,7 @@ def test_cache_makes_rescan_skip_parsing(chorales, tmp_path, monkeypatch):
     def fail(*args, **kwargs):
         raise AssertionError("parsed again despite a warm cache")
 
-    monkeypatch.setattr(data, "parse_midi", fail)
+    monkeypatch.setattr(data, "read_training_file", fail)
     again = data.scan_dataset(chorales, mapping="bach", cache_dir=tmp_path)
     assert again.windows == first.windows and again.fingerprint == first.fingerprint
 
@@ -163,3 +163,111 @@ def test_bundled_name_resolves(monkeypatch, chorales):
     monkeypatch.setattr(data, "bach_dir", lambda: Path(chorales))
     folder, mapping = data.resolve_source("bach-chorales")
     assert folder == Path(chorales) and mapping == "bach"
+
+
+# ----------------------------------------------------------------------------- one reader
+def _editor_notes_in_steps(song: Song, steps_per_beat: int) -> list[tuple[int, int, int]]:
+    """What the editor shows, rounded to the training grid (every pitched track)."""
+    out = []
+    tpq = song.ticks_per_beat
+    for track in song.tracks:
+        if track.is_drum:
+            continue
+        for note in track.notes:
+            start = round(note.start * steps_per_beat / tpq)
+            end = max(round(note.end * steps_per_beat / tpq), start + 1)
+            out.append((note.pitch, start, end))
+    return sorted(out)
+
+
+def _training_notes(parsed: data.ParsedFile) -> list[tuple[int, int, int]]:
+    return sorted(
+        zip(parsed.pitch.tolist(), parsed.start.tolist(), parsed.end.tolist(), strict=True)
+    )
+
+
+def _hostile_files() -> dict[str, bytes]:
+    from midi_bytes import off, on, smf, track
+
+    return {
+        # a note never switched off lasts until the file ends, in both
+        "never-ended": smf(0, 480, track(on(0, 60), on(0, 64), off(480, 64), on(480, 67))),
+        # overlapping notes of one pitch pair first-on, first-off
+        "overlap": smf(0, 480, track(on(0, 60), on(240, 60), off(240, 60), off(480, 60))),
+        # a zero-length note keeps one step
+        "zero-length": smf(0, 480, track(on(0, 62), off(0, 62), on(120, 64), off(480, 64))),
+        # note-on with velocity 0 is a note-off, also under running status
+        "velocity-0": smf(
+            0, 96, track(on(0, 60), bytes((0, 64, 90)), bytes((96, 60, 0)), bytes((48, 64, 0)))
+        ),
+        # note-off for a note that is not on is ignored; then the note repeats
+        "stray-off": smf(0, 480, track(off(0, 70), on(0, 70), off(480, 70), off(0, 70))),
+    }
+
+
+def test_training_reads_the_bundled_chorales_as_the_editor_does():
+    from studio.core.midi_io import load_midi
+    from studio.paths import bach_dataset_dir
+
+    for path in sorted(bach_dataset_dir().glob("*.mid")):
+        parsed = data.read_training_file(path.read_bytes(), "piano", 4, 1, path)
+        assert _training_notes(parsed) == _editor_notes_in_steps(load_midi(path), 4), path
+
+
+@pytest.mark.parametrize("case", sorted(_hostile_files()))
+def test_training_reads_hostile_files_as_the_editor_does(case, tmp_path):
+    from studio.core.midi_io import load_midi
+
+    path = tmp_path / f"{case}.mid"
+    path.write_bytes(_hostile_files()[case])
+    song = load_midi(path)
+    parsed = data.read_training_file(path.read_bytes(), "piano", 4, 1, path)
+    assert _training_notes(parsed) == _editor_notes_in_steps(song, 4)
+    if case == "never-ended":
+        assert (60, 0, 8) in _training_notes(parsed)  # sounds to the file's end (960 ticks)
+    if case == "overlap":
+        assert _training_notes(parsed) == [(60, 0, 4), (60, 2, 8)]
+
+
+def test_training_ingestion_has_the_editors_limits(tmp_path, monkeypatch):
+    from midi_bytes import off, on, smf, track
+
+    from studio.core import limits
+
+    # Thousands of repeated tracks: refused before they are all read.
+    chunk = track(on(0, 60), off(4 * 96, 60))
+    folder = tmp_path / "wide"
+    folder.mkdir()
+    (folder / "wide.mid").write_bytes(smf(1, 96, *[chunk] * 2045))
+    (folder / "ok.mid").write_bytes(smf(1, 96, *[chunk] * 3))
+    monkeypatch.setattr(limits, "MAX_TRACKS", 64)
+    scan = data.scan_dataset(
+        folder, mapping="piano", bars=1, min_notes=1, cache_dir=tmp_path / "c"
+    )
+    assert dict(scan.skipped) == {"wide.mid": "it would make more than 64 tracks"}
+    # Oversized files are refused before they are read.
+    monkeypatch.setattr(limits, "MAX_MIDI_BYTES", 1000)
+    scan = data.scan_dataset(
+        folder, mapping="piano", bars=1, min_notes=1, cache_dir=tmp_path / "c2"
+    )
+    assert "too large" in dict(scan.skipped)["wide.mid"]
+
+
+def test_mutants_give_an_error_or_sane_positions():
+    from studio.paths import bach_dataset_dir
+
+    rng = np.random.default_rng(5)
+    seeds = [p.read_bytes() for p in sorted(bach_dataset_dir().glob("*.mid"))[:5]]
+    read = 0
+    for k in range(300):
+        blob = bytearray(seeds[k % len(seeds)])
+        for _ in range(int(rng.integers(1, 4))):
+            blob[int(rng.integers(14, len(blob)))] = int(rng.integers(0, 256))
+        try:
+            parsed = data.read_training_file(bytes(blob), "piano", 4, 1, "mutant.mid")
+        except (ValueError, data.SongFileError):
+            continue
+        read += 1
+        assert (parsed.start >= 0).all() and (parsed.end > parsed.start).all()
+        assert (parsed.ts[:, 0] >= 0).all()
+    assert read > 50
