@@ -64,6 +64,19 @@ def test_sustain_pedal_is_baked_into_lengths():
     assert rows(take.notes()) == [(60, 0, 480, 100), (64, 200, 400, 100), (67, 700, 100, 100)]
 
 
+def test_drain_hands_out_finished_notes_once_and_finish_ends_the_held_ones():
+    take = TakeRecorder(start_tick=0)
+    take.note_on(60, 100, 0)
+    take.note_on(64, 100, 10)
+    assert len(take.drain()) == 0  # nothing finished yet
+    take.note_off(60, 100)
+    assert rows(take.drain()) == [(60, 0, 100, 100)]
+    assert len(take.drain()) == 0
+    assert rows(take.finish(end_tick=500)) == [(64, 10, 490, 100)]
+    assert take.count == 2 and take.sounding == ()
+    assert len(take.finish(end_tick=900)) == 0
+
+
 def test_a_key_released_that_was_down_before_the_take_is_ignored():
     take = TakeRecorder(start_tick=0)
     take.note_off(60, 100)

@@ -50,6 +50,7 @@ class TakeRecorder:
     _pedal: bool = field(default=False, init=False)
     _last_tick: int = field(default=0, init=False, repr=False)
     _floor: int = field(default=0, init=False, repr=False)  # no event is earlier than this
+    _drained: int = field(default=0, init=False, repr=False)  # finished notes handed out
 
     def __post_init__(self) -> None:
         self.start_tick = max(0, int(self.start_tick))
@@ -110,6 +111,23 @@ class TakeRecorder:
             for pitch, held in pool.items():
                 notes.append(Note(pitch, held.start, self._length(held, end), held.velocity))
         return Notes.from_notes(notes)
+
+    def drain(self) -> Notes:
+        """The notes finished since the last drain (the UI adds them to the song as they
+        are played, so the take appears while it is recorded)."""
+        fresh = self._done[self._drained :]
+        self._drained = len(self._done)
+        return Notes.from_notes(fresh)
+
+    def finish(self, end_tick: float | None = None) -> Notes:
+        """End the take: the notes not drained yet, those still sounding ending at
+        `end_tick` (default: the last event)."""
+        end = self._last_tick if end_tick is None else max(self._floor, round(float(end_tick)))
+        for pool in (self._held, self._sustained):
+            for pitch, held in pool.items():
+                self._close(pitch, held, end)
+            pool.clear()
+        return self.drain()
 
     def _tick(self, tick: float) -> int:
         at = max(self._floor, round(float(tick)))

@@ -234,6 +234,9 @@ class Recorder(QObject):
         self.clock: Callable[[], float] = time.perf_counter  # the clock MIDI stamps are in
         self.indicator: RecordIndicator | None = None  # on the transport bar, when there is one
         self._track = 0
+        self._take_count = 0  # notes the take has added to its track
+        self._track_gone = False
+        self._macro_open = False  # the take's undo macro
         self._last_tick = 0.0  # where playback was last seen while recording
         self._cache: HeldNoteCache | None = None
         self._sounding: dict[int, list] = {}  # pitch -> player handle of a held key
@@ -288,6 +291,7 @@ class Recorder(QObject):
         if self.stepping:
             self.set_step_input(False)
         self._track = self.document.active_track
+        self._take_count, self._track_gone = 0, False
         controller = self.controller
         if controller.is_playing and not controller.is_auditioning:
             start = controller.position_tick()  # punch in where the music is
@@ -322,14 +326,7 @@ class Recorder(QObject):
         if self.state == COUNT_IN:
             self.cancel_count_in()
             return 0
-        self._take_audio(False)
-        take, self.take = self.take, None
-        end = self._last_tick
-        if self.state == RECORDING and self.controller.is_playing:
-            end = self.controller.position_tick()
-        notes = take.notes(end)
-        self._set_state(IDLE)
-        return self._commit(notes)
+        return self._end_take()
 
     def cancel_count_in(self) -> None:
         """Record or Stop pressed during the count-in: no take, and the clicks stop."""
@@ -421,24 +418,47 @@ class Recorder(QObject):
         reason = self.controller.status or "no audio output device."
         self.say(f"Cannot record: recording needs the audio output to keep time. {reason}")
 
-    def _commit(self, notes: Notes, lost: str = "") -> int:
-        if self.options.quantize and len(notes):
-            notes = quantize_take(notes, max(1, int(self.grid())))
-        track = self._track
-        song = self.document.song
-        if not len(notes):
+    def _end_take(self, lost: str = "") -> int:
+        """Close the take: keys still down end now; the take is one undo step. Returns the
+        number of notes it added."""
+        take, self.take = self.take, None
+        if take is None:
+            return 0
+        playing = self.state == RECORDING and self.controller.is_playing
+        end = self.controller.position_tick() if playing else self._last_tick
+        self._take_audio(False)
+        self._add_to_track(take.finish(end))
+        if self._macro_open:
+            self._macro_open = False
+            self.document.undo_stack.endMacro()
+        self._set_state(IDLE)
+        count = self._take_count
+        if not count:
             self.say(lost or "Nothing was played: no notes recorded.")
             return 0
-        if not 0 <= track < len(song.tracks):  # the track was deleted during the take
-            track = self.document.active_track
-            if self.document.active() is None:
-                self.say("The track recorded into was deleted: the take was not kept.")
-                return 0
-        self.document.push(edits.AddNotes(track, notes), "Record")
-        name = self.document.song.tracks[track].name
-        kept = f"{len(notes)} note{'s' if len(notes) != 1 else ''} recorded into {name}."
-        self.say(f"{lost} {kept}".strip() if lost else kept)
-        return len(notes)
+        if self._track_gone:
+            kept = "The track recorded into was deleted: the rest of the take was not kept."
+        else:
+            name = self.document.song.tracks[self._track].name
+            kept = f"{count} note{'s' if count != 1 else ''} recorded into {name}."
+        self.say(f"{lost} {kept}".strip())
+        return count
+
+    def _add_to_track(self, notes: Notes) -> None:
+        """Put finished notes of the take into its track, as they are played: they all
+        belong to one undo macro, so Undo takes the whole take back."""
+        if not len(notes):
+            return
+        if self.options.quantize:
+            notes = quantize_take(notes, max(1, int(self.grid())))
+        if not 0 <= self._track < len(self.document.song.tracks):
+            self._track_gone = True
+            return
+        if not self._macro_open:
+            self.document.undo_stack.beginMacro("Record")
+            self._macro_open = True
+        self.document.push(edits.AddNotes(self._track, notes), "Record")
+        self._take_count += len(notes)
 
     def _tick_at(self, stamp: float) -> float:
         """The song tick that sounded when a message arrived (its delivery delay removed)."""
@@ -472,6 +492,7 @@ class Recorder(QObject):
                 self.take.note_off(event.pitch, tick)
             else:
                 self.take.sustain(event.velocity, tick)
+            self._add_to_track(self.take.drain())
         elif self.steps is not None:
             self._step(event)
 
@@ -536,16 +557,11 @@ class Recorder(QObject):
 
     def _on_port_lost(self, message: str) -> None:
         self._release_all()
-        if self.recording and self.take is not None:
-            self._count_timer.stop()
-            self._take_audio(False)
-            take, self.take = self.take, None
-            end = self._last_tick
-            if self.controller.is_playing:
-                end = self.controller.position_tick()
-            self._set_state(IDLE)
+        if self.state == COUNT_IN:
+            self.cancel_count_in()
+        elif self.state == RECORDING:
+            self._end_take(lost=message)
             self.controller.stop()
-            self._commit(take.notes(end), lost=message)
             return
         if self.stepping:
             self.steps = None
@@ -568,10 +584,11 @@ class Recorder(QObject):
             self.steps.move_to(tick)  # the composer clicked the ruler: continue from there
 
     def _on_song_replaced(self) -> None:
-        if self.recording:
+        if self.recording:  # the undo history (the take's macro with it) is gone already
             self._count_timer.stop()
             self._take_audio(False)
             self.take = None
+            self._macro_open = False
             self._set_state(IDLE)
         if self.stepping:
             self.set_step_input(False)

@@ -180,6 +180,8 @@ def test_record_play_stop_puts_the_take_in_the_active_track_as_one_undo_step(rig
     crank(window, sound, 10)
     at_release = window.document.playhead
     key(qtbot, window, midi, "note_off", 60)
+    assert [n[0] for n in track_notes(window)] == [60]  # a note appears as it is played
+    assert not window.document.undo_stack.canUndo()  # no undoing half a take
     crank(window, sound, 5)
     assert recorder.indicator.text() == "● REC · 2 notes"
     window.commands.trigger("transport.stop")  # 64 is still held: it ends at Stop
