@@ -54,6 +54,35 @@ def test_loss_plots_draw_on_the_timer_not_per_call(qtbot):
     assert plots.point_count == 0 and plots.metric_names == []
 
 
+def _legend(legend) -> list[str]:
+    return [label.text for _sample, label in legend.items]
+
+
+def test_loss_plots_name_every_curve_and_keep_a_usable_height(qtbot):
+    plots = LossPlots()
+    qtbot.addWidget(plots)
+    plots.resize(700, 80)  # a dock dragged as small as it goes
+    plots.show()
+    qtbot.waitExposed(plots)
+    assert plots.height() >= LossPlots.MIN_PLOT_HEIGHT
+    # The legend sits above the curves and names both players and the faint per-step line.
+    assert _legend(plots.loss_legend) == ["generator", "critic", "faint: per step"]
+    legend_box = plots.loss_legend.sceneBoundingRect()
+    assert not legend_box.intersects(plots.loss_plot.getViewBox().sceneBoundingRect())
+    assert plots.loss_plot.getViewBox().height() >= 90  # room for the curves themselves
+    assert _legend(plots.penalty_legend) == ["note error"]
+    steps = np.arange(1, 21)
+    plots.add_losses(steps, steps * 0.0, steps * 0.0, np.full(20, 0.5))
+    plots.refresh()
+    assert _legend(plots.penalty_legend) == ["note error", "gradient penalty"]
+    # Quality tiles re-flow to the view's shape instead of squeezing into fixed columns.
+    names = [f"metric_{k}" for k in range(6)]
+    plots.add_metrics(10, dict.fromkeys(names, 0.5), {})
+    wide = plots._metric_columns
+    plots._metrics_view.resize(140, 400)
+    assert plots._metric_columns < wide
+
+
 def test_thumbnail_click_plays_and_double_click_opens(qtbot):
     strip = ThumbnailStrip()
     qtbot.addWidget(strip)

@@ -147,6 +147,7 @@ def _legend_row(columns: int) -> pg.LegendItem:
     )
     legend.setPen(pg.mkPen(None))
     legend.setBrush(pg.mkBrush(None))
+    legend.layout.setContentsMargins(0, 0, 0, 0)
     return legend
 
 
@@ -256,7 +257,8 @@ class LossPlots(QWidget):
             (self._metrics_view, 2, 120),
         ):
             view.setBackground(BACKGROUND)
-            view.ci.setSpacing(4)
+            view.ci.setSpacing(2)
+            view.ci.setContentsMargins(2, 2, 4, 2)
             view.setMinimumSize(width, self.MIN_PLOT_HEIGHT)
             splitter.addWidget(view)
             splitter.setStretchFactor(splitter.count() - 1, stretch)
