@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtCore import QEventLoop, Qt, QTimer
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog
 
 from studio.core.musicxml import (
     MUSICXML_FILTER,
@@ -18,8 +19,14 @@ from studio.core.musicxml import (
 )
 from studio.core.project import Project
 from studio.ui.commands import Command, CommandRegistry
-from studio.ui.file_loader import open_error_text, open_song_file
+from studio.ui.file_loader import (
+    SHOW_PROGRESS_AFTER_MS,
+    open_error_text,
+    open_song_file,
+    save_error_text,
+)
 from studio.ui.recent import ask_save_path, last_folder, remember_folder, suggest_path
+from studio.ui.workers import start_generator
 
 if TYPE_CHECKING:
     from studio.ui.main_window import MainWindow
@@ -52,6 +59,45 @@ def import_musicxml_dialog(window: MainWindow) -> bool:
         return False
     path, _ = QFileDialog.getOpenFileName(window, "Import MusicXML", last_folder(), MUSICXML_FILTER)
     return bool(path) and import_musicxml(window, path)
+
+
+def _in_worker(
+    window: MainWindow, text: str, func: Callable[..., Any], *args: Any
+) -> tuple[Any, BaseException | None]:
+    """Run ``func(*args)`` in a worker while the window keeps painting; after a moment a
+    busy dialog says what is happening. Returns (result, error)."""
+    outcome: dict[str, Any] = {"result": None, "error": None, "finished": False}
+    loop = QEventLoop()
+    dialog = QProgressDialog(text, "", 0, 0, window)
+    dialog.setWindowTitle("Pianola")
+    dialog.setCancelButton(None)  # an atomic write is finished or not started, never cut
+    dialog.setWindowModality(Qt.WindowModality.WindowModal)
+    dialog.setMinimumDuration(2**30)  # shown by the timer below, not by setValue
+
+    def returned(value: object) -> None:
+        outcome["result"] = value
+
+    def errored(error: object) -> None:
+        outcome["error"] = error if isinstance(error, BaseException) else RuntimeError(error)
+
+    def finished() -> None:
+        outcome["finished"] = True
+        loop.quit()
+
+    start_generator(
+        func, *args, name="pianola-musicxml",
+        connect={"returned": returned, "errored": errored, "finished": finished},
+    )  # fmt: skip
+    timer = QTimer(dialog)
+    timer.setSingleShot(True)
+    timer.timeout.connect(dialog.show)
+    timer.start(SHOW_PROGRESS_AFTER_MS)
+    if not outcome["finished"]:
+        loop.exec()
+    timer.stop()
+    dialog.hide()
+    dialog.deleteLater()
+    return outcome["result"], outcome["error"]
 
 
 def read_musicxml(path: str, progress: Callable[..., None] | None = None) -> Project:
@@ -97,10 +143,16 @@ def export_musicxml_dialog(window: MainWindow) -> bool:
 
 
 def export_musicxml(window: MainWindow, path: str) -> bool:
-    try:
-        report = save_musicxml(window.document.song, path)
-    except MusicXmlExportError as error:
-        QMessageBox.critical(window, "Cannot export MusicXML", str(error))
+    """Write the song as MusicXML in a worker (a long song takes music21 seconds)."""
+    report, error = _in_worker(window, f"Exporting {Path(path).name}…", save_musicxml,
+                               window.document.song, path)  # fmt: skip
+    if error is not None or report is None:
+        text = (
+            str(error)
+            if isinstance(error, MusicXmlExportError)
+            else save_error_text(error or RuntimeError("nothing was written"), path)
+        )
+        QMessageBox.critical(window, "Cannot export MusicXML", text)
         return False
     remember_folder(path)
     message = f"Exported {Path(path).name} (key: {report.key})"
