@@ -47,9 +47,11 @@ class PortScan:
 
     def find(self, name: str | None) -> str | None:
         """The port called `name`; the same device under a new client number; or, for
-        no name ("automatic"), the first port. None when the named device is absent."""
+        no name ("automatic"), the first keyboard (ALSA's "Midi Through" loopback port is
+        listed first on Linux but is not one). None when the named device is absent."""
         if not name:
-            return self.ports[0] if self.ports else None
+            keyboards = [p for p in self.ports if not is_loopback(p)]
+            return (keyboards or list(self.ports) or [None])[0]
         if name in self.ports:
             return name
         stem = port_stem(name)
@@ -57,6 +59,11 @@ class PortScan:
             if port_stem(port) == stem:
                 return port
         return None
+
+
+def is_loopback(name: str) -> bool:
+    """ALSA's "Midi Through" port: it echoes what is sent to it, no keyboard behind it."""
+    return name.lower().startswith("midi through")
 
 
 def port_stem(name: str) -> str:

@@ -103,6 +103,7 @@ class MidiInput(QObject):
     event = Signal(object, float)  # KeyEvent, stamp (GUI thread)
     portLost = Signal(str)  # the message for the composer
     portChanged = Signal(str)  # the open port's name, "" when closed
+    reconnected = Signal(str)  # a lost port came back and is open again
 
     def __init__(
         self, backend: MidiBackend | None = None, port: str = "", parent: QObject | None = None
@@ -112,6 +113,7 @@ class MidiInput(QObject):
         self.port = port  # the composer's choice ("" = automatic)
         self.source: MidiSource | None = None
         self.error = ""  # why the last open failed
+        self._lost = ""  # the port that went away, while watching for it to return
         self._scan: PortScan | None = None  # scanned on first need: rtmidi is not free
         self._bridge = _Bridge(self)
         self._bridge.received.connect(self._on_event, Qt.ConnectionType.QueuedConnection)
@@ -150,6 +152,7 @@ class MidiInput(QObject):
     def set_port(self, port: str) -> bool:
         """Choose a port (Audio Settings) and open it now."""
         self.port = port
+        self._lost = ""
         self.close()
         return self.ensure_open(rescan=True)
 
@@ -182,17 +185,24 @@ class MidiInput(QObject):
             self.portChanged.emit("")
 
     def check(self) -> bool:
-        """Is the open port still there? If it went away, close it and say so."""
+        """Is the open port still there? If it went away, close it, say so, and keep
+        looking for it: a keyboard plugged back in is opened again by itself."""
         if self.source is None:
+            if self._lost and self.ensure_open(rescan=True):
+                self._lost = ""
+                self.reconnected.emit(self.name)
+                return True
             return False
         scan = self.rescan()
         if self.source.name in scan.ports:
             return True
         name = self.source.name
         self.close()
+        self._lost = name
+        self.poll.start()  # watch for it to come back
         self.error = (
-            f"The MIDI input {name} was disconnected. Reconnect it and press Rescan in "
-            "Audio Settings (or press Record again)."
+            f"The MIDI input {name} was disconnected. Plug it back in (Pianola opens it "
+            "again by itself) or choose another in Audio Settings."
         )
         self.portLost.emit(self.error)
         return False
@@ -251,6 +261,7 @@ class Recorder(QObject):
 
         midi.event.connect(self._on_event)
         midi.portLost.connect(self._on_port_lost)
+        midi.reconnected.connect(lambda name: self.say(f"The MIDI input {name} is back."))
         controller.stateChanged.connect(self._on_transport_state)
         controller.positionChanged.connect(self._on_position)
         document.playheadChanged.connect(self._on_playhead)

@@ -344,7 +344,9 @@ def test_keyboard_unplugged_mid_take_keeps_what_was_recorded(rig, qtbot):
     assert track_notes(window) == []
     qtbot.keyClick(window.editor.canvas, Qt.Key.Key_R)  # nothing to record from now
     assert recorder.state == IDLE and NO_PORTS in recorder.indicator.text()
-    midi.plug("Keystation 49")  # back: Record finds it again
+    midi.plug("Keystation 49")  # back: it is opened again by itself
+    qtbot.waitUntil(lambda: recorder.midi.name == "Keystation 49", timeout=3000)
+    assert recorder.indicator.text() == "The MIDI input Keystation 49 is back."
     qtbot.keyClick(window.editor.canvas, Qt.Key.Key_R)
     assert recorder.state == RECORDING
 
