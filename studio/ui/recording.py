@@ -365,6 +365,8 @@ class Recorder(QObject):
                 self.say(f"Cannot start step input. {self.midi.reason or 'No MIDI input.'}")
                 self.steppingChanged.emit(False)
                 return
+            if self.controller.is_playing:  # notes are entered with the music stopped
+                self.controller.stop()
             self.steps = StepInput(self.document.playhead, max(1, int(self.grid())))
             self.say("")
         else:

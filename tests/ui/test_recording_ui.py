@@ -390,7 +390,9 @@ def test_step_input_follows_the_snap_chosen_meanwhile(rig, qtbot):
     window, recorder, midi, _sound = rig()
     snap = window.editor.toolbar.snap
     snap.setCurrentIndex(snap.findText("1/8"))
+    window.transport.play()  # step input stops the music: the cursor must not run away
     qtbot.keyClick(window.editor.canvas, Qt.Key.Key_R, Qt.KeyboardModifier.ShiftModifier)
+    assert not window.transport.is_playing and window.document.playhead == 0
     assert recorder.indicator.text() == "Step input · 1/8 steps"
     key(qtbot, window, midi, "note_on", 60)
     key(qtbot, window, midi, "note_off", 60)
