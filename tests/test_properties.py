@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from studio.core.midi_io import midi_bytes, parse_midi
 from studio.core.pianoroll import RollSpec, decode_notes, encode_notes, song_to_roll
-from studio.core.song import Notes, Song, TempoChange, TimeSignature, Track
+from studio.core.project import Project, project_from_dict, project_to_dict
+from studio.core.song import PITCH_BEND, Controllers, Notes, Song, TempoChange, TimeSignature, Track
 
 PROPERTY_SETTINGS = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -36,6 +37,18 @@ def note_blocks(draw, max_notes: int = 40, max_tick: int = 20_000) -> Notes:
 
 
 @st.composite
+def controller_blocks(draw, max_events: int = 30, max_tick: int = 20_000) -> Controllers:
+    n = draw(st.integers(0, max_events))
+    tick = draw(st.lists(st.integers(0, max_tick), min_size=n, max_size=n))
+    number = draw(st.lists(st.integers(0, PITCH_BEND), min_size=n, max_size=n))
+    value = [
+        draw(st.integers(-8192, 8191)) if c == PITCH_BEND else draw(st.integers(0, 127))
+        for c in number
+    ]
+    return Controllers(tick, number, value)
+
+
+@st.composite
 def songs(draw) -> Song:
     tpb = draw(st.sampled_from([24, 96, 120, 384, 480, 960, 1000, 32767]))
     tempo_ticks = draw(st.lists(st.integers(1, 50_000), max_size=4, unique=True))
@@ -56,6 +69,7 @@ def songs(draw) -> Song:
             draw(st.integers(0, 127)),
             draw(st.booleans()),
             notes=draw(note_blocks()),
+            controllers=draw(controller_blocks()),
         )
         for _ in range(draw(st.integers(0, 5)))
     ]
@@ -110,8 +124,18 @@ def test_midi_round_trip(song: Song) -> None:
         else:  # every start (with its velocity) and every end survive, per pitch
             assert note_ends(b.notes) == note_ends(a.notes)
             assert note_starts(b.notes) == note_starts(a.notes)
+        assert b.controllers == a.controllers
     # Writing what was read gives the same bytes: the format is stable.
     assert midi_bytes(back) == data
+
+
+@PROPERTY_SETTINGS
+@given(songs())
+def test_project_round_trip(song: Song) -> None:
+    back = project_from_dict(project_to_dict(Project(song))).song
+    assert back.title == song.title and back.tempos == song.tempos
+    for a, b in zip(song.tracks, back.tracks, strict=True):
+        assert b.notes.same_notes(a.notes) and b.controllers == a.controllers
 
 
 @st.composite
