@@ -267,3 +267,15 @@ def test_lone_surrogates_are_repaired_on_load_so_the_project_saves(tmp_path: Pat
     assert load_project(tmp_path / "saved.pianola").song.title == "Bad \ufffd title"
     _, clean_report = load_project_with_report(tmp_path / "saved.pianola")
     assert not clean_report
+
+
+def test_settings_nested_too_deeply_to_save_are_refused_on_load(tmp_path: Path) -> None:
+    document = _document_with(lambda s: None)
+    deep: list = []
+    for _ in range(150):
+        deep = [deep]
+    document["generation_settings"] = {"deep": deep}
+    path = tmp_path / "deep.pianola"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    with pytest.raises(ProjectError, match="nested more than 100 levels"):
+        load_project(path)

@@ -46,6 +46,7 @@ from studio.core.song import Controllers, Notes, Song, TempoChange, TimeSignatur
 FORMAT_NAME = "pianola-project"
 FORMAT_VERSION = 1
 FILE_SUFFIX = ".pianola"
+_MAX_DEPTH = 100  # nesting of view state and generation settings
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # JSON can spell them; UTF-8 cannot hold them
 
 
@@ -75,6 +76,8 @@ def save_project(project: Project, path: str | os.PathLike[str]) -> None:
         text = json.dumps(document, ensure_ascii=False, separators=(",", ":"), default=_jsonable)
     except (TypeError, ValueError) as exc:
         raise ProjectError(path, f"cannot be saved: {exc}") from None
+    except RecursionError:
+        raise ProjectError(path, "cannot be saved: its settings are nested too deeply") from None
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
@@ -232,6 +235,9 @@ def project_from_dict(
             raise ValueError("track_view_state must be a list of objects")
         if not isinstance(settings, dict):
             raise ValueError("generation_settings must be an object")
+        repaired = _repair_song_text(song)
+        view, in_view = _repair_text(view)
+        settings, in_settings = _repair_text(settings)
     except KeyError as exc:
         raise ProjectError(source, f"the file is corrupt (missing {exc.args[0]!r})") from None
     except _LimitError as exc:
@@ -240,9 +246,6 @@ def project_from_dict(
         raise ProjectError(source, f"the file is corrupt ({exc})") from None
     except MemoryError:
         raise ProjectError(source, "there is not enough memory to read it") from None
-    repaired = _repair_song_text(song)
-    view, in_view = _repair_text(view)
-    settings, in_settings = _repair_text(settings)
     if (repaired or in_view or in_settings) and repairs is not None:
         repairs.append(
             f"Replaced {plural(repaired + in_view + in_settings, 'invalid character')} "
@@ -441,8 +444,8 @@ def _repair_text(value: Any, depth: int = 0) -> tuple[Any, int]:
     """``value`` (parsed JSON) with lone surrogates replaced in every string and key."""
     if isinstance(value, str):
         return _repair_string(value)
-    if depth > 200:
-        return value, 0
+    if depth > _MAX_DEPTH:  # what loads must save, and the JSON writer has a depth limit
+        raise ValueError(f"settings are nested more than {_MAX_DEPTH} levels deep")
     if isinstance(value, list):
         count = 0
         out_list = []
