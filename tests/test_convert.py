@@ -105,3 +105,33 @@ def test_bad_requests_raise_one_clear_error_and_leave_the_target(
         convert_file(tmp_path / src, tmp_path / dst)
     assert (tmp_path / "out.mid").read_bytes() == b"keep me"
     assert load_midi(tmp_path / "a.mid").note_count == 5
+
+
+def _pedalled() -> Song:
+    from studio.core.song import PITCH_BEND, SUSTAIN, Controllers
+
+    song = _song()
+    song.tracks[0].controllers = Controllers(
+        [0, 240, 480, 720], [SUSTAIN, 1, PITCH_BEND, SUSTAIN], [127, 40, -2000, 0]
+    )
+    return song
+
+
+def test_controllers_survive_midi_and_projects_and_are_reported_lost_in_musicxml(
+    tmp_path: Path,
+) -> None:
+    song = _pedalled()
+    save_midi(song, tmp_path / "a.mid")
+    to_project = convert_file(tmp_path / "a.mid", tmp_path / "b.pianola")
+    assert to_project.controllers == 4 and to_project.lost == ()
+    convert_file(tmp_path / "b.pianola", tmp_path / "c.mid")
+    back = load_midi(tmp_path / "c.mid")
+    assert back.tracks[0].controllers == song.tracks[0].controllers
+    assert load_project(tmp_path / "b.pianola").song.tracks[0].controllers == (
+        song.tracks[0].controllers
+    )
+    report = convert_file(tmp_path / "c.mid", tmp_path / "d.musicxml")
+    assert report.controllers == 4
+    assert "2 controller events (modulation, pitch bend...)" in report.lost
+    assert any("sustain-pedal" in item for item in report.lost)
+    assert "4 controller events" in report.summary()

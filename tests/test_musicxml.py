@@ -159,3 +159,31 @@ def test_quintuplets_and_sextuplets_stay_exact(tmp_path: Path) -> None:
     assert report.moved_to_grid == 0
     back = load_musicxml(tmp_path / "tuplets.musicxml")
     assert _rows(back.tracks[0].notes) == _rows(song.tracks[0].notes)
+
+
+def test_sustain_pedal_becomes_pedal_marks_and_comes_back(tmp_path: Path) -> None:
+    from studio.core.song import SUSTAIN, Controllers
+
+    song = load_midi(CHORALES / "bwv10.7.mid")
+    bass = song.tracks[3]
+    # Two presses that meet at bar 2 (a pedal change: up and down at one tick), and a third.
+    pedal = Controllers([0, 1920, 1920, 3840, 5760, 6720], [SUSTAIN] * 6, [127, 0, 127, 0, 100, 0])
+    song.tracks[3] = Track(bass.name, bass.program, notes=bass.notes, controllers=pedal)
+    save_musicxml(song, tmp_path / "pedal.musicxml")
+    assert (tmp_path / "pedal.musicxml").read_text(encoding="utf-8").count("<pedal ") == 6
+    back = load_musicxml(tmp_path / "pedal.musicxml")
+    spans = back.tracks[3].controllers.sustain_spans(back.end_tick).tolist()
+    assert spans == [[0, 1920], [1920, 3840], [5760, 6720]]
+    assert all(len(t.controllers) == 0 for t in back.tracks[:3])
+
+
+def test_pedal_inside_a_long_note_moves_to_the_note_boundaries(tmp_path: Path) -> None:
+    from studio.core.song import SUSTAIN, Controllers
+
+    notes = Notes([60, 64], [0, 960], [960, 960])
+    pedal = Controllers([240, 1200], [SUSTAIN, SUSTAIN], [127, 0])
+    song = Song(tracks=[Track("Piano", notes=notes, controllers=pedal)])
+    save_musicxml(song, tmp_path / "p.musicxml")
+    back = load_musicxml(tmp_path / "p.musicxml")
+    # Down at the first note starting while it is down, up where the last one ends.
+    assert back.tracks[0].controllers.sustain_spans(back.end_tick).tolist() == [[960, 1920]]

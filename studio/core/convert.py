@@ -12,6 +12,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from studio.core.midi_io import MidiExportError, MidiImportError, load_midi, save_midi
 from studio.core.musicxml import (
     MUSICXML_SUFFIXES,
@@ -21,7 +23,7 @@ from studio.core.musicxml import (
     save_musicxml,
 )
 from studio.core.project import FILE_SUFFIX, Project, ProjectError, load_project, save_project
-from studio.core.song import Song
+from studio.core.song import SUSTAIN, Song
 
 MIDI_SUFFIXES = (".mid", ".midi", ".kar")
 PROJECT_SUFFIXES = (FILE_SUFFIX,)
@@ -136,7 +138,7 @@ def convert_file(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> Co
 
 
 def _controller_count(song: Song) -> int:
-    return sum(len(getattr(track, "controllers", ())) for track in song.tracks)
+    return sum(len(track.controllers) for track in song.tracks)
 
 
 def _lost_in(song: Song, dst_format: str) -> list[str]:
@@ -147,7 +149,10 @@ def _lost_in(song: Song, dst_format: str) -> list[str]:
     if any(t.mute or t.solo for t in song.tracks):
         lost.append("mute and solo")
     if dst_format == "musicxml":
-        controllers = _controller_count(song)
-        if controllers:
-            lost.append(f"{_count(controllers, 'controller event')} (sustain pedal, pitch bend...)")
+        # The sustain pedal becomes pedal marks; other controllers have no notation.
+        other = sum(int(np.count_nonzero(t.controllers.number != SUSTAIN)) for t in song.tracks)
+        if other:
+            lost.append(f"{_count(other, 'controller event')} (modulation, pitch bend...)")
+        if any(len(t.controllers.of(SUSTAIN)) for t in song.tracks if not t.is_drum):
+            lost.append("exact sustain-pedal times (pedal marks start and end at notes)")
     return lost

@@ -16,10 +16,14 @@ What survives a round trip Pianola -> MusicXML -> Pianola:
   together with one duration but different velocities go into separate voices);
 * tempo changes (metronome marks) and time signatures.
 
+* the sustain pedal, as pedal marks ("Ped. ... *"). Notation ties a pedal mark to notes,
+  so a press starts at the first note or rest that begins while the pedal is down and
+  ends where the last one ends: exact when the pedal moves with the notes.
+
 What does not: the song model has no key, so export writes the key that the notes
-suggest (Krumhansl-Schmuckler) and import drops the file's key signature; controllers
-(sustain pedal, pitch bend) have no MusicXML form music21 writes; mute, solo and colours
-are not notation. On import, tied notes become one note, grace notes (which take no
+suggest (Krumhansl-Schmuckler) and import drops the file's key signature; other
+controllers (modulation, expression, pitch bend) have no notation; mute, solo and
+colours are not notation. On import, tied notes become one note, grace notes (which take no
 time) are dropped, repeats are not unfolded, and a pickup bar is kept as a bar that
 starts with rests so that the bar lines stay where the score has them.
 """
@@ -39,6 +43,8 @@ from studio.core.gm import DRUM_CHANNEL
 from studio.core.song import (
     DEFAULT_TICKS_PER_BEAT,
     MIDI_MAX,
+    SUSTAIN,
+    Controllers,
     Notes,
     Song,
     TempoChange,
@@ -224,7 +230,34 @@ def _part_to_track(part: Any, index: int, ticks: Any) -> Track:
         bool(is_drum),
         palette_colour(index),
         notes=_join_ties(events),
+        controllers=_pedal_events(part, ticks),
     )
+
+
+def _pedal_events(part: Any, ticks: Any) -> Controllers:
+    """CC64 events from the part's pedal marks: down where the first marked note
+    starts, up where the last one ends."""
+    from music21 import expressions
+
+    spans: list[tuple[int, int]] = []
+    for mark in part.recurse().getElementsByClass(expressions.PedalMark):
+        elements = mark.getSpannedElements()
+        if not elements:
+            continue
+        first, last = elements[0], elements[-1]
+        down = ticks(first.getOffsetInHierarchy(part))
+        up = ticks(last.getOffsetInHierarchy(part) + last.quarterLength)
+        if up > down:
+            spans.append((down, up))
+    tick: list[int] = []
+    value: list[int] = []
+    for down, up in sorted(spans):
+        if tick and down < tick[-1]:  # overlapping marks: one longer press
+            tick[-1] = max(tick[-1], up)
+            continue
+        tick += [down, up]
+        value += [127, 0]
+    return Controllers(tick, [SUSTAIN] * len(tick), value)
 
 
 _Event = tuple[int, int, int, int, "str | None", str]
@@ -374,9 +407,24 @@ def song_to_score(song: Song) -> tuple[Any, tuple[int, int, int, str]]:
                 voice = stream.Voice(id=str(number))
                 _fill(voice, content)
                 part.insert(0, voice)
+        if not track.is_drum:
+            _pedal_marks(part, track, voices[0], tpb)
         _make_notation(part, tuplets)
         score.insert(0, part)
     return score, (len(song.tracks), total_notes, moved, key_name)
+
+
+def _pedal_marks(part: Any, track: Track, content: list[tuple[Fraction, Any]], tpb: int) -> None:
+    """The track's sustain pedal as pedal marks ("Ped. ... *") over the notes and rests
+    of its first voice that start while the pedal is down (notation ties a pedal to
+    notes, so its ends move to the nearest note boundaries)."""
+    from music21 import expressions
+
+    for down, up in track.controllers.sustain_spans(track.notes.end).tolist():
+        start, stop = _to_grid(down, tpb), _to_grid(up, tpb)
+        elements = [element for offset, element in content if start <= offset < stop]
+        if elements:
+            part.insert(0, expressions.PedalMark(*elements))
 
 
 def _fill(container: Any, content: list[tuple[Fraction, Any]]) -> None:
