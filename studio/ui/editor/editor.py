@@ -21,6 +21,7 @@ from studio.ui.document import SongDocument
 from studio.ui.editor import theme
 from studio.ui.editor.actions import EDITOR_COMMANDS
 from studio.ui.editor.canvas import NoteCanvas
+from studio.ui.editor.controller_lane import ControllerLane, LaneSelector, LaneStack
 from studio.ui.editor.dialogs import HumanizeDialog, QuantizeDialog, ScaleVelocityDialog
 from studio.ui.editor.keyboard import KeyboardColumn
 from studio.ui.editor.ruler import Ruler
@@ -104,6 +105,7 @@ class PianoRollEditor(QWidget):
         self.keyboard = KeyboardColumn(document, self.view, self.state, self)
         self.canvas = NoteCanvas(document, self.state, self.view, self)
         self.velocity = VelocityLane(document, self.view, self)
+        self.controller_lane = ControllerLane(document, self.view, self.state, self)
         self.hscroll = QScrollBar(Qt.Orientation.Horizontal, self)
         self.vscroll = QScrollBar(Qt.Orientation.Vertical, self)
 
@@ -119,10 +121,11 @@ class PianoRollEditor(QWidget):
         grid.addWidget(self.keyboard, 1, 0)
         grid.addWidget(self.canvas, 1, 1)
         grid.addWidget(self.vscroll, 1, 2)
-        lane_corner = QWidget(roll)
-        lane_corner.setStyleSheet(f"background: {theme.VELOCITY_BG.name()};")
-        grid.addWidget(lane_corner, 2, 0)
-        grid.addWidget(self.velocity, 2, 1)
+        # The lane under the roll: velocity or a controller, picked beside it.
+        self.lanes = LaneStack(self.velocity, self.controller_lane, roll)
+        self.lane_selector = LaneSelector(self.lanes, roll)
+        grid.addWidget(self.lane_selector, 2, 0)
+        grid.addWidget(self.lanes, 2, 1)
         grid.addWidget(self.hscroll, 3, 1)
         grid.setRowStretch(1, 1)
         grid.setColumnStretch(1, 1)
@@ -140,7 +143,7 @@ class PianoRollEditor(QWidget):
         layout.addWidget(self.toolbar)
         layout.addWidget(splitter, 1)
 
-        for widget in (self.canvas, self.keyboard, self.velocity):
+        for widget in (self.canvas, self.keyboard, self.velocity, self.controller_lane):
             widget.wheelScrolled.connect(self.handle_wheel)
         self.canvas.hoverPitchChanged.connect(self.keyboard.set_hovered)
         self.view.changed.connect(self._sync_scrollbars)
@@ -223,6 +226,7 @@ class PianoRollEditor(QWidget):
             or self.ruler._press_tick is not None
             or self.velocity._last_x is not None
             or self.velocity._scale_from is not None
+            or self.controller_lane.dragging
             or self.hscroll.isSliderDown()
             or self.vscroll.isSliderDown()
         )
