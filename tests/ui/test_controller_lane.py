@@ -129,3 +129,14 @@ def test_set_controller_lane_has_an_exact_inverse_and_composes():
     with pytest.raises(ValueError, match="controller 64"):
         edits.apply(song, edits.SetControllerLane(0, 64, Controllers([0], [1], [3])))
     assert np.array_equal(song.tracks[0].controllers.tick, [0, 10, 20])  # song untouched
+
+
+def test_view_menu_switches_the_lane_too(qtbot):
+    editor = make_editor(qtbot)
+    editor.commands.trigger("view.lane.sus")
+    assert editor.lanes.currentWidget() is editor.controller_lane
+    assert editor.lane_selector.buttons[SUSTAIN].isChecked()
+    assert editor.commands.action("view.lane.sus").isChecked()
+    editor.commands.trigger("view.lane.vel")
+    assert editor.lanes.currentWidget() is editor.velocity
+    assert editor.commands.action("view.lane.sus").text() == "Sustain Pedal Lane"

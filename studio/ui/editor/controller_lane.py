@@ -11,6 +11,8 @@ Each stroke is one undo step (`edits.SetControllerLane` inside a document gestur
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
@@ -35,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from studio.core import edits
 from studio.core.song import EXPRESSION, MODULATION, SUSTAIN, Controllers
+from studio.ui.commands import Command
 from studio.ui.document import SongDocument
 from studio.ui.editor import theme
 from studio.ui.editor.state import EditorState
@@ -318,3 +321,27 @@ class LaneSelector(QWidget):
 
     def _sync(self, number: int | None) -> None:
         self.buttons[number].setChecked(True)
+
+
+class HasLanes(Protocol):
+    @property
+    def document(self) -> SongDocument: ...
+
+    lanes: LaneStack
+
+
+def lane_commands() -> tuple[Command[HasLanes], ...]:
+    """View ▸ Velocity Lane / Sustain Pedal Lane / ...: the same switch as the buttons."""
+    return tuple(
+        Command(
+            f"view.lane.{text.lower()}",
+            f"{name.split(' (')[0].title()} Lane",
+            "view",
+            lambda doc, editor, n=number: editor.lanes.show_lane(n),
+            tip=f"Show {name} in the lane under the roll",
+            section="lanes",
+            checkable=True,
+            checked=lambda editor, n=number: editor.lanes.number == n,
+        )
+        for text, name, number in LANES
+    )

@@ -21,7 +21,12 @@ from studio.ui.document import SongDocument
 from studio.ui.editor import theme
 from studio.ui.editor.actions import EDITOR_COMMANDS
 from studio.ui.editor.canvas import NoteCanvas
-from studio.ui.editor.controller_lane import ControllerLane, LaneSelector, LaneStack
+from studio.ui.editor.controller_lane import (
+    ControllerLane,
+    LaneSelector,
+    LaneStack,
+    lane_commands,
+)
 from studio.ui.editor.dialogs import HumanizeDialog, QuantizeDialog, ScaleVelocityDialog
 from studio.ui.editor.keyboard import KeyboardColumn
 from studio.ui.editor.ruler import Ruler
@@ -124,6 +129,7 @@ class PianoRollEditor(QWidget):
         # The lane under the roll: velocity or a controller, picked beside it.
         self.lanes = LaneStack(self.velocity, self.controller_lane, roll)
         self.lane_selector = LaneSelector(self.lanes, roll)
+        self.commands.add(*lane_commands(), context=self)
         grid.addWidget(self.lane_selector, 2, 0)
         grid.addWidget(self.lanes, 2, 1)
         grid.addWidget(self.hscroll, 3, 1)
