@@ -127,7 +127,8 @@ def load_musicxml(path: str | os.PathLike[str]) -> Song:
 
     fmt = "musicxml"
     try:
-        parsed = converter.parse(str(path), format=fmt, forceSource=True)
+        # forceSource and no pickle: always read the file itself, and leave no cache behind.
+        parsed = converter.parse(str(path), format=fmt, forceSource=True, storePickle=False)
     except Exception as exc:  # music21 raises many unrelated types for bad files
         raise MusicXmlImportError(path, f"it is not valid MusicXML ({_reason(exc)})") from None
     if isinstance(parsed, stream.Opus):
