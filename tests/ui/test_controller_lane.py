@@ -140,3 +140,12 @@ def test_view_menu_switches_the_lane_too(qtbot):
     editor.commands.trigger("view.lane.vel")
     assert editor.lanes.currentWidget() is editor.velocity
     assert editor.commands.action("view.lane.sus").text() == "Sustain Pedal Lane"
+
+
+def test_a_stroke_that_changes_nothing_leaves_no_undo_step(qtbot):
+    editor = make_editor(qtbot)
+    switch_to(qtbot, editor, "Sus")
+    # The pedal is up everywhere; drawing "up" changes nothing.
+    drag(editor.controller_lane, [lane_point(editor, TPB, 5), lane_point(editor, 2 * TPB, 5)])
+    assert lane_events(editor, SUSTAIN) == []
+    assert editor.document.undo_stack.count() == 0

@@ -247,6 +247,9 @@ class ControllerLane(QWidget):
                 new_ticks.append(end)
                 new_values.append(after)
             lane = kept.with_events(Controllers(new_ticks, [number] * len(new_ticks), new_values))
+        track = self.document.active()
+        if track is not None and track.controllers.of(number) == lane:
+            return  # nothing changes (the pedal was already up there): no empty undo step
         self.document.push(edits.SetControllerLane(self.document.active_track, number, lane))
 
     def wheelEvent(self, event: QWheelEvent) -> None:
