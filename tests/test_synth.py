@@ -273,3 +273,43 @@ def test_player_plays_the_pedal_until_it_is_lifted() -> None:
         assert _energy(audio, 1.2, 1.7) > 1e-6
     finally:
         player.close()
+
+
+# -- volume (CC7) and expression (CC11) --------------------------------------------------------
+def _level_song(events: list[tuple[int, int, int]]) -> Song:
+    from studio.core.song import Controllers
+
+    controllers = Controllers(
+        [e[0] for e in events], [e[1] for e in events], [e[2] for e in events]
+    )
+    track = Track("s", program=52, notes=Notes([69], [0], [1920], [100]), controllers=controllers)
+    return Song("level", tracks=[track])
+
+
+def test_expression_scales_the_track_and_volume_100_changes_nothing() -> None:
+    from studio.core.song import EXPRESSION, VOLUME
+
+    synth = Synth(SR)
+    n = int(1.5 * SR)
+    dry = synth.render(_level_song([]), 0, n)
+    assert np.array_equal(synth.render(_level_song([(0, VOLUME, 100)]), 0, n), dry)
+    # Expression drops to 64 at 0.5 s (tick 480): a quarter of the amplitude after the glide.
+    swell = synth.render(_level_song([(480, EXPRESSION, 64)]), 0, n)
+    assert np.allclose(swell[: int(0.49 * SR)], dry[: int(0.49 * SR)], atol=1e-6)
+    later = slice(int(0.6 * SR), int(1.4 * SR))
+    ratio = np.abs(swell[later]).max() / np.abs(dry[later]).max()
+    assert ratio == pytest.approx((64 / 127) ** 2, rel=0.02)
+    # Silenced by expression 0, without a click: the glide keeps sample steps small.
+    muted = synth.render(_level_song([(480, EXPRESSION, 0)]), 0, n)
+    assert np.abs(muted[int(0.51 * SR) :]).max() == 0.0
+    assert np.abs(np.diff(muted[:, 0])).max() < 4 * np.abs(np.diff(dry[:, 0])).max()
+
+
+def test_level_automation_blocks_join_without_seams() -> None:
+    from studio.core.song import EXPRESSION
+
+    synth = Synth(SR)
+    song = _level_song([(0, EXPRESSION, 90), (300, EXPRESSION, 30), (700, EXPRESSION, 127)])
+    whole = synth.render(song, 0, SR)
+    parts = np.concatenate([synth.render(song, k, 1000) for k in range(0, SR, 1000)])[:SR]
+    assert np.allclose(whole, parts, atol=1e-6)

@@ -18,7 +18,7 @@ import numpy as np
 
 from studio.audio.drums import DrumKit, drum_kit
 from studio.audio.instruments import TABLE_SIZE, Voice, midi_to_hz, voice_for_program, voice_tables
-from studio.core.song import Note, Notes, Song, Track
+from studio.core.song import EXPRESSION, VOLUME, Note, Notes, Song, Track
 
 SAMPLE_RATES = (44100, 48000)
 MASTER_GAIN = 0.32  # one forte note peaks near 0.3: a four-part chorale stays below 1
@@ -93,6 +93,43 @@ def song_tail_seconds(song: Song, sample_rate: int) -> float:
     )  # fmt: skip
     overhang = float(song.tick_to_seconds(held)) - float(song.tick_to_seconds(end))
     return release + max(overhang, 0.0)
+
+
+LEVEL_RAMP_SECONDS = 0.005  # a level change glides this long: no zipper clicks
+# Controllers that scale a track's level, with the value at which they leave it as is
+# (General MIDI resets volume to 100 and expression to 127).
+LEVEL_CONTROLLERS = ((VOLUME, 100), (EXPRESSION, 127))
+
+
+def has_level_automation(track: Track) -> bool:
+    numbers = track.controllers.number
+    return bool(len(numbers)) and bool(np.isin(numbers, (VOLUME, EXPRESSION)).any())
+
+
+def level_curve(song: Song, track: Track, start: int, n: int, sample_rate: int) -> np.ndarray:
+    """Gain of frames [start, start + n) from the track's volume (CC7) and expression
+    (CC11), as General MIDI reads them: amplitude (value / reference) squared, about
+    40 dB over the range. A pure function of absolute time (each change ramps from the
+    previous value over 5 ms), so blocks join without a seam.
+    """
+    frames = np.arange(start, start + n, dtype=np.float64)
+    gain = np.ones(n, dtype=np.float64)
+    ramp = LEVEL_RAMP_SECONDS * sample_rate
+    for number, reference in LEVEL_CONTROLLERS:
+        lane = track.controllers.of(number)
+        if not len(lane):
+            continue
+        at = np.asarray(song.tick_to_seconds(lane.tick), dtype=np.float64).reshape(-1)
+        at *= sample_rate
+        level = (lane.value.astype(np.float64) / reference) ** 2
+        before = np.concatenate([[1.0], level[:-1]])  # the level each change starts from
+        k = np.searchsorted(at, frames, side="right") - 1
+        inside = k >= 0
+        k_safe = np.maximum(k, 0)
+        share = np.clip((frames - at[k_safe]) / ramp, 0.0, 1.0)
+        value = before[k_safe] + (level[k_safe] - before[k_safe]) * share
+        gain *= np.where(inside, value, 1.0)
+    return gain.astype(np.float32)
 
 
 def _sustain_spans(track: Track, end_tick: int) -> np.ndarray:
@@ -176,7 +213,19 @@ class Synth:
             track_mix = (mix or {}).get(index) or TrackMix(pan=default_pan(index, len(song.tracks)))
             if track_mix.gain <= 0.0:
                 continue
-            if track.is_drum:
+            if has_level_automation(track):
+                # Volume/expression curves apply to this track alone: render it apart.
+                own = np.zeros_like(out)
+                if track.is_drum:
+                    self._render_drum_track(song, track, track_mix, int(start_frame), n_frames,
+                                            own)  # fmt: skip
+                else:
+                    voice = voice_for_program(track.program)
+                    self._render_voice_group(song, voice, [(track, track_mix)], int(start_frame),
+                                             n_frames, own)  # fmt: skip
+                own *= level_curve(song, track, int(start_frame), n_frames, self.sample_rate)
+                out += own
+            elif track.is_drum:
                 self._render_drum_track(song, track, track_mix, int(start_frame), n_frames, out)
             else:
                 by_voice.setdefault(voice_for_program(track.program), []).append((track, track_mix))
