@@ -105,7 +105,10 @@ class ControllerLane(QWidget):
             if self.number in SWITCHES
             else "drag to draw values"
         )
-        self.setToolTip(f"{lane_name(self.number)}: {how}; right-drag erases. One undo step.")
+        tip = f"{lane_name(self.number)}: {how}; right-drag erases. One undo step."
+        if self.number == MODULATION:  # be plain about what the built-in synth plays
+            tip += "\nSaved and exported to MIDI; Pianola's own synth does not play it."
+        self.setToolTip(tip)
 
     @property
     def dragging(self) -> bool:
