@@ -38,8 +38,10 @@ from typing import Any
 
 import numpy as np
 
+from studio.core import keys
 from studio.core.atomic import atomic_path
 from studio.core.gm import DRUM_CHANNEL
+from studio.core.keys import pitch_class_weights
 from studio.core.song import (
     DEFAULT_TICKS_PER_BEAT,
     MIDI_MAX,
@@ -567,9 +569,6 @@ def _spelled(midi: int, sharps: int) -> Any:
     return p
 
 
-# Krumhansl-Kessler key profiles (major and minor), tonic first.
-_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
-_MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
 _MAJOR_NAMES = ("C", "D♭", "D", "E♭", "E", "F", "F♯", "G", "A♭", "A", "B♭", "B")
 _MINOR_NAMES = ("C", "C♯", "D", "E♭", "E", "F", "F♯", "G", "G♯", "A", "B♭", "B")
 # Sharps (+) or flats (-) of each major key by tonic pitch class (D♭, G♭ and friends as flats).
@@ -579,26 +578,18 @@ _MAJOR_SHARPS = (0, -5, 2, -3, 4, -1, 6, 1, -4, 3, -2, 5)
 def estimate_key(song: Song) -> tuple[int, str]:
     """(sharps, name) of the key the pitched notes suggest; C major when there are none.
 
-    Krumhansl-Schmuckler: correlate the duration-weighted pitch-class histogram with the
-    24 rotated key profiles and take the best.
+    Krumhansl-Schmuckler over the duration-weighted pitch classes (`studio.core.keys`).
     """
-    histogram = np.zeros(12)
-    for track in song.tracks:
-        if track.is_drum or not len(track.notes):
-            continue
-        np.add.at(
-            histogram, track.notes.pitch.astype(np.int64) % 12, track.notes.duration.astype(float)
-        )
-    if not histogram.any():
+    pitched = [t.notes for t in song.tracks if not t.is_drum and len(t.notes)]
+    if not pitched:
         return 0, "C major"
-    best = (-2.0, 0, False)
-    for tonic in range(12):
-        for minor, profile in ((False, _MAJOR), (True, _MINOR)):
-            r = float(np.corrcoef(histogram, np.roll(profile, tonic))[0, 1])
-            if r > best[0]:
-                best = (r, tonic, minor)
-    _, tonic, minor = best
-    relative_major = (tonic + 3) % 12 if minor else tonic
-    sharps = _MAJOR_SHARPS[relative_major]
-    name = _MINOR_NAMES[tonic] + " minor" if minor else _MAJOR_NAMES[tonic] + " major"
-    return sharps, name
+    weights = pitch_class_weights(
+        np.concatenate([n.pitch for n in pitched]), np.concatenate([n.duration for n in pitched])
+    )
+    found = keys.estimate_key(weights)
+    if found is None:
+        return 0, "C major"
+    minor = found.mode == "minor"
+    relative_major = (found.tonic + 3) % 12 if minor else found.tonic
+    names = _MINOR_NAMES if minor else _MAJOR_NAMES
+    return _MAJOR_SHARPS[relative_major], f"{names[found.tonic]} {found.mode}"
