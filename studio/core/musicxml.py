@@ -41,7 +41,6 @@ import numpy as np
 from studio.core import keys
 from studio.core.atomic import atomic_path
 from studio.core.gm import DRUM_CHANNEL
-from studio.core.keys import pitch_class_weights
 from studio.core.song import (
     DEFAULT_TICKS_PER_BEAT,
     MIDI_MAX,
@@ -583,7 +582,7 @@ def estimate_key(song: Song) -> tuple[int, str]:
     pitched = [t.notes for t in song.tracks if not t.is_drum and len(t.notes)]
     if not pitched:
         return 0, "C major"
-    weights = pitch_class_weights(
+    weights = keys.pitch_class_weights(
         np.concatenate([n.pitch for n in pitched]), np.concatenate([n.duration for n in pitched])
     )
     found = keys.estimate_key(weights)
