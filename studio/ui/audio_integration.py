@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog
 
 from studio.audio.stream import AudioBackend
@@ -20,6 +20,7 @@ from studio.audio.wav import export_wav
 from studio.ui.audio_dialogs import AudioSettingsDialog, ExportAudioDialog, ExportChoice
 from studio.ui.commands import Command
 from studio.ui.document import SongDocument
+from studio.ui.recent import remember_folder
 from studio.ui.transport import (
     TransportActions,
     TransportBar,
@@ -52,9 +53,8 @@ class AudioCommands:
     # -- export --------------------------------------------------------------------------------
     def export_dialog(self) -> ExportAudioDialog:
         document = self.controller.document
-        last_dir = str(QSettings().value("files/last_dir", str(Path.home())))
         dialog = ExportAudioDialog(
-            suggest_wav_path(document, last_dir),
+            suggest_wav_path(document),
             document.loop is not None,
             self.controller.settings.sample_rate,
             self.window,
@@ -99,7 +99,7 @@ class AudioCommands:
         def on_done(_frames: object) -> None:
             progress.reset()
             self.last_export = choice.path
-            QSettings().setValue("files/last_dir", str(Path(choice.path).parent))
+            remember_folder(choice.path)
             self.window.statusBar().showMessage(f"Exported {Path(choice.path).name}", 5000)
 
         def on_error(error: object) -> None:

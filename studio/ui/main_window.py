@@ -40,7 +40,7 @@ from studio.ui.about import AboutDialog
 from studio.ui.commands import Command, CommandRegistry
 from studio.ui.document import SongDocument, default_song
 from studio.ui.editor import PianoRollEditor
-from studio.ui.file_loader import open_error_text, open_song_file, save_error_text
+from studio.ui.file_loader import open_error_text, open_song_file, report_text, save_error_text
 from studio.ui.icons import icon
 from studio.ui.recent import (
     RecentFiles,
@@ -390,6 +390,13 @@ class MainWindow(QMainWindow):
         remember_folder(path)
         self.recent.add(path)
         self.show_project(loaded.project, path)
+        if loaded.report:  # what the reader skipped or repaired, so nothing goes unnoticed
+            QMessageBox.information(
+                self,
+                "Opened with changes",
+                f"{Path(path).name} was opened, but not everything in it could be kept:\n\n"
+                + report_text(loaded.report),
+            )
         return True
 
     def show_project(self, project: Project, path: str | None) -> None:
@@ -530,4 +537,6 @@ class MainWindow(QMainWindow):
         from studio.ui.threads import stop_all
 
         stop_all()
+        if self.transport is not None:  # the sound and its render thread end with the window
+            self.transport.shutdown()
         event.accept()

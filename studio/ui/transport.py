@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, QSettings, QSize, Qt, QTimer, Signal
@@ -33,6 +32,7 @@ from studio.audio.transport import PlayState
 from studio.core.song import Song
 from studio.ui.document import SongDocument
 from studio.ui.icons import icon
+from studio.ui.recent import suggest_path
 
 FRAME_MS = 30  # playhead refresh: ~33 fps is smooth and cheap
 FLASH_MS = 1500  # how long a refused Play highlights the notice
@@ -561,7 +561,6 @@ class TransportBar(QToolBar):
         self.play_action.setEnabled(True)  # Play retries the device scan
 
 
-def suggest_wav_path(document: SongDocument, last_dir: str) -> str:
-    if document.path:
-        return str(Path(document.path).with_suffix(".wav"))
-    return str(Path(last_dir) / f"{document.song.title or 'Untitled'}.wav")
+def suggest_wav_path(document: SongDocument) -> str:
+    """Beside the open file, or in the last folder used (never in the bundled data)."""
+    return suggest_path(document.path, document.song.title, ".wav")

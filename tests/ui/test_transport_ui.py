@@ -77,7 +77,7 @@ def rig(qtbot):
 
     made: list = []
     yield make
-    for window, controller in made:
+    for _window, controller in made:
         controller.shutdown()
 
 
@@ -181,7 +181,7 @@ def test_auditioning_another_song_leaves_the_document_alone_then_returns_to_it(r
 def test_the_panels_audition_through_the_transport(rig):
     from studio.ui.panels import _player
 
-    window, controller, _backend = rig()
+    _window, controller, _backend = rig()
     play = _player(controller)
     assert play is not None
     play(Song("preview", tracks=[Track("p", notes=Notes([60], [0], [480]))]))
@@ -217,8 +217,25 @@ def test_no_device_shows_why_and_export_still_works(rig, qtbot, tmp_path):
     assert window.audio.last_export == str(target)
 
 
+def test_play_without_a_device_says_so_at_that_moment(rig, qtbot):
+    window, controller, _backend = rig(connected=False)
+    bar = window.transport_bar
+    window.statusBar().clearMessage()
+    assert not bar.is_flashing
+    qtbot.keyClick(window.editor.canvas, Qt.Key.Key_Space)
+    assert not controller.is_playing
+    assert window.statusBar().currentMessage() == NO_DEVICE
+    assert bar.is_flashing and "background" in bar.status_label.styleSheet()
+    qtbot.waitUntil(lambda: not bar.is_flashing, timeout=3000)
+    assert bar.status_label.text() == NO_DEVICE  # the lasting notice stays
+    # Auditioning a variation from a panel says the same.
+    window.statusBar().clearMessage()
+    assert not controller.play_song(chorale())
+    assert window.statusBar().currentMessage() == NO_DEVICE and bar.is_flashing
+
+
 def test_export_loop_region_has_the_exact_length(rig, qtbot, tmp_path):
-    window, controller, _backend = rig()
+    window, _controller, _backend = rig()
     window.document.set_loop(960, 2880)  # one bar at 120 bpm: 2 s
     target = tmp_path / "loop.wav"
     handle = window.audio.start_export(ExportChoice(str(target), True, 48000, False))
@@ -288,7 +305,7 @@ def test_broken_soundfont_falls_back_with_a_notice(rig, tmp_path):
 
 
 def test_menus_offer_export_and_transport(rig):
-    window, controller, _backend = rig()
+    window, _controller, _backend = rig()
     titles = [a.text() for a in window.menu("file").actions()]
     assert "Export Audio…" in titles
     assert window.actions_by_id["transport.play"].shortcut().toString() == "Space"
