@@ -279,23 +279,30 @@ class _TrackData:
         a zero-length note lasts one tick."""
         slot = np.frombuffer(self.on_slot, dtype=np.uint16)
         off_slot = np.frombuffer(self.off_slot, dtype=np.uint16)
+        n = len(slot)
         # The k-th note-on of a slot pairs with the k-th note-off of that slot (only
         # note-offs that ended a sounding note were recorded, so there are never more).
-        on_order = np.argsort(slot, kind="stable")
-        off_order = np.argsort(off_slot, kind="stable")
+        # Index arrays are int32 and freed as soon as used: this is the peak of a load.
+        on_order = np.argsort(slot, kind="stable").astype(np.int32)
         sorted_slot = slot[on_order]
+        rank = np.arange(n, dtype=np.int32)
+        rank -= np.searchsorted(sorted_slot, sorted_slot, side="left").astype(np.int32)
+        off_order = np.argsort(off_slot, kind="stable").astype(np.int32)
         sorted_off = off_slot[off_order]
-        rank = np.arange(len(slot)) - np.searchsorted(sorted_slot, sorted_slot, side="left")
-        off_first = np.searchsorted(sorted_off, sorted_slot, side="left")
+        off_first = np.searchsorted(sorted_off, sorted_slot, side="left").astype(np.int32)
         ended = rank < np.searchsorted(sorted_off, sorted_slot, side="right") - off_first
-        off_row = off_first[ended] + rank[ended]
-        del rank, sorted_slot, sorted_off, off_first
-        duration = np.full(len(slot), file_end, dtype=np.int64)
+        del sorted_slot, sorted_off
+        off_row = off_first[ended]
+        off_row += rank[ended]
+        del rank, off_first
+        duration = np.full(n, file_end, dtype=np.int64)
         duration[on_order[ended]] = np.frombuffer(self.off_tick, dtype=np.uint64)[
             off_order[off_row]
         ]
         del on_order, off_order, off_row, ended
-        start = np.frombuffer(self.on_tick, dtype=np.uint64).astype(np.int64)
+        self.off_tick, self.off_slot = array("Q"), array("H")  # no longer needed: free them
+        # A view, not a copy: ticks are far below 2**63 (the loop's sum of 4-byte deltas).
+        start = np.frombuffer(self.on_tick, dtype=np.int64)
         duration -= start  # in place: these arrays are the largest of a big file
         np.maximum(duration, 1, out=duration)
         velocity = np.frombuffer(self.on_velocity, dtype=np.uint8)
