@@ -454,3 +454,26 @@ def test_absurd_track_count_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(MidiImportError, match="more than 4 tracks"):
         parse_midi(data, "wide.mid")
     assert len(parse_midi(smf(1, 480, track(body)), "ok.mid").tracks) == 3
+
+
+def test_key_signatures_round_trip_and_bad_ones_are_reported() -> None:
+    from studio.core.midi_io import parse_midi_with_report
+    from studio.core.song import KeySignature
+
+    data = smf(
+        0,
+        480,
+        track(
+            meta(0, 0x59, bytes((0xFD, 1))),  # 3 flats, minor: C minor
+            on(0, 60),
+            meta(480, 0x59, bytes((2, 0))),  # D major
+            off(0, 60),
+            meta(0, 0x59, bytes((9, 0))),  # invalid: 9 sharps
+        ),
+    )
+    song, report = parse_midi_with_report(data, "keys.mid")
+    assert song.key_signatures == [KeySignature(0, -3, True), KeySignature(480, 2, False)]
+    assert song.key_signature_at(479) == KeySignature(0, -3, True)
+    assert any("1 invalid key signature" in item for item in report)
+    assert parse_midi(midi_bytes(song)).key_signatures == song.key_signatures
+    assert parse_midi(smf(0, 480, track(on(0, 60), off(1, 60)))).key_signatures == []

@@ -279,3 +279,15 @@ def test_settings_nested_too_deeply_to_save_are_refused_on_load(tmp_path: Path) 
     path.write_text(json.dumps(document), encoding="utf-8")
     with pytest.raises(ProjectError, match="nested more than 100 levels"):
         load_project(path)
+
+
+def test_key_signatures_are_saved_only_when_set(tmp_path: Path) -> None:
+    from studio.core.song import KeySignature
+
+    song = Song("Keys", key_signatures=[KeySignature(0, -2, False), KeySignature(960, 1, True)])
+    path = tmp_path / "keys.pianola"
+    save_project(Project(song), path)
+    assert load_project(path).song.key_signatures == song.key_signatures
+    save_project(Project(Song("None")), path)
+    assert "key_signatures" not in path.read_text(encoding="utf-8")
+    assert load_project(path).song.key_signatures == []

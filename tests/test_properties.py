@@ -12,7 +12,16 @@ from hypothesis import strategies as st
 from studio.core.midi_io import midi_bytes, parse_midi
 from studio.core.pianoroll import RollSpec, decode_notes, encode_notes, song_to_roll
 from studio.core.project import Project, project_from_dict, project_to_dict
-from studio.core.song import PITCH_BEND, Controllers, Notes, Song, TempoChange, TimeSignature, Track
+from studio.core.song import (
+    PITCH_BEND,
+    Controllers,
+    KeySignature,
+    Notes,
+    Song,
+    TempoChange,
+    TimeSignature,
+    Track,
+)
 
 PROPERTY_SETTINGS = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -73,7 +82,9 @@ def songs(draw) -> Song:
         )
         for _ in range(draw(st.integers(0, 5)))
     ]
-    return Song(draw(names), tpb, tempos, signatures, tracks)
+    key_ticks = draw(st.lists(st.integers(0, 50_000), max_size=3, unique=True))
+    keys = [KeySignature(t, draw(st.integers(-7, 7)), draw(st.booleans())) for t in key_ticks]
+    return Song(draw(names), tpb, tempos, signatures, tracks, keys)
 
 
 def microseconds(song: Song) -> list[tuple[int, int]]:
@@ -115,6 +126,7 @@ def test_midi_round_trip(song: Song) -> None:
     assert back.ticks_per_beat == song.ticks_per_beat
     assert microseconds(back) == microseconds(song)
     assert back.time_signatures == song.time_signatures
+    assert back.key_signatures == song.key_signatures
     assert [(t.name, t.program, t.is_drum) for t in back.tracks] == [
         (t.name, t.program, t.is_drum) for t in song.tracks
     ]
@@ -134,6 +146,7 @@ def test_midi_round_trip(song: Song) -> None:
 def test_project_round_trip(song: Song) -> None:
     back = project_from_dict(project_to_dict(Project(song))).song
     assert back.title == song.title and back.tempos == song.tempos
+    assert back.key_signatures == song.key_signatures
     for a, b in zip(song.tracks, back.tracks, strict=True):
         assert b.notes.same_notes(a.notes) and b.controllers == a.controllers
 

@@ -52,6 +52,7 @@ from studio.core.import_report import (
 from studio.core.song import (
     PITCH_BEND,
     Controllers,
+    KeySignature,
     Notes,
     Song,
     TempoChange,
@@ -260,6 +261,7 @@ class _TrackData:
     programs: list[tuple[int, int, int]] = field(default_factory=list)  # (tick, channel, program)
     tempos: list[tuple[int, int]] = field(default_factory=list)  # (tick, microseconds per beat)
     time_signatures: list[tuple[int, int, int]] = field(default_factory=list)  # (tick, num, den)
+    keys: list[tuple[int, int, int]] = field(default_factory=list)  # (tick, sf byte, mode)
     _channels: np.ndarray | None = None
 
     @property
@@ -502,6 +504,8 @@ def _parse_track(
                 out.tempos.append((tick, int.from_bytes(payload, "big")))
             elif meta == 0x58 and length >= 2:
                 out.time_signatures.append((tick, payload[0], payload[1]))
+            elif meta == 0x59 and length == 2:
+                out.keys.append((tick, payload[0], payload[1]))
             elif meta == 0x03 and out.name is None:
                 out.name = _decode_text(payload)
             elif meta == 0x04 and out.instrument is None:
@@ -643,7 +647,8 @@ def _build_song(
     if len(song_tracks) > limits.MAX_TRACKS:
         raise _Malformed(f"it would make more than {limits.MAX_TRACKS} tracks")
     _attach_controllers(tracks, song_tracks, track_of, first_track_of_channel, last_tick, report)
-    return Song(title, ticks_per_beat, tempos, time_signatures, song_tracks)
+    keys = _key_signature_map(tracks, last_tick, report)
+    return Song(title, ticks_per_beat, tempos, time_signatures, song_tracks, keys)
 
 
 def _attach_controllers(
@@ -775,6 +780,30 @@ def _time_signature_map(
     return [TimeSignature(tick, n, d) for tick, (n, d) in sorted(by_tick.items())]
 
 
+def _key_signature_map(
+    tracks: list[_TrackData], last_tick: int, report: list[str]
+) -> list[KeySignature]:
+    by_tick: dict[int, tuple[int, bool]] = {}
+    bad = late = 0
+    for tick, sf, mode in sorted(k for t in tracks for k in t.keys):
+        sharps = sf - 256 if sf > 127 else sf  # a signed byte
+        if not (-7 <= sharps <= 7 and mode in (0, 1)):
+            bad += 1
+        elif tick > last_tick:
+            late += 1
+        else:
+            by_tick[tick] = (sharps, bool(mode))
+    if bad:
+        report.append(f"Ignored {plural(bad, 'invalid key signature')}.")
+    if late:
+        report.append(
+            f"Left out {plural(late, 'key signature')} after the end of the longest song "
+            "Pianola holds."
+        )
+    return [KeySignature(tick, sharps, minor) for tick, (sharps, minor) in sorted(by_tick.items())]
+
+
+# ---------------------------------------------------------------------------------------
 # Writing
 # ---------------------------------------------------------------------------------------
 def save_midi(song: Song, path: str | os.PathLike[str]) -> None:
@@ -843,6 +872,8 @@ def _conductor_chunk(song: Song) -> bytes:
     for ts in song.time_signatures:
         power = ts.denominator.bit_length() - 1
         events.append((ts.tick, 1, _meta(0x58, bytes((ts.numerator, power, 24, 8)))))
+    for key in song.key_signatures:
+        events.append((key.tick, 1, _meta(0x59, bytes((key.sharps & 0xFF, int(key.minor))))))
     for tempo in song.tempos:
         us = min(max(round(_MICROSECONDS_PER_MINUTE / tempo.bpm), 1), 0xFFFFFF)
         events.append((tempo.tick, 2, _meta(0x51, us.to_bytes(3, "big"))))

@@ -41,7 +41,15 @@ from studio.core.import_report import (
     SongFileError,
     plural,
 )
-from studio.core.song import Controllers, Notes, Song, TempoChange, TimeSignature, Track
+from studio.core.song import (
+    Controllers,
+    KeySignature,
+    Notes,
+    Song,
+    TempoChange,
+    TimeSignature,
+    Track,
+)
 
 FORMAT_NAME = "pianola-project"
 FORMAT_VERSION = 1
@@ -98,13 +106,16 @@ def project_to_dict(project: Project) -> dict[str, Any]:
 
 
 def song_to_dict(song: Song) -> dict[str, Any]:
-    return {
+    out = {
         "title": song.title,
         "ticks_per_beat": song.ticks_per_beat,
         "tempos": [[t.tick, t.bpm] for t in song.tempos],
         "time_signatures": [[t.tick, t.numerator, t.denominator] for t in song.time_signatures],
         "tracks": [_track_to_dict(t) for t in song.tracks],
     }
+    if song.key_signatures:  # absent when none: older versions read the file as before
+        out["key_signatures"] = [[k.tick, k.sharps, k.minor] for k in song.key_signatures]
+    return out
 
 
 def _track_to_dict(track: Track) -> dict[str, Any]:
@@ -281,6 +292,10 @@ def song_from_dict(data: dict[str, Any]) -> Song:
         )
         for tick, num, den in _rows(data["time_signatures"], "time_signatures")
     ]
+    keys = [
+        KeySignature(_tick(tick, "a key signature", last, where), _int(sharps, "sharps"), minor)
+        for tick, sharps, minor in _rows(data.get("key_signatures", []), "key_signatures")
+    ]
     raw_tracks = data["tracks"]
     if not isinstance(raw_tracks, list):
         raise ValueError("tracks must be a list")
@@ -301,7 +316,7 @@ def song_from_dict(data: dict[str, Any]) -> Song:
                 f"it has more than {limits.MAX_CONTROLLERS:,} controller events, "
                 "the most a song holds"
             )
-    return Song(data["title"], ticks_per_beat, tempos, signatures, tracks)
+    return Song(data["title"], ticks_per_beat, tempos, signatures, tracks, keys)
 
 
 def _rows(value: Any, name: str) -> list[Any]:

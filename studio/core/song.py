@@ -429,6 +429,22 @@ class TimeSignature:
             )
 
 
+@dataclass(frozen=True, slots=True)
+class KeySignature:
+    """A key from ``tick`` on: ``sharps`` -7..7 (negative: flats; 0 with ``minor`` False
+    is C major) as MIDI's key-signature event and MusicXML's ``<fifths>`` state it."""
+
+    tick: int
+    sharps: int
+    minor: bool = False
+
+    def __post_init__(self) -> None:
+        _check_int("key signature tick", self.tick, 0)
+        _check_int("key signature sharps", self.sharps, -7, 7)
+        if not isinstance(self.minor, (bool, np.bool_)):
+            raise ValueError(f"key signature minor must be a bool, got {self.minor!r}")
+
+
 class Track:
     """A named instrument part. Attribute assignment is validated."""
 
@@ -514,7 +530,11 @@ class Track:
 
 
 class Song:
-    """A multi-track song with tempo and time-signature maps."""
+    """A multi-track song with tempo, time-signature and key-signature maps.
+
+    Tempo and metre always have an entry at tick 0 (120 bpm and 4/4 when none is given);
+    the key map may be empty (no key stated, as in most MIDI files).
+    """
 
     def __init__(
         self,
@@ -523,6 +543,7 @@ class Song:
         tempos: Iterable[TempoChange] | None = None,
         time_signatures: Iterable[TimeSignature] | None = None,
         tracks: Iterable[Track] | None = None,
+        key_signatures: Iterable[KeySignature] | None = None,
     ) -> None:
         if not isinstance(title, str):
             raise ValueError(f"title must be a string, got {title!r}")
@@ -541,6 +562,9 @@ class Song:
             first = self.time_signatures[0]
             self.time_signatures.insert(0, TimeSignature(0, first.numerator, first.denominator))
         self.tracks: list[Track] = list(tracks or [])
+        self.key_signatures: list[KeySignature] = sorted(
+            list(key_signatures or []), key=lambda k: k.tick
+        )
 
     def copy(self) -> Song:
         return Song(
@@ -549,6 +573,7 @@ class Song:
             list(self.tempos),
             list(self.time_signatures),
             [t.copy() for t in self.tracks],
+            list(self.key_signatures),
         )
 
     def __eq__(self, other: object) -> bool:
@@ -559,6 +584,7 @@ class Song:
             and self.ticks_per_beat == other.ticks_per_beat
             and self.tempos == other.tempos
             and self.time_signatures == other.time_signatures
+            and self.key_signatures == other.key_signatures
             and self.tracks == other.tracks
         )
 
@@ -587,6 +613,15 @@ class Song:
             if ts.tick > tick:
                 break
             current = ts
+        return current
+
+    def key_signature_at(self, tick: int) -> KeySignature | None:
+        """The key in force at ``tick`` (None before the first one, or when none is set)."""
+        current = None
+        for key in self.key_signatures:
+            if key.tick > tick:
+                break
+            current = key
         return current
 
     def ticks_per_bar(self, tick: int = 0) -> int:
