@@ -85,7 +85,8 @@ class AboutDialog(QDialog):
         header = QLabel(
             f"<h2>Pianola {version()}</h2>"
             "<p>Train a convolutional GAN on MIDI you love, generate multi-track piano "
-            "rolls, edit, listen and export.</p>",
+            "rolls, edit, listen and export.</p>"
+            "<p>Pianola is free software under the MIT licence. It is built on:</p>",
             self,
         )
         header.setObjectName("AboutHeader")
@@ -97,6 +98,8 @@ class AboutDialog(QDialog):
         self.table.setHorizontalHeaderLabels(["Library", "Version", "Licence", "Used for"])
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
+        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         for row, library in enumerate(found):
             cells = (library.name, library.version, library.licence, library.role)
             for column, text in enumerate(cells):

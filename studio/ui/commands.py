@@ -32,6 +32,8 @@ MENUS: tuple[tuple[str, str], ...] = (
     ("tools", "&Tools"),
     ("help", "&Help"),
 )
+# Submenus a command can name as its menu (their owner adds the command's action to them).
+SUBMENU_TITLES: dict[str, str] = {"file/recent": "Open Recent"}
 # Sections in menu order; a section not listed here follows the listed ones of its menu.
 SECTIONS: dict[str, tuple[str, ...]] = {
     "file": ("new", "open", "recent", "import", "save", "export", "quit"),
@@ -55,6 +57,13 @@ class CommandConflict(ValueError):
     """Two commands share an id or a key sequence."""
 
 
+def _on_a_keyboard(sequence: QKeySequence) -> bool:
+    """True when every key of `sequence` is on an ordinary keyboard (F12 and below)."""
+    return all(
+        int(sequence[k].key()) < int(Qt.Key.Key_F13) for k in range(sequence.count())
+    )
+
+
 @dataclass(frozen=True)
 class Command(Generic[C]):
     """One user command. The callback runs as ``callback(context.document, context)``."""
@@ -75,7 +84,11 @@ class Command(Generic[C]):
         out: list[QKeySequence] = []
         for shortcut in self.shortcuts:
             if isinstance(shortcut, QKeySequence.StandardKey):
-                candidates = QKeySequence.keyBindings(shortcut)
+                # The platform's list also names keys few keyboards have ("F14, Undo" and
+                # "F20, Cut" on X11): bind and show only keys a composer can press.
+                candidates = [
+                    s for s in QKeySequence.keyBindings(shortcut) if _on_a_keyboard(s)
+                ]
             else:
                 candidates = [QKeySequence(shortcut)]
             # Platforms differ (Ctrl+Y is already Redo on some): list each key once.
@@ -88,7 +101,11 @@ class Command(Generic[C]):
         )
 
     def menu_title(self) -> str:
-        return dict(MENUS).get(self.menu, self.menu).replace("&", "")
+        """ "Edit", or "File ▸ Open Recent" for a command inside a submenu ("file/recent")."""
+        titles = dict(MENUS) | SUBMENU_TITLES
+        parts = self.menu.split("/")
+        names = ["/".join(parts[: k + 1]) for k in range(len(parts))]
+        return " ▸ ".join(titles.get(name, name).replace("&", "") for name in names)
 
 
 @dataclass
@@ -167,10 +184,12 @@ class CommandRegistry(QObject):
     def commands(self) -> list[Command[Any]]:
         """Every command, in menu order (the order of Help ▸ Keyboard Shortcuts)."""
         menu_rank = {name: k for k, (name, _) in enumerate(MENUS)}
-        entries = sorted(
-            self._entries.values(),
-            key=lambda e: (menu_rank.get(e.command.menu, len(MENUS)), *self._place(e)),
-        )
+
+        def rank(entry: _Entry) -> tuple[int, int, int]:
+            top = entry.command.menu.split("/")[0]
+            return (menu_rank.get(top, len(MENUS)), *self._place(entry))
+
+        entries = sorted(self._entries.values(), key=rank)
         return [e.command for e in entries]
 
     def actions_by_id(self) -> dict[str, QAction]:
@@ -233,7 +252,8 @@ class CommandRegistry(QObject):
                 self._refresh(entry)
 
     def _place(self, entry: _Entry) -> tuple[int, int]:
-        return self._section_rank(entry.command.menu, entry.command.section), entry.order
+        top = entry.command.menu.split("/")[0]  # a submenu's commands sit at its section
+        return self._section_rank(top, entry.command.section), entry.order
 
     def _section_rank(self, menu: str, section: str) -> int:
         known = SECTIONS.get(menu, ())

@@ -114,7 +114,7 @@ class ShortcutsDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Keyboard Shortcuts")
         entries = [(c.title, c.shortcut_text(), c.menu_title(), c.tip or c.title) for c in commands]
-        self.resize(560, 640)
+        self.resize(660, 640)
         self.filter = QLineEdit(self)
         self.filter.setPlaceholderText("Type to filter commands or keys…")
         self.filter.setClearButtonEnabled(True)

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 
 from studio.core.song import Notes, Song, Track
 from studio.ui.commands import Command, CommandConflict
-from studio.ui.main_window import MainWindow
+from studio.ui.main_window import MainWindow, WindowParts
 
 K = Qt.Key
 
@@ -154,8 +154,13 @@ def test_shortcuts_dialog_lists_only_our_commands(window):
     dialog.close()
     commands = window.commands.commands()
     assert [title for title, _ in rows] == [c.title for c in commands]
-    keys = {key for _, text in rows for key in text.split(", ") if key}
-    assert not any(key.startswith(("F14", "F20")) for key in keys)
+    # Only keys a keyboard has: Qt's standard Undo/Cut also list "Undo"/"F14", "Cut"/"F20".
+    shortcuts = dict(rows)
+    assert shortcuts["Undo"].split(", ")[0] == "Ctrl+Z" and "Undo" not in shortcuts["Undo"]
+    assert "Cut" not in shortcuts["Cut"] and "Ctrl+X" in shortcuts["Cut"]
+    for command in commands:
+        for sequence in command.key_sequences():
+            assert sequence[0].key() < Qt.Key.Key_F13, (command.id, sequence.toString())
     # Every key that does anything in the window is one of ours, and is listed.
     from PySide6.QtGui import QAction
 
@@ -206,3 +211,27 @@ def test_a_late_command_lands_in_its_section_with_its_state(qtbot, window):
                    | Qt.KeyboardModifier.AltModifier)  # fmt: skip
     assert calls == ["ran"]
     assert "Ctrl+Alt+T" in dict(window.show_shortcuts().rows()).values()
+
+
+def test_scrolling_over_the_generation_panel_leaves_its_tempo_alone(qtbot):
+    window = MainWindow(parts=WindowParts(panels=True))
+    window.maybe_save = lambda: True
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    panel = window.panels.generation
+    tempo = panel.tempo
+    before = tempo.value()
+    assert not tempo.hasFocus()
+    for _ in range(4):
+        wheel(tempo)
+    assert tempo.value() == before
+    window.editor.canvas.setFocus()
+    window.editor.zoom_to_fit()
+    fit = window.editor.view.px_per_tick
+    window.editor.view.zoom_x(3.0)
+    panel.generate_button.setFocus()  # a panel button was the last thing clicked
+    qtbot.keyClick(panel.generate_button, K.Key_F)
+    assert window.editor.view.px_per_tick == pytest.approx(fit)
