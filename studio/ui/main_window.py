@@ -32,10 +32,12 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.midi_io import save_midi
+from studio.core.musicxml import MUSICXML_SUFFIXES
 from studio.core.project import Project, save_project
 from studio.core.quantize import SNAP_DIVISIONS
 from studio.core.scales import SCALES
 from studio.core.song import Song
+from studio.ui import log_viewer, musicxml_commands
 from studio.ui.about import AboutDialog
 from studio.ui.commands import Command, CommandRegistry
 from studio.ui.document import SongDocument, default_song
@@ -63,6 +65,7 @@ MIDI_SUFFIXES = (".mid", ".midi", ".kar")
 PROJECT_SUFFIX = ".pianola"
 MIDI_FILTER = "MIDI files (*.mid *.midi *.kar)"
 PROJECT_FILTER = "Pianola projects (*.pianola)"
+DROPPABLE_SUFFIXES = (*MIDI_SUFFIXES, PROJECT_SUFFIX, *MUSICXML_SUFFIXES)
 
 
 @dataclass(frozen=True)
@@ -210,30 +213,28 @@ class MainWindow(QMainWindow):
 
     # -- assembly ---------------------------------------------------------------------------
     def _assemble(self, parts: WindowParts) -> None:
-        """Build the parts and declare their commands: the one place the window is wired."""
+        """Build the parts and declare their commands: the one place the window is wired.
+
+        Each feature declares its commands in ``self.commands`` (its ``register`` or
+        ``build_*`` call below); the registry makes the menus, keys and shortcut list.
+        """
         self.commands.add(*WINDOW_COMMANDS, context=self)
-        from studio.ui import log_viewer
-
-        log_viewer.register(self.commands, self)
-        from studio.ui import musicxml_commands
-
-        musicxml_commands.register(self.commands, self)
         self.recent_menu = RecentMenu(
             self.recent, self.open_recent, self.commands.action("file.clear_recent"), self
         )
         self.commands.add_submenu("file", "recent", self.recent_menu)
+        log_viewer.register(self.commands, self)  # Help ▸ Show Log
+        musicxml_commands.register(self.commands, self)  # File ▸ Import/Export MusicXML
+        # Sound, MIDI input and the engine's panels load their libraries only when asked for.
         if parts.audio:
             from studio.ui.audio_integration import build_audio
-
-            audio = build_audio(self, parts.audio_backend, parts.threaded_audio)
-            self.transport, self.transport_bar, self.audio = (
-                audio.controller,
-                audio.bar,
-                audio.commands,
-            )
-            self.set_transport_bar(audio.bar)
             from studio.ui.recording import build_recording
 
+            audio = build_audio(self, parts.audio_backend, parts.threaded_audio)
+            self.transport = audio.controller
+            self.transport_bar = audio.bar
+            self.audio = audio.commands
+            self.set_transport_bar(audio.bar)
             self.recorder = build_recording(self, audio.controller, audio.bar, parts.midi_backend)
         if parts.panels:
             from studio.ui.panels import attach_panels
@@ -470,7 +471,7 @@ class MainWindow(QMainWindow):
             return None
         for url in mime.urls():
             local = url.toLocalFile()
-            if local and local.lower().endswith((*MIDI_SUFFIXES, PROJECT_SUFFIX)):
+            if local and local.lower().endswith(DROPPABLE_SUFFIXES):
                 return local
         return None
 

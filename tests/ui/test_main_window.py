@@ -9,10 +9,11 @@ from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QLabel, QMessageBox
 
+from studio.audio.stream import DeviceScan
 from studio.core import edits
 from studio.core.midi_io import load_midi, save_midi
 from studio.core.song import Notes, Song, Track
-from studio.ui.main_window import MainWindow
+from studio.ui.main_window import MainWindow, WindowParts
 
 
 def chorale() -> Song:
@@ -178,6 +179,17 @@ def test_drag_and_drop_opens_midi(window, tmp_path, dialogs):
     )
     QApplication.sendEvent(window, refused)
     assert not refused.isAccepted()
+    score = QMimeData()
+    score.setUrls([QUrl.fromLocalFile(str(tmp_path / "from MuseScore.musicxml"))])
+    offered = QDragEnterEvent(
+        QPointF(5, 5).toPoint(),
+        Qt.DropAction.CopyAction,
+        score,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(window, offered)
+    assert offered.isAccepted()  # MusicXML opens like MIDI (read by the same file loader)
 
 
 def test_shortcuts_dialog_lists_exactly_the_registered_actions(window):
@@ -281,10 +293,27 @@ def test_shortcuts_dialog_filter(window):
     dialog.close()
 
 
-def test_no_two_commands_share_a_shortcut(window):
+class NoSound:
+    """An audio backend without devices: the window builds its transport, nothing plays."""
+
+    def scan(self, refresh: bool = False) -> DeviceScan:
+        return DeviceScan((), "No audio: none in this test.")
+
+
+def test_no_two_commands_share_a_shortcut(qtbot):
+    from studio.audio.midi_input import InjectedMidiBackend
+
+    sound, midi = NoSound(), InjectedMidiBackend()
+    parts = WindowParts(audio=True, audio_backend=sound, threaded_audio=False, midi_backend=midi)
+    window = MainWindow(parts=parts)  # editor, file, transport, recording, help commands
+    qtbot.addWidget(window)
+    window.add_panel(QLabel("panel"), "Mixer")
     seen: dict[str, str] = {}
-    for command in window.commands.commands():
+    commands = window.commands.commands()
+    assert {"transport.play", "file.export_audio", "view.panel.mixer"} <= {c.id for c in commands}
+    for command in commands:
         for sequence in command.key_sequences():
             text = sequence.toString()
             assert text not in seen, f"{text} is bound to {seen[text]} and {command.id}"
             seen[text] = command.id
+    window.transport.shutdown()
