@@ -227,8 +227,7 @@ def window(qtbot):
     from studio.ui.panels import attach_panels
 
     played: list[Song] = []
-    win = MainWindow()
-    qtbot.addWidget(win)
+    win = MainWindow()  # closed below, after its song is marked saved (no question)
     panels = attach_panels(win, transport=played.append)
     win.resize(1400, 900)
     win.show()
@@ -236,15 +235,307 @@ def window(qtbot):
     win.played = played
     win.document.set_song(song_with_melody())
     yield win
-    for handle_owner in (panels.training, panels.generation):
-        if getattr(handle_owner, "_handle", None) is not None:
-            handle_owner._handle.shutdown(30_000)
+    panels.generation.shutdown(30_000)
+    if getattr(panels.training, "_handle", None) is not None:
+        panels.training._handle.shutdown(30_000)
+    win.document.undo_stack.setClean()
+    win.close()
+    win.deleteLater()
 
 
 def generate_and_wait(qtbot, panel) -> None:
     click(qtbot, panel.generate_button)
-    qtbot.waitUntil(lambda: not panel.is_busy, timeout=60_000)
+    qtbot.waitUntil(lambda: not panel.is_busy and not panel.is_working, timeout=60_000)
     assert panel.message.isHidden(), panel.message.text
+
+
+# -- a scripted engine: the panel's own behaviour, fast and exact ----------------------
+SATB = ("Soprano", "Alto", "Tenor", "Bass")
+
+
+class ScriptedModel:
+    """What the panel reads of a loaded model."""
+
+    def __init__(self) -> None:
+        self.bars = 4
+        self.path = ""
+        self.meta = {"step": 12, "data": {"summary": {"source": "bach-chorales", "files_used": 3}}}
+        self.templates = [{"name": n} for n in SATB]
+
+
+def scripted_song(seed: int, bars: int = 2, tpb: int = 480) -> Song:
+    tracks = [
+        Track(
+            name,
+            colour=["#4fc3f7", "#ffb74d", "#81c784", "#e57373"][k],
+            notes=Notes(
+                [72 - 7 * k + seed % 5] * 4 * bars,
+                [j * tpb for j in range(4 * bars)],
+                [tpb] * 4 * bars,
+            ),
+        )
+        for k, name in enumerate(SATB)
+    ]
+    return Song(f"Generated {seed}", ticks_per_beat=tpb, tracks=tracks)
+
+
+@pytest.fixture
+def scripted(monkeypatch: pytest.MonkeyPatch):
+    """Replace the engine calls of the panel's jobs: a draft, then the refined songs."""
+    from studio.ml.generation import GenerationResult
+    from studio.ui.panels import generation_jobs
+
+    calls: list = []
+
+    def load(source):
+        return ScriptedModel()
+
+    def run(request, model=None, progress=None, cancel=None):
+        calls.append(request)
+        seeds = tuple(request.seed + k for k in range(request.variations))
+        songs = tuple(scripted_song(s, request.bars) for s in seeds)
+        progress(0.5, "drafting")
+        yield GenerationResult("draft", False, songs, seeds)
+        progress(1.0, "refining")
+        yield GenerationResult("refined", True, songs, seeds)
+
+    monkeypatch.setattr(generation_jobs, "load_model_job", load)
+    monkeypatch.setattr(generation_jobs, "generation_job", run)
+    return calls
+
+
+def test_cancel_returns_at_once_and_the_worker_ends_by_itself(qtbot, window, monkeypatch):
+    import time
+
+    from studio.ml.generation import GenerationCancelled
+    from studio.ui.panels import generation_jobs
+
+    asked_to_stop: list[float] = []
+
+    def slow(request, model=None, progress=None, cancel=None):
+        # An engine that checks ``cancel`` only every 0.5 s (between two long passes).
+        for k in range(100):
+            progress(k / 100, "drafting")
+            time.sleep(0.5)
+            if cancel():
+                asked_to_stop.append(time.perf_counter())
+                raise GenerationCancelled
+        yield from ()
+
+    monkeypatch.setattr(generation_jobs, "load_model_job", lambda source: ScriptedModel())
+    monkeypatch.setattr(generation_jobs, "generation_job", slow)
+    panel = window.panels.generation
+    click(qtbot, panel.generate_button)
+    qtbot.waitUntil(lambda: panel.is_busy and panel.progress.value() >= 0, timeout=10_000)
+    qtbot.waitUntil(lambda: panel.progress.maximum() == 1000, timeout=10_000)
+    assert panel.progress.isVisible() and panel.cancel_button.isEnabled()
+    assert not panel.generate_button.isEnabled()
+
+    t0 = time.perf_counter()
+    click(qtbot, panel.cancel_button)
+    elapsed = time.perf_counter() - t0
+    assert elapsed < 0.2, f"Cancel took {elapsed * 1000:.0f} ms"
+    assert not panel.is_busy and panel.generate_button.isEnabled()
+    assert not panel.cancel_button.isEnabled() and panel.progress.isHidden()
+    assert "Cancelled" in panel.message.text and not panel.message.is_error
+    qtbot.waitUntil(lambda: not panel.is_working, timeout=5_000)  # the thread has ended
+    assert asked_to_stop  # the engine saw the flag; no error is shown for it
+    assert not panel.message.is_error and len(panel.results) == 0
+
+
+def test_a_generate_during_a_cancelled_jobs_last_pass_runs_after_it(
+    qtbot, window, scripted, monkeypatch
+):
+    import threading
+
+    from studio.ui.panels import generation_jobs
+
+    release = threading.Event()
+    fast = generation_jobs.generation_job
+
+    def stubborn(request, model=None, progress=None, cancel=None):
+        release.wait(10)  # a long pass that does not look at ``cancel``
+        yield from fast(request, model, progress, cancel)
+
+    monkeypatch.setattr(generation_jobs, "generation_job", stubborn)
+    panel = window.panels.generation
+    panel.variations.setValue(2)
+    seed = panel.seed.value()
+    click(qtbot, panel.generate_button)  # loads the model, then generates
+    qtbot.waitUntil(
+        lambda: panel.session.job and panel.session.job.kind == "generate", timeout=10_000
+    )
+    click(qtbot, panel.cancel_button)
+    assert not panel.is_busy and panel.is_working
+    monkeypatch.setattr(generation_jobs, "generation_job", fast)
+    click(qtbot, panel.generate_button)  # queued behind the pass that is still running
+    release.set()
+    qtbot.waitUntil(lambda: len(panel.results) == 2 and not panel.is_working, timeout=10_000)
+    # The cancelled batch used seeds s, s+1: the queued one makes new music.
+    assert [panel.results.thumbnail(k).caption for k in range(2)] == [
+        f"Seed {seed + 2}",
+        f"Seed {seed + 3}",
+    ]
+
+
+def test_drafts_show_first_then_the_refined_variations_replace_them(qtbot, window, scripted):
+    panel = window.panels.generation
+    panel.variations.setValue(3)
+    panel.seed.setValue(7)
+    shown: list[list[str]] = []
+    panel.generated.connect(
+        lambda n: shown.append([panel.results.thumbnail(k).caption for k in range(n)])
+    )
+    generate_and_wait(qtbot, panel)
+    assert shown == [
+        ["Seed 7 · draft", "Seed 8 · draft", "Seed 9 · draft"],
+        ["Seed 7", "Seed 8", "Seed 9"],
+    ]
+    assert (
+        "Bach chorales" in panel.model_info.text()
+        and "12 training steps" in panel.model_info.text()
+    )
+    request = scripted[0]
+    assert (request.mode, request.seed, request.variations) == ("generate", 7, 3)
+    assert panel.seed.value() == 10  # unlocked: the next Generate makes new music
+
+
+def test_the_generation_tempo_is_the_songs_unless_the_composer_sets_one(qtbot, window, scripted):
+    from studio.core.song import TempoChange
+
+    panel = window.panels.generation
+    song = song_with_melody()
+    song.tempos = [TempoChange(0, 84.0)]
+    window.document.set_song(song)
+    assert panel.tempo.value() == 84
+    generate_and_wait(qtbot, panel)
+    assert scripted[-1].tempo == 84
+    panel.tempo.setValue(100)
+    generate_and_wait(qtbot, panel)
+    assert scripted[-1].tempo == 100
+    window.document.set_song(song_with_melody())  # another song: its own tempo again
+    assert panel.tempo.value() == 120
+
+
+def test_inserted_tracks_get_colours_of_their_own(qtbot, window, scripted):
+    panel = window.panels.generation
+    doc = window.document
+    panel.variations.setValue(1)
+    generate_and_wait(qtbot, panel)
+    used = {t.colour for t in doc.song.tracks}
+    assert panel.insert_selected()
+    added = doc.song.tracks[2:]
+    assert [t.name for t in added] == [f"{n} · new" for n in SATB]
+    colours = {t.colour for t in added}
+    assert len(colours) == 4 and not colours & used
+
+
+def test_replace_into_unmatched_tracks_says_where_each_voice_goes(
+    qtbot, window, scripted, monkeypatch
+):
+    from studio.ui.panels import generation_panel
+
+    panel = window.panels.generation
+    doc = window.document
+    before = doc.song.copy()
+    panel.variations.setValue(1)
+    panel.bars.setValue(2)
+    generate_and_wait(qtbot, panel)
+    asked: list[str] = []
+    answers = [False, True]
+
+    def ask(parent, plan):
+        asked.append(plan.summary)
+        return answers.pop(0)
+
+    monkeypatch.setattr(generation_panel, "ask_replace", ask)
+    assert panel.replace_button.isEnabled()
+    click(qtbot, panel.replace_button)  # "Cancel": nothing changes
+    assert doc.song == before and doc.undo_stack.count() == 0
+    summary = asked[0]
+    assert "Soprano → Soprano" in summary and "Bass → Bass" in summary
+    assert "Alto → new track “Alto · new”" in summary and "Tenor → new track" in summary
+
+    click(qtbot, panel.replace_button)  # "OK": all four voices land, as ONE step
+    assert doc.undo_stack.count() == 1
+    assert [t.name for t in doc.song.tracks] == ["Soprano", "Bass", "Alto · new", "Tenor · new"]
+    assert (
+        doc.song.tracks[0].notes.pitch[0]
+        == scripted_song(panel.seed.value() - 1).tracks[0].notes.pitch[0]
+    )
+    assert "Alto → new track" in panel.message.text
+    doc.undo_stack.undo()
+    assert doc.song == before
+
+
+def test_clicking_a_variation_without_an_audio_device_says_so(qtbot, window, scripted):
+    class NoDevice:
+        status = "No audio output device found."
+
+        def play_song(self, song) -> bool:
+            return False
+
+    panel = window.panels.generation
+    panel.set_play_song(NoDevice().play_song)
+    panel.variations.setValue(2)
+    generate_and_wait(qtbot, panel)
+    qtbot.mouseClick(panel.results.thumbnail(1), Qt.MouseButton.LeftButton, pos=QPoint(8, 8))
+    assert not panel.message.isHidden() and not panel.message.is_error
+    assert "No audio output device" in panel.message.text
+    assert "Audio Settings" in panel.message.text
+    assert panel.results.selected_indices() == [1]  # the click still selects
+
+
+def test_opening_a_variation_asks_before_unsaved_changes_are_lost(
+    qtbot, window, scripted, monkeypatch
+):
+    from PySide6.QtWidgets import QMessageBox
+
+    import studio.ui.main_window as main_window
+
+    panel = window.panels.generation
+    doc = window.document
+    panel.variations.setValue(2)
+    generate_and_wait(qtbot, panel)
+    panel.insert_selected()  # an unsaved change
+    edited = doc.song.copy()
+    answers = [QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Discard]
+    asked: list[str] = []
+
+    def question(parent, title, text, *args):
+        asked.append(title)
+        return answers.pop(0)
+
+    monkeypatch.setattr(main_window.QMessageBox, "question", question)
+    qtbot.mouseDClick(panel.results.thumbnail(0), Qt.MouseButton.LeftButton, pos=QPoint(8, 8))
+    assert asked == ["Unsaved changes"] and doc.song == edited  # Cancel: nothing lost
+    click(qtbot, panel.open_button)
+    assert len(asked) == 2 and doc.song.title.startswith("Generated")
+    # The opened variation exists nowhere else: the next one asks too.
+    assert doc.modified
+    answers.append(QMessageBox.StandardButton.Cancel)
+    panel.results.select(1)
+    click(qtbot, panel.open_button)
+    assert len(asked) == 3
+
+
+def test_generate_stays_visible_in_a_small_dock(qtbot):
+    from PySide6.QtCore import QRect
+
+    from studio.ui.document import SongDocument
+    from studio.ui.panels.generation_panel import GenerationPanel
+
+    panel = GenerationPanel(SongDocument(song_with_melody()))
+    qtbot.addWidget(panel)
+    assert panel.minimumSizeHint().height() <= 140
+    panel.show()
+    for size in ((900, 140), (1280, 170), (1400, 420)):
+        panel.resize(*size)
+        qtbot.waitUntil(lambda size=size: panel.height() == size[1], timeout=2_000)
+        for button in (panel.generate_button, panel.cancel_button, panel.insert_button):
+            corner = button.mapTo(panel, QPoint(0, 0))
+            assert panel.rect().contains(QRect(corner, button.size())), (size, button.text())
+            assert button.visibleRegion().boundingRect().size() == button.size()
 
 
 def test_generate_from_a_checkpoint_into_the_editor_and_undo(qtbot, window, tiny_checkpoint):
@@ -258,12 +549,12 @@ def test_generate_from_a_checkpoint_into_the_editor_and_undo(qtbot, window, tiny
 
     panel.variations.setValue(3)
     panel.bars.setValue(4)
-    panel.set_mode("new")
+    panel.set_mode("generate")
     generate_and_wait(qtbot, panel)
     assert len(panel.results) == 3
     assert all(len(s.tracks) == len(panel.model.templates) for s in panel.results.songs())
 
-    # Click auditions through the transport; the first variation is selected.
+    # Click auditions through the transport; the clicked variation is selected.
     qtbot.mouseClick(panel.results.thumbnail(1), Qt.MouseButton.LeftButton, pos=QPoint(8, 8))
     assert window.played and window.played[-1] is panel.results.song(1)
     assert panel.results.selected_indices() == [1]
@@ -285,7 +576,7 @@ def test_regenerate_the_loop_replaces_only_those_bars_as_one_undo_step(
     panel.set_model_source(tiny_checkpoint)
     qtbot.waitUntil(lambda: panel.model is not None, timeout=30_000)
     doc.set_loop(1920, 3840)  # bar 2
-    panel.set_mode("regenerate")
+    panel.set_mode("infill")
     assert "bar 2" in panel.context_label.text()
     panel.variations.setValue(2)
     panel.set_checked_tracks([0, 1])
@@ -294,7 +585,7 @@ def test_regenerate_the_loop_replaces_only_those_bars_as_one_undo_step(
     assert panel.replace_button.isEnabled()
 
     steps_before = doc.undo_stack.count()
-    click(qtbot, panel.replace_button)
+    click(qtbot, panel.replace_button)  # the tracks' own notes: no question to ask
     assert doc.undo_stack.count() == steps_before + 1
     for k, track in enumerate(doc.song.tracks):
         old = before.tracks[k].notes
@@ -323,14 +614,16 @@ def test_variations_of_new_can_be_morphed_and_opened_as_a_new_song(qtbot, window
     assert panel.interp_button.isEnabled()
     panel.interp_steps.setValue(4)
     click(qtbot, panel.interp_button)
-    qtbot.waitUntil(lambda: not panel.is_busy, timeout=60_000)
+    qtbot.waitUntil(lambda: not panel.is_busy and not panel.is_working, timeout=60_000)
+    assert panel.message.isHidden(), panel.message.text
     assert len(panel.results) == 4
     assert panel.results.thumbnail(0).caption.startswith("100 → 101")
 
     window.document.set_song(window.document.song)  # saved state: nothing to ask about
     click(qtbot, panel.open_button)
-    assert window.document.song is not None
-    assert window.document.song.title.startswith("Interpolation")
+    assert window.document.song is panel.results.song(0) or (
+        window.document.song.note_count == panel.results.song(0).note_count
+    )
     assert window.document.undo_stack.count() == 0
 
 
@@ -384,7 +677,7 @@ def test_the_bundled_model_writes_new_music_at_the_playhead(qtbot, window):
     doc = window.document
     assert panel.model_combo.currentData() == "default"
     doc.set_playhead(1920 + 100)  # inside bar 2
-    panel.set_mode("new")
+    panel.set_mode("generate")
     assert "bar 2" in panel.context_label.text()
     panel.variations.setValue(2)
     panel.bars.setValue(2)
@@ -416,7 +709,7 @@ def test_refine_and_voice_rules_reach_the_engine_and_are_remembered(qtbot, windo
     qtbot.waitUntil(lambda: panel.model is not None, timeout=30_000)
     panel.variations.setValue(2)
     panel.bars.setValue(2)
-    panel.set_mode("new")
+    panel.set_mode("generate")
     shown: list[list[str]] = []
 
     def captions(_count: int) -> None:
@@ -427,14 +720,16 @@ def test_refine_and_voice_rules_reach_the_engine_and_are_remembered(qtbot, windo
     panel.refine.setValue(0)
     panel.voice_rules.setChecked(False)
     generate_and_wait(qtbot, panel)
-    assert (panel.model.voicing.refine_rounds, panel.model.voicing.rules) == (0, False)
+    sampling = panel.session.last_planned.request.sampling
+    assert (sampling.refine_rounds, sampling.strict_voicing) == (0, False)
     assert len(shown) == 1 and not any("draft" in c for c in shown[0])  # one pass, no draft
 
     shown.clear()
     panel.refine.setValue(3)
     panel.voice_rules.setChecked(True)
     generate_and_wait(qtbot, panel)
-    assert (panel.model.voicing.refine_rounds, panel.model.voicing.rules) == (3, True)
+    sampling = panel.session.last_planned.request.sampling
+    assert (sampling.refine_rounds, sampling.strict_voicing) == (3, True)
     # The one-pass draft shows first, then the refined variations replace it.
     assert len(shown) == 2
     assert all(c.endswith("· draft") for c in shown[0])

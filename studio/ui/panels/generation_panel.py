@@ -662,11 +662,13 @@ class GenerationPanel(QWidget):
             pending()
 
     def _show_variations(self) -> None:
+        selection = list(self.session.selection)  # clearing the strip deselects
         self.results.clear()
         for variation in self.session.variations:
             self.results.add_song(variation.song, variation.caption)
-        for n, index in enumerate(self.session.selection):
+        for n, index in enumerate(selection):
             self.results.select(index, add=n > 0)
+        self.session.select(selection)
         self._update_buttons()
         self.generated.emit(len(self.session.variations))
 
