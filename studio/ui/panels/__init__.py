@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QApplication, QDockWidget, QMessageBox, QWidget
@@ -19,6 +19,10 @@ from studio.core.song import Song
 from studio.ui.panels.generation_panel import GenerationPanel
 from studio.ui.panels.training_panel import TrainingPanel
 
+if TYPE_CHECKING:
+    from studio.ui.main_window import MainWindow
+    from studio.ui.transport import TransportController
+
 __all__ = ["Panels", "ask_stop_training", "attach_panels"]
 
 
@@ -26,8 +30,8 @@ __all__ = ["Panels", "ask_stop_training", "attach_panels"]
 class Panels:
     training: TrainingPanel
     generation: GenerationPanel
-    training_dock: QDockWidget | None
-    generation_dock: QDockWidget | None
+    training_dock: QDockWidget
+    generation_dock: QDockWidget
     close_guard: QObject
 
 
@@ -83,23 +87,22 @@ def _player(transport: Any) -> Callable[[Song], None] | None:
     return None
 
 
-def _opener(window: Any) -> Callable[[Song], None]:
+def _opener(window: MainWindow) -> Callable[[Song], None]:
     def open_song(song: Song) -> None:
-        maybe_save = getattr(window, "maybe_save", None)
-        if maybe_save is not None and not maybe_save():
+        if not window.maybe_save():
             return
         # A variation or preview exists nowhere else: it is unsaved work, so opening the
         # next one asks first (it was marked saved, and silently replaced).
         window.document.set_song(song, None, unsaved=True)
-        editor = getattr(window, "editor", None)
-        zoom = getattr(editor, "zoom_to_fit", None)
-        if callable(zoom):
-            zoom()
+        window.editor.zoom_to_fit()
 
     return open_song
 
 
-def attach_panels(window: Any, transport: Any = None) -> Panels:
+def attach_panels(
+    window: MainWindow,
+    transport: TransportController | Callable[[Song], object] | None = None,
+) -> Panels:
     """Add the Training and Generation docks to ``window`` (a MainWindow).
 
     ``transport``: the audio TransportController (its ``play_song(song)`` auditions
@@ -112,9 +115,8 @@ def attach_panels(window: Any, transport: Any = None) -> Panels:
     area = Qt.DockWidgetArea.BottomDockWidgetArea
     training_dock = window.add_panel(training, "Training", area)
     generation_dock = window.add_panel(generation, "Generation", area)
-    if isinstance(training_dock, QDockWidget) and isinstance(generation_dock, QDockWidget):
-        window.tabifyDockWidget(training_dock, generation_dock)
-        generation_dock.raise_()
+    window.tabifyDockWidget(training_dock, generation_dock)
+    generation_dock.raise_()
 
     def on_finished(event: Any) -> None:
         checkpoint = getattr(event, "checkpoint", None) or training.last_checkpoint
