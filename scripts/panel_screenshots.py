@@ -7,7 +7,9 @@ generates from the saved checkpoint in the Generation panel and grabs it again:
     xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python scripts/panel_screenshots.py
 
 ``--generation-only`` skips the training and harmonizes with the bundled model at the
-panel's default settings (what a new user gets).
+panel's default settings (what a new user gets); ``--training-only`` stops after the
+Training picture. Settings go to a temporary folder, so this machine's remembered
+settings neither leak into the pictures nor are changed by them.
 """
 
 from __future__ import annotations
@@ -71,16 +73,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
     parser.add_argument("--steps", type=int, default=400, help="steps before the screenshot")
     parser.add_argument("--generation-only", action="store_true", help="bundled model, no training")
+    parser.add_argument("--training-only", action="store_true", help="only training.png")
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
-    from PySide6.QtCore import Qt
+    from PySide6.QtCore import QSettings, Qt
 
     from studio.core.midi_io import load_midi
     from studio.ui.app import create_application
 
     app = create_application([])
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(
+        QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp(prefix="pianola-")
+    )
     from studio.ui.main_window import MainWindow
     from studio.ui.panels import attach_panels
 
@@ -100,7 +107,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if not args.generation_only:
         status = train_and_grab(app, window, panels, out, args.steps)
-        if status:
+        if status or args.training_only:
+            window.document.set_song(window.document.song)
+            window.close()
             return status
 
     generation = panels.generation
