@@ -59,9 +59,7 @@ class CommandConflict(ValueError):
 
 def _on_a_keyboard(sequence: QKeySequence) -> bool:
     """True when every key of `sequence` is on an ordinary keyboard (F12 and below)."""
-    return all(
-        int(sequence[k].key()) < int(Qt.Key.Key_F13) for k in range(sequence.count())
-    )
+    return all(int(sequence[k].key()) < int(Qt.Key.Key_F13) for k in range(sequence.count()))
 
 
 @dataclass(frozen=True)
@@ -86,9 +84,7 @@ class Command(Generic[C]):
             if isinstance(shortcut, QKeySequence.StandardKey):
                 # The platform's list also names keys few keyboards have ("F14, Undo" and
                 # "F20, Cut" on X11): bind and show only keys a composer can press.
-                candidates = [
-                    s for s in QKeySequence.keyBindings(shortcut) if _on_a_keyboard(s)
-                ]
+                candidates = [s for s in QKeySequence.keyBindings(shortcut) if _on_a_keyboard(s)]
             else:
                 candidates = [QKeySequence(shortcut)]
             # Platforms differ (Ctrl+Y is already Redo on some): list each key once.
@@ -294,4 +290,3 @@ class CommandRegistry(QObject):
             current = item_section
             menu.addAction(action)
         menu.menuAction().setVisible(bool(items))
-

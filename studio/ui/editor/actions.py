@@ -432,4 +432,3 @@ EDITOR_COMMANDS: tuple[Command[PianoRollEditor], ...] = (
         section="show",
     ),
 )
-
