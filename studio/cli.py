@@ -294,8 +294,18 @@ def build_parser() -> argparse.ArgumentParser:
     i = command("infill", "rewrite a range of bars of some tracks of a song")
     model_args(i, variations=1)
     i.add_argument("--song", required=True, help="song file (MIDI, MusicXML, project)")
-    i.add_argument("--start-bar", type=bars, required=True, help="first bar to rewrite (1 = first)")
-    i.add_argument("--end-bar", type=bars, required=True, help="last bar to rewrite (inclusive)")
+    i.add_argument(
+        "--start-bar",
+        type=bars,
+        required=True,
+        help=f"first bar to rewrite, 1 = the first bar {rng(gen.BARS_RANGE)}",
+    )
+    i.add_argument(
+        "--end-bar",
+        type=bars,
+        required=True,
+        help=f"last bar to rewrite, inclusive {rng(gen.BARS_RANGE)}",
+    )
     i.add_argument(
         "--tracks",
         default=None,

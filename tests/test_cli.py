@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from studio import cli
@@ -274,5 +279,223 @@ def test_python_dash_m_studio_help():
         [sys.executable, "-m", "studio", "--help"], capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0
-    for command in ("train", "generate", "harmonize", "continue", "evaluate"):
+    for command in ("train", "generate", "harmonize", "continue", "infill", "convert", "evaluate"):
         assert command in result.stdout
+
+
+# ----------------------------------------------------------------------------- ranges
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["generate", "--temperature", "nan"],
+        ["generate", "--temperature", "inf"],
+        ["generate", "--temperature", "-1"],
+        ["generate", "--threshold", "nan"],
+        ["generate", "--threshold", "2"],
+        ["generate", "--threshold", "-5"],
+        ["generate", "--threshold", "1"],
+        ["generate", "--seed", str(2**70)],
+        ["generate", "--seed", "-1"],
+        ["generate", "--tempo", "nan"],
+        ["generate", "--bars", "100000"],
+        ["generate", "--variations", "0"],
+        ["generate", "--variations", "5000000"],
+        ["generate", "--refine", "-1"],
+        ["generate", "--min-note-steps", "0"],
+        ["train", "--data", "x", "--minutes", "nan"],
+        ["train", "--data", "x", "--threads", "-1"],
+        ["train", "--data", "x", "--checkpoint-every", "-5"],
+        ["train", "--data", "x", "--batch-size", "100000"],
+        ["train", "--data", "x", "--lr-g", "0"],
+        ["train", "--data", "x", "--recon-weight", "inf"],
+        ["evaluate", "--samples", "0"],
+    ],
+)
+def test_numbers_outside_their_range_exit_2_naming_the_range(argv, tmp_path, capsys):
+    option = next(a for a in argv if a.startswith("--") and a != "--data")
+    assert cli.main([*argv, "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"pianola: error: argument {option}: must be") and err.count("\n") == 1
+    assert not (tmp_path / "o").exists()
+
+
+def option_helps(command: str) -> dict[str, str]:
+    """Each option's help text in ``pianola COMMAND --help``, whitespace collapsed."""
+    parser = cli.build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command").choices[command]
+    text = " ".join(sub.format_help().split())
+    found = {}
+    for action in sub._actions:
+        if action.option_strings and action.help and action.dest != "help":
+            found[action.option_strings[0]] = action
+    return found | {"_text": text}
+
+
+@pytest.mark.parametrize("command", ["train", "generate", "harmonize", "continue", "infill"])
+def test_help_shows_every_options_default_and_numeric_range(command):
+    helps = option_helps(command)
+    text = helps.pop("_text")
+    for option, action in helps.items():
+        if action.default not in (None, False) and not action.required:
+            assert f"(default: {action.default})" in text or "(default: the" in text, option
+        if action.type is not None and action.type not in (str,):
+            assert re.search(r"[\[(]-?[\d.e-]+, [\d.e+]+[\])]", action.help), option
+
+
+def test_version(capsys):
+    from studio import __version__
+
+    assert cli.main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"pianola {__version__}"
+
+
+def test_counts_are_plural_only_when_more_than_one(workspace, tmp_path, capsys):
+    melody = _melody_file(workspace, tmp_path)
+    argv = ["harmonize", "--melody", str(melody), "--out", str(tmp_path / "o")]
+    assert cli.main([*argv, "--model", str(workspace["run"]), "--melody-track", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "has 1 track" in err and "1 tracks" not in err
+
+
+# ----------------------------------------------------------------------------- the service
+def test_cli_writes_exactly_what_the_generation_service_makes(workspace, tmp_path):
+    """Same request, same notes for every variation (files round-trip through MIDI)."""
+    from studio.ml import generation as gen
+
+    out = tmp_path / "cli"
+    argv = ["generate", "--model", str(workspace["run"]), "--out", str(out), "--bars", "4"]
+    assert cli.main([*argv, "--variations", "3", "--seed", "7", "--temperature", "0.7"]) == 0
+    request = gen.GenerationRequest(
+        "generate",
+        model=str(workspace["run"]),
+        bars=4,
+        variations=3,
+        seed=7,
+        sampling=gen.SamplingOptions(temperature=0.7),
+    )
+    songs = [s for r in gen.run(request, drafts=False) for s in r.songs]
+    files = sorted(out.glob("*.mid"))
+    assert [f.name for f in files] == [f"generated_7_0{k}.mid" for k in (1, 2, 3)]
+    for path, song in zip(files, songs, strict=True):
+        save_midi(song, tmp_path / "service.mid")
+        expected = load_midi(tmp_path / "service.mid")
+        written = load_midi(path)
+        assert [t.notes for t in written.tracks] == [t.notes for t in expected.tracks]
+
+
+def test_variations_are_written_batch_by_batch(workspace, tmp_path, monkeypatch):
+    from studio.ml import generation as gen
+
+    monkeypatch.setattr(gen, "BATCH", 2)
+    batches = []
+    real_run = gen.run
+
+    def spying_run(*args, **kwargs):
+        for result in real_run(*args, **kwargs):
+            batches.append((result.first, len(list((tmp_path / "o").glob("*.mid")))))
+            yield result
+
+    monkeypatch.setattr(gen, "run", spying_run)
+    argv = ["generate", "--model", str(workspace["run"]), "--out", str(tmp_path / "o")]
+    assert cli.main([*argv, "--variations", "5", "--bars", "2"]) == 0
+    # Each batch is on disk before the next one is made.
+    assert batches == [(0, 0), (2, 2), (4, 4)]
+    assert len(list((tmp_path / "o").glob("*.mid"))) == 5
+
+
+def test_ctrl_c_stops_generation_and_keeps_what_was_written(workspace, tmp_path):
+    out = tmp_path / "o"
+    argv = ["generate", "--model", str(workspace["run"]), "--out", str(out), "--refine", "0"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "studio", *argv, "--variations", "48", "--bars", "8"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},  # steady on a busy test machine
+    )
+    first = proc.stdout.readline()  # the first batch is on disk
+    assert first.strip().endswith("_01.mid")
+    proc.send_signal(signal.SIGINT)
+    t0 = time.perf_counter()
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert time.perf_counter() - t0 < 30
+    files = sorted(out.glob("*.mid"))
+    assert len(files) in (16, 32) and "Traceback" not in stderr
+    assert f"stopped: {len(files)} of 48 variations written" in stderr
+    for path in files:
+        assert len(load_midi(path).tracks) == 4
+
+
+def test_infill_rewrites_the_chosen_bars_of_the_chosen_tracks(workspace, tmp_path):
+    source = sorted(workspace["data"].glob("*.mid"))[1]
+    song = load_midi(source)
+    out = tmp_path / "inf"
+    argv = ["infill", "--song", str(source), "--out", str(out), "--model", str(workspace["run"])]
+    assert cli.main([*argv, "--start-bar", "2", "--end-bar", "3", "--tracks", "Alto,2"]) == 0
+    (path,) = sorted(out.glob("*.mid"))
+    assert path.name == f"{source.stem}_bars2-3_01.mid"
+    result = load_midi(path)
+    bar = song.ticks_per_bar(0)
+    for k in (0, 3):
+        assert result.tracks[k].notes.same_notes(song.tracks[k].notes)
+    for k in (1, 2):
+        notes = result.tracks[k].notes
+        outside = notes.take(np.nonzero((notes.start < bar) | (notes.start >= 3 * bar))[0])
+        before = song.tracks[k].notes
+        kept = before.take(np.nonzero((before.start < bar) | (before.start >= 3 * bar))[0])
+        assert outside.same_notes(kept)
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        (["--start-bar", "500", "--end-bar", "501"], "--start-bar 500: the song has"),
+        (["--start-bar", "3", "--end-bar", "2"], "comes before"),
+        (["--start-bar", "1", "--end-bar", "2", "--tracks", "Tuba"], "'Tuba': no such track"),
+    ],
+)
+def test_infill_bad_requests_exit_2(workspace, tmp_path, capsys, extra, words):
+    source = sorted(workspace["data"].glob("*.mid"))[1]
+    argv = ["infill", "--song", str(source), "--out", str(tmp_path / "o")]
+    assert cli.main([*argv, "--model", str(workspace["run"]), *extra]) == 2
+    err = capsys.readouterr().err
+    assert words in err and err.count("\n") == 1
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_track_the_model_does_not_have_exits_2_before_any_work(workspace, tmp_path, capsys):
+    song = load_midi(sorted(workspace["data"].glob("*.mid"))[1])
+    song.tracks.append(song.tracks[0].copy())
+    song.tracks[-1].name = "Descant"
+    save_midi(song, tmp_path / "five.mid")
+    argv = ["infill", "--song", str(tmp_path / "five.mid"), "--out", str(tmp_path / "o")]
+    argv += ["--model", str(workspace["run"]), "--start-bar", "1", "--end-bar", "1"]
+    assert cli.main([*argv, "--tracks", "Descant"]) == 2
+    err = capsys.readouterr().err
+    assert "track 4 (Descant) cannot be rewritten" in err and "only 4 tracks" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_training_batch_that_cannot_fit_is_refused_with_advice(workspace, capsys, monkeypatch):
+    from studio.ml import generation as gen
+
+    monkeypatch.setattr(gen, "available_memory", lambda: 512 * 2**20)
+    argv = ["train", "--data", str(workspace["data"]), "--out", "x", "--preset", "tiny"]
+    argv += ["--cache-dir", str(workspace["cache"]), "--batch-size", "1000", "--dry-run"]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    fits = int(re.search(r"use --batch-size (\d+) or less", err).group(1))
+    assert 10 <= fits < 1000
+    argv[-2] = str(fits)
+    assert cli.main(argv) == 0  # the advised size passes the check
+
+
+def test_convert_by_extension(workspace, tmp_path, capsys):
+    source = sorted(workspace["data"].glob("*.mid"))[0]
+    assert cli.main(["convert", str(source), str(tmp_path / "song.pianola")]) == 0
+    assert "4 tracks" in capsys.readouterr().out
+    assert cli.main(["convert", str(tmp_path / "song.pianola"), str(tmp_path / "back.mid")]) == 0
+    assert load_midi(tmp_path / "back.mid").note_count == load_midi(source).note_count
+    assert cli.main(["convert", str(source), str(tmp_path / "song.txt")]) == 2
+    assert "unknown file type" in capsys.readouterr().err
