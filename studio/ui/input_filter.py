@@ -5,6 +5,7 @@ so a field that needs a key must claim it: text fields already claim typing (Qt)
 this filter lets spin boxes, combo boxes, sliders and lists keep their arrow keys.
 The wheel never changes a value under the pointer unless that field has focus (scrolling
 the Generation panel once changed the tempo from 120 to 116): it scrolls the panel instead.
+Fields in tool bars (snap, scale) take no focus on click, like the tool buttons beside them.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
     QScrollBar,
     QTabBar,
     QTextEdit,
+    QToolBar,
     QWidget,
 )
 
@@ -70,9 +72,18 @@ class InputFilter(QObject):
             return self._wheel(watched, event)
         elif kind == QEvent.Type.Polish:
             field = value_widget(watched)
-            if field is not None and field.focusPolicy() == Qt.FocusPolicy.WheelFocus:
-                field.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # the wheel must not focus it
+            if field is not None and field is watched:
+                self._calm_focus(field)
         return False
+
+    @staticmethod
+    def _calm_focus(field: QWidget) -> None:
+        if _in_tool_bar(field):
+            # Like tool buttons: choosing a snap value must leave the keys with the notes
+            # (the arrows would otherwise step the combo instead of transposing).
+            field.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+        elif field.focusPolicy() == Qt.FocusPolicy.WheelFocus:
+            field.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # the wheel must not focus it
 
     @staticmethod
     def _field_keeps_key(watched: QObject, event: QKeyEvent) -> bool:
@@ -103,6 +114,15 @@ class InputFilter(QObject):
             return True
         event.ignore()  # nothing to scroll: Qt offers it to the parents
         return True
+
+
+def _in_tool_bar(widget: QWidget) -> bool:
+    parent = widget.parentWidget()
+    while parent is not None:
+        if isinstance(parent, QToolBar):
+            return True
+        parent = parent.parentWidget()
+    return False
 
 
 def _scroll_area_above(widget: QWidget) -> QAbstractScrollArea | None:

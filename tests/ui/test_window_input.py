@@ -235,3 +235,17 @@ def test_scrolling_over_the_generation_panel_leaves_its_tempo_alone(qtbot):
     panel.generate_button.setFocus()  # a panel button was the last thing clicked
     qtbot.keyClick(panel.generate_button, K.Key_F)
     assert window.editor.view.px_per_tick == pytest.approx(fit)
+
+
+def test_choosing_a_snap_value_leaves_the_arrow_keys_with_the_notes(qtbot, window):
+    editor = window.editor
+    editor.canvas.setFocus()
+    window.document.select_all()
+    snap = editor.toolbar.snap
+    qtbot.mouseClick(snap, Qt.MouseButton.LeftButton)  # opens its list
+    snap.hidePopup()
+    snap.setCurrentIndex(0)  # a value was chosen
+    assert QApplication.focusWidget() is editor.canvas
+    qtbot.keyClick(editor.canvas, K.Key_Up)
+    assert pitches(window) == [61, 65, 68, 73]
+    assert snap.currentIndex() == 0
