@@ -16,9 +16,13 @@ from typing import Any
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QTabBar
 
+# Saved with the dock layout: a layout saved by an older version (when the panels could
+# not shrink and took half the window) is not restored, the new default is used instead.
+LAYOUT_VERSION = 2
 EDITOR_SHARE = 0.58  # of the window height, for the roll (ruler, notes, velocity lane)
 MAX_DOCK_SHARE = 0.32  # a large window gives its extra height to the roll, not the panels
 FIRST_GUESS_SHARE = 0.25  # before the window is laid out (corrected after the first show)
+FITTED = "pianolaDefaultLayoutFitted"  # window property, set once the default layout is in
 
 
 def bottom_docks(window: QMainWindow) -> list[QDockWidget]:
@@ -57,6 +61,7 @@ def fit_docks(window: Any) -> None:
     """Size the bottom docks so the roll gets `EDITOR_SHARE` of the window (measured)."""
     docks = bottom_docks(window)
     if not docks:
+        window.setProperty(FITTED, True)
         return
     height = window.height()
     front = _front(docks)
@@ -68,6 +73,7 @@ def fit_docks(window: Any) -> None:
     wanted = max(minimum, min(wanted, int(MAX_DOCK_SHARE * height)))
     if wanted != current:
         window.resizeDocks([front], [wanted], Qt.Orientation.Vertical)
+    window.setProperty(FITTED, True)
 
 
 class _FitOnFirstShow(QObject):

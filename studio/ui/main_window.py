@@ -44,6 +44,7 @@ from studio.ui.document import SongDocument, default_song
 from studio.ui.editor import PianoRollEditor
 from studio.ui.file_loader import open_error_text, open_song_file, report_text, save_error_text
 from studio.ui.icons import icon
+from studio.ui.layout import LAYOUT_VERSION
 from studio.ui.recent import (
     RecentFiles,
     RecentMenu,
@@ -511,7 +512,7 @@ class MainWindow(QMainWindow):
         # True when the composer's own dock layout came back (studio.ui.layout then
         # leaves it alone instead of applying the default one).
         self.layout_restored = isinstance(window_state, QByteArray) and self.restoreState(
-            window_state
+            window_state, LAYOUT_VERSION
         )
         self.editor.state.set_show_ghosts(bool(ghosts))
 
@@ -519,7 +520,7 @@ class MainWindow(QMainWindow):
         settings = QSettings()
         settings.beginGroup("MainWindow")
         settings.setValue("geometry", self.saveGeometry())
-        settings.setValue("state", self.saveState())
+        settings.setValue("state", self.saveState(LAYOUT_VERSION))
         state = self.editor.state
         settings.setValue("ghost_notes", state.show_ghosts)
         settings.setValue("snap", state.snap.label)

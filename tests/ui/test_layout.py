@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from studio.audio.stream import DeviceScan
 from studio.paths import bach_dataset_dir
 from studio.ui.app import create_main_window
-from studio.ui.layout import EDITOR_SHARE, bottom_docks, editor_height
+from studio.ui.layout import EDITOR_SHARE, FITTED, bottom_docks, editor_height
 
 SIZES = ((1280, 720), (1400, 860), (1920, 1080))
 
@@ -41,6 +41,8 @@ def make_window(qtbot):
         window.show()
         qtbot.waitExposed(window)
         made.append(window)
+        if not window.layout_restored:  # the default layout is fitted once it is laid out
+            qtbot.waitUntil(lambda: bool(window.property(FITTED)), timeout=3000)
         return window
 
     yield make
@@ -99,6 +101,9 @@ def test_docks_shrink_hide_and_the_layout_is_remembered(qtbot, make_window):
     window.resizeDocks([dock], [40], Qt.Orientation.Vertical)
     qtbot.waitUntil(lambda: dock.height() <= 200, timeout=3000)
     qtbot.waitUntil(lambda: fully_visible(panels.training.start_button), timeout=3000)
+    panels.generation_dock.raise_()
+    qtbot.waitUntil(lambda: fully_visible(panels.generation.generate_button), timeout=3000)
+    dock.raise_()
     shrunk_roll = editor_height(window)
     assert shrunk_roll > 0.6 * window.height()
     # Hidden from the View menu, both panels give all their room to the roll.
@@ -121,3 +126,15 @@ def test_docks_shrink_hide_and_the_layout_is_remembered(qtbot, make_window):
     # The composer's layout comes back as it was, not the default one.
     qtbot.wait(100)
     assert abs(editor_height(again) - kept_roll) <= 4
+
+
+def test_a_layout_saved_by_an_older_version_gives_way_to_the_default(qtbot, make_window):
+    window = make_window(1400, 860)
+    qtbot.waitUntil(lambda: roll_share(window) >= 0.55, timeout=3000)
+    dock = window.panels.generation_dock
+    window.resizeDocks([dock], [600], Qt.Orientation.Vertical)  # the old half-window dock
+    qtbot.waitUntil(lambda: roll_share(window) < 0.5, timeout=3000)
+    QSettings().setValue("MainWindow/state", window.saveState())  # saved without a version
+    again = make_window(1400, 860)
+    assert not again.layout_restored
+    qtbot.waitUntil(lambda: roll_share(again) >= 0.55, timeout=3000)
