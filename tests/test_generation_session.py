@@ -219,7 +219,7 @@ def test_morph_uses_the_two_selected_seeds():
     assert session.morph_seeds() == (100, 101)
     morph = session.begin_morph(4)
     assert morph.planned.request.seed == 100
-    session.accept(morph, result([generated()] * 4, [100] * 4))
+    session.accept(morph, result([generated()] * 4, []))  # a morph has no seeds
     assert [v.caption for v in session.variations][:2] == ["100 → 101: 1/4", "100 → 101: 2/4"]
 
 

@@ -706,9 +706,10 @@ class GenerationSession:
             job.delivered = True
         else:
             keep = list(self.selection)
-        for k, (song, seed) in enumerate(zip(result.songs, result.seeds, strict=True)):
+        for k, song in enumerate(result.songs):
             index = result.first + k
-            if job.kind == "morph":
+            seed = result.seeds[k] if k < len(result.seeds) else None  # a morph has none
+            if job.kind == "morph" or seed is None:
                 steps = job.planned.request.variations
                 variation = place(placement, song, index, None, result.stage)
                 variation = replace(variation, caption=f"{placement.label}: {index + 1}/{steps}")
@@ -728,7 +729,9 @@ class GenerationSession:
 
     @property
     def selected(self) -> Variation | None:
-        return self.variations[self.selection[0]] if self.selection else None
+        if not self.selection or self.selection[0] >= len(self.variations):
+            return None
+        return self.variations[self.selection[0]]
 
     def insert_tracks(self, song: Song) -> list[Track]:
         """The selected variation's voices as new tracks (nothing for a silent one)."""
