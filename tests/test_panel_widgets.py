@@ -158,3 +158,23 @@ def test_training_panel_says_step_0_of_1_and_choose_data_only_when_true(qtbot, t
     assert "step 0 / 1" not in panel.progress.text()
     assert panel.start_button.isEnabled()
     panel.data_box.shutdown()
+
+
+def test_training_error_is_scrolled_into_view_in_a_short_dock(qtbot, tmp_path):
+    from studio.ui.panels.training_panel import TrainingPanel
+
+    panel = TrainingPanel()
+    qtbot.addWidget(panel)
+    panel.resize(1200, 170)  # the dock at its smallest
+    panel.show()
+    qtbot.waitExposed(panel)
+    assert not panel.resume_run(str(tmp_path))  # a folder without checkpoints
+    message = panel.message
+    qtbot.waitUntil(
+        lambda: message.isVisible() and message.visibleRegion().boundingRect() == message.rect()
+    )
+    assert "Nothing to resume" in message.text
+    # Start stays in view below the scrolled settings.
+    start = panel.start_button
+    assert start.visibleRegion().boundingRect() == start.rect()
+    panel.data_box.shutdown()

@@ -269,6 +269,7 @@ class TrainingPanel(QWidget):
                     "Training cannot start: there is no usable music to learn from.",
                     "Choose the Bach chorales or a folder with MIDI files.",
                 )
+                self._reveal_message()
             return False
         stamp = time.strftime("%Y%m%d-%H%M%S")
         preset = self.settings_form.preset.currentData()
@@ -290,6 +291,7 @@ class TrainingPanel(QWidget):
                 "Nothing to resume in that folder.",
                 f"{run_dir} holds no checkpoints. Choose the folder of an earlier run.",
             )
+            self._reveal_message()
             return False
         saved = _saved_train_config(Path(run_dir))
         config = self.settings_form.config(
@@ -479,7 +481,8 @@ class TrainingPanel(QWidget):
         if self._last_checkpoint:
             detail += f"\nLast checkpoint: {self._last_checkpoint}"
         self.message.show_error(title, detail)
-        self.status_label.setText("Training stopped with an error (see below).")
+        self._reveal_message()
+        self.status_label.setText("Training stopped with an error (see the message above).")
 
     def _on_finished(self) -> None:
         sender = self.sender()
@@ -515,6 +518,10 @@ class TrainingPanel(QWidget):
         if self._open_song is not None:
             self._open_song(song)
         self.previewOpenRequested.emit(song)
+
+    def _reveal_message(self) -> None:
+        """Scroll the settings column to the message, wherever the composer left it."""
+        QTimer.singleShot(0, lambda: self.controls_scroll.ensureWidgetVisible(self.message))
 
     def _show_newest_preview(self) -> None:
         bar = self.previews.verticalScrollBar()
