@@ -23,15 +23,16 @@ import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from studio.core.song import Song
-from studio.ml import sample
 from studio.ml.metrics import SATB_RANGES
-from studio.ml.sample import LoadedModel
-from studio.ml.voicing import VoiceDecoding
+
+if TYPE_CHECKING:  # torch loads with the first model, so the CLI's --help stays quick
+    from studio.ml.sample import LoadedModel, PassCallback
+    from studio.ml.voicing import VoiceDecoding
 
 Mode = Literal["generate", "continue", "harmonize", "infill"]
 MODES: tuple[str, ...] = ("generate", "continue", "harmonize", "infill")
@@ -90,7 +91,8 @@ class GenerationResult:
     """Songs for variations ``first .. first + len(songs) - 1`` of the request.
 
     ``stage`` is "draft" (one pass, shown while refining) or "refined" (the music to
-    keep); ``final`` is True on the last result ``run`` yields.
+    keep); ``final`` is True on the last result ``run`` yields. ``melody_voice``
+    (harmonize): the track of each song that holds the given melody, note for note.
     """
 
     stage: Literal["draft", "refined"]
@@ -98,6 +100,7 @@ class GenerationResult:
     songs: tuple[Song, ...]
     seeds: tuple[int, ...]
     first: int = 0
+    melody_voice: int | None = None
 
 
 Progress = Callable[[float, str], None]
@@ -123,6 +126,7 @@ def load_model(source: str | Path = "default") -> LoadedModel:
     """The model at ``source`` (a checkpoint, a run folder or ``default``), loaded once
     per file and version. A file that is not a usable model raises `CheckpointError`
     (`studio.ml.errors`) with one sentence that names it."""
+    from studio.ml import sample
     from studio.ml.checkpoint import resolve_model
 
     path = resolve_model(source)
@@ -221,6 +225,8 @@ def output_steps(request: GenerationRequest, model: LoadedModel) -> int:
 
 def estimate_memory(request: GenerationRequest, model: LoadedModel, batch: int) -> int:
     """Bytes a batch of ``batch`` variations of ``request`` needs at its peak (estimate)."""
+    from studio.ml import sample
+
     cfg = model.config
     steps = sample.padded_steps(output_steps(request, model), cfg.n_steps, cfg.steps_per_bar)
     song_cells = cfg.n_tracks * steps * cfg.n_pitches
@@ -342,6 +348,9 @@ def validate(request: GenerationRequest, model: LoadedModel) -> None:
 def voice_ranges(model: LoadedModel) -> list[tuple[float, float]]:
     """The usual pitch range of each model track: the choir's ranges for S, A, T, B;
     else measured on the model's own music (a few seeded variations, cached)."""
+    from studio.ml import sample
+    from studio.ml.voicing import VoiceDecoding
+
     names = [t["name"].strip().lower() for t in model.templates]
     if all(name in SATB_NAMES for name in names):
         return [tuple(map(float, SATB_RANGES[SATB_NAMES.index(n)])) for n in names]
@@ -422,9 +431,11 @@ def _songs(
     model: LoadedModel,
     seeds: Sequence[int],
     voicing: VoiceDecoding,
-    on_pass: sample.PassCallback,
+    on_pass: PassCallback,
 ) -> list[Song]:
     """One batch of variations (one per seed)."""
+    from studio.ml import sample
+
     r, o = request, request.sampling
     common = {
         "temperature": o.temperature,
@@ -497,6 +508,9 @@ def _run(
     draft = replace(refined, refine_rounds=0)
     with_draft = drafts and o.refine_rounds > 0
     seeds = [request.seed + k for k in range(request.variations)]
+    melody = None
+    if request.mode == "harmonize" and request.song is not None:
+        melody = melody_voice(model, request.song, melody_of(request))
     batches = [seeds[k : k + batch] for k in range(0, len(seeds), batch)]
     refine_weight = 1.0 + o.refine_rounds * model.config.n_tracks
     weights: list[float] = []
@@ -520,7 +534,7 @@ def _run(
             last = stage == "refined" and b == len(batches) - 1
             if last and progress is not None:
                 progress(1.0, "Done")
-            yield GenerationResult(stage, last, tuple(songs), tuple(chunk), first)
+            yield GenerationResult(stage, last, tuple(songs), tuple(chunk), first, melody)
 
 
 def interpolate(
@@ -533,6 +547,8 @@ def interpolate(
 ) -> GenerationResult:
     """``steps`` songs morphing from ``request.seed``'s music to ``seed_b``'s (a
     "generate" request; at temperature 0 the ends are variation 0 of each seed)."""
+    from studio.ml import sample
+
     model = model if model is not None else load_model(request.model)
     if request.mode != "generate":
         raise GenerationError("only music generated from scratch can be interpolated")

@@ -191,7 +191,9 @@ def test_a_job_that_cannot_fit_in_memory_is_refused_with_advice(tiny, monkeypatc
 def test_harmonize_puts_a_soprano_tune_on_top(tiny, chorale):
     tune = one_voice(chorale, "Soprano", "Melody")
     request = gen.GenerationRequest("harmonize", song=tune, melody_track=0, variations=2)
-    songs = final_songs(request, tiny)
+    results = list(gen.run(request, model=tiny))
+    assert {r.melody_voice for r in results} == {0}
+    songs = results[-1].songs
     for song in songs:
         assert [t.name for t in song.tracks] == ["Melody", "Alto", "Tenor", "Bass"]
         assert song.tracks[0].notes.same_notes(tune.tracks[0].notes)
@@ -200,7 +202,11 @@ def test_harmonize_puts_a_soprano_tune_on_top(tiny, chorale):
 def test_harmonize_puts_a_bass_line_at_the_bottom_with_voices_above(bundled, chorale):
     line = one_voice(chorale, "Bass", "Bass line")
     assert gen.melody_voice(bundled, line, 0) == 3
-    (song,) = final_songs(gen.GenerationRequest("harmonize", song=line, melody_track=0), bundled)
+    (result,) = gen.run(
+        gen.GenerationRequest("harmonize", song=line, melody_track=0), model=bundled, drafts=False
+    )
+    assert result.melody_voice == 3
+    (song,) = result.songs
     names = [t.name for t in song.tracks]
     assert names == ["Soprano", "Alto", "Tenor", "Bass line"]
     assert song.tracks[3].notes.same_notes(line.tracks[0].notes)
