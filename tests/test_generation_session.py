@@ -154,6 +154,10 @@ def test_harmonize_keeps_the_melody_out_of_the_new_parts():
     assert [t.name for t in plan.new_tracks] == ["Alto · new", "Tenor · new"]
     assert not plan.exact
     assert "Bass → Bass" in plan.lines and "Alto → new track “Alto · new”" in plan.lines
+    # When the engine says which voice holds the melody, that voice is left out.
+    said = GenerationResult("refined", True, (generated(tpb=480),), (0,), 0, melody_voice=1)
+    assert session.accept(job, said)
+    assert [p.name for p in session.variations[0].parts] == ["Soprano", "Tenor", "Bass"]
 
 
 def test_regenerate_rewrites_the_loop_of_the_ticked_tracks_only():

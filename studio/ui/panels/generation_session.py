@@ -303,8 +303,16 @@ def _melody_voice(song: Song, melody: Notes) -> int | None:
     return best
 
 
-def place(placement: Placement, song: Song, index: int, seed: int | None, stage: str) -> Variation:
-    """One generated song as a Variation of the open song."""
+def place(
+    placement: Placement,
+    song: Song,
+    index: int,
+    seed: int | None,
+    stage: str,
+    melody_voice: int | None = None,
+) -> Variation:
+    """One generated song as a Variation of the open song. ``melody_voice``: the track
+    holding the given melody (harmonize; found by its notes when the engine does not say)."""
     parts: list[Part] = []
     tpb = placement.song_tpb
     if placement.mode == INFILL:
@@ -315,8 +323,8 @@ def place(placement: Placement, song: Song, index: int, seed: int | None, stage:
             )
             parts.append(Part(t.name, t.program, t.is_drum, t.colour, notes, k))
     else:
-        skip = None
-        if placement.skip_melody is not None:
+        skip = melody_voice
+        if skip is None and placement.skip_melody is not None:
             skip = _melody_voice(song, rescale(placement.skip_melody, tpb, song.ticks_per_beat))
         lo, hi = placement.source_lo, placement.source_hi
         if hi is None:  # to the generated song's end, in the open song's ticks
@@ -714,7 +722,8 @@ class GenerationSession:
                 variation = place(placement, song, index, None, result.stage)
                 variation = replace(variation, caption=f"{placement.label}: {index + 1}/{steps}")
             else:
-                variation = place(placement, song, index, int(seed), result.stage)
+                voice = result.melody_voice
+                variation = place(placement, song, index, int(seed), result.stage, voice)
                 if placement.mode != GENERATE:
                     variation = replace(variation, seed=None)
             if index < len(self.variations):
