@@ -272,7 +272,7 @@ class _TrackData:
         """The channels this track plays notes on (computed once)."""
         if self._channels is None:
             slots = np.frombuffer(self.on_slot, dtype=np.uint16)
-            self._channels = np.unique(slots >> 7).astype(np.int64)
+            self._channels = np.flatnonzero(np.bincount(slots >> 7, minlength=16))
         return self._channels
 
     def paired_notes(self, file_end: int) -> tuple[np.ndarray, ...]:
@@ -634,7 +634,7 @@ def _build_song(
                 f"its notes run past {limits.describe_tick_limit(ticks_per_beat)}, "
                 "the longest song Pianola holds"
             )
-        used = np.unique(channels)
+        used = data.note_channels()
         for channel in used:
             rows = np.nonzero(channels == channel)[0] if len(used) > 1 else slice(None)
             notes = Notes(pitch[rows], start[rows], duration[rows], velocity[rows], validate=False)
