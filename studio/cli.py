@@ -41,7 +41,7 @@ class _Parser(argparse.ArgumentParser):
 
 # Ranges shown in --help; generation's come from studio.ml.generation (no torch there).
 TRAIN_STEPS = (1, 10_000_000)
-TRAIN_BATCH = (1, 4096)
+TRAIN_BATCH = (1, 1_000_000)  # beyond 256 also checked against the free memory
 TRAIN_BARS = (1, 64)
 LEARNING_RATE = (0.0, 1.0)  # exclusive below
 LOSS_WEIGHT = (0.0, 1000.0)

@@ -305,7 +305,7 @@ def test_python_dash_m_studio_help():
         ["train", "--data", "x", "--minutes", "nan"],
         ["train", "--data", "x", "--threads", "-1"],
         ["train", "--data", "x", "--checkpoint-every", "-5"],
-        ["train", "--data", "x", "--batch-size", "100000"],
+        ["train", "--data", "x", "--batch-size", "10000000"],
         ["train", "--data", "x", "--lr-g", "0"],
         ["train", "--data", "x", "--recon-weight", "inf"],
         ["evaluate", "--samples", "0"],
@@ -489,6 +489,16 @@ def test_a_training_batch_that_cannot_fit_is_refused_with_advice(workspace, caps
     assert 10 <= fits < 1000
     argv[-2] = str(fits)
     assert cli.main(argv) == 0  # the advised size passes the check
+
+
+
+def test_a_huge_training_batch_is_refused_with_an_estimate(workspace, capsys):
+    argv = ["train", "--data", str(workspace["data"]), "--out", "x", "--preset", "tiny"]
+    argv += ["--cache-dir", str(workspace["cache"]), "--batch-size", "100000", "--dry-run"]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert re.search(r"--batch-size 100000 needs about \d+\.\d GB and .* GB is free", err)
+    assert "use --batch-size" in err
 
 
 def test_convert_by_extension(workspace, tmp_path, capsys):
