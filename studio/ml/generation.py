@@ -6,9 +6,9 @@ the given music and which part of it to rewrite) with every sampling option in o
 `GenerationResult`s as plain data: a quick one-pass draft of each batch of variations
 (when refinement is on and drafts are asked for), then the refined, final music.
 
-Seed rule (the same for every caller): variation ``i`` is made from seed ``seed + i``
-alone (its latent and its sampling noise), so variation 3 of seed 7 is variation 1 of
-seed 9, whatever the batch size or number of variations.
+Seed rule (the same for every caller): variation ``i`` (from 0) is made from seed
+``seed + i`` alone (its latent and its sampling noise), so the third variation of seed 7
+is the first of seed 9, whatever the batch size or number of variations.
 
     CLI / panels --request--> generation.run --> sample (windows, decoding) --> model
                                               \\-> voicing (voice-leading rules)
