@@ -539,9 +539,14 @@ def _print_skipped(event: Any, shown: int = 8) -> None:
 
 
 def _read_song(path: str) -> Any:
-    """A song file of any kind the app opens (MIDI, MusicXML, project)."""
-    from studio.core.convert import read_song
+    """A song file of any kind the app opens (MIDI, MusicXML, project); a file name of
+    another kind is a usage error."""
+    from studio.core.convert import ConvertError, format_of, read_song
 
+    try:
+        format_of(path)
+    except ConvertError as exc:
+        raise UsageError(str(exc)) from None
     return read_song(path).song
 
 

@@ -464,6 +464,13 @@ def test_infill_bad_requests_exit_2(workspace, tmp_path, capsys, extra, words):
     assert not (tmp_path / "o").exists()
 
 
+def test_a_song_file_of_unknown_type_is_a_usage_error(tmp_path, capsys):
+    (tmp_path / "tune.txt").write_text("do re mi")
+    argv = ["harmonize", "--melody", str(tmp_path / "tune.txt"), "--out", str(tmp_path / "o")]
+    assert cli.main(argv) == 2
+    assert "unknown file type" in capsys.readouterr().err
+
+
 def test_a_track_the_model_does_not_have_exits_2_before_any_work(workspace, tmp_path, capsys):
     song = load_midi(sorted(workspace["data"].glob("*.mid"))[1])
     song.tracks.append(song.tracks[0].copy())
