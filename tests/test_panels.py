@@ -486,6 +486,29 @@ def test_clicking_a_variation_without_an_audio_device_says_so(qtbot, window, scr
     assert panel.results.selected_indices() == [1]  # the click still selects
 
 
+def test_the_real_transport_without_a_device_explains_a_silent_audition(qtbot, scripted):
+    from studio.audio.stream import DeviceScan
+    from studio.ui.app import create_main_window
+
+    class SilentBackend:  # a sound system without output devices
+        def scan(self, refresh: bool = False) -> DeviceScan:
+            return DeviceScan((), "No audio: no output device found.")
+
+    window = create_main_window(audio_backend=SilentBackend(), threaded_audio=False)
+    panel = window.panels.generation
+    try:
+        panel.variations.setValue(1)
+        generate_and_wait(qtbot, panel)
+        thumb = panel.results.thumbnail(0)
+        qtbot.mouseClick(thumb, Qt.MouseButton.LeftButton, pos=QPoint(8, 8))
+        assert "No audio output device" in panel.message.text
+        assert "no output device found" in panel.message.text  # the transport's reason
+    finally:
+        window.document.undo_stack.setClean()
+        window.close()
+        window.deleteLater()
+
+
 def test_opening_a_variation_asks_before_unsaved_changes_are_lost(
     qtbot, window, scripted, monkeypatch
 ):
