@@ -220,3 +220,18 @@ def test_an_ordinary_file_loads_in_under_ten_times_its_size() -> None:
     )
     data = midi_bytes(Song("dense", 480, tracks=[Track("Piano", notes=notes)]))
     assert peak_bytes(lambda: parse_midi(data, "dense.mid")) < 10 * len(data)
+
+
+def test_load_song_file_opens_projects_with_their_report(tmp_path: Path) -> None:
+    import json
+
+    from studio.core.project import save_project
+
+    path = tmp_path / "song.pianola"
+    save_project(Project(Song("Draft \ud800", tracks=[Track("A")]), [{"h": 3}], {}), path)
+    seen: list[float] = []
+    loaded = load_song_file(path, progress=seen.append)
+    assert loaded.is_project and loaded.project is not None
+    assert loaded.song.title == "Draft \ufffd" and loaded.project.track_view_state == [{"h": 3}]
+    assert seen[-1] == 1.0
+    assert json.loads(path.read_text(encoding="utf-8"))["song"]["title"] == "Draft \ufffd"

@@ -86,7 +86,13 @@ def save_project(project: Project, path: str | os.PathLike[str]) -> None:
         raise ProjectError(path, f"cannot be saved: {exc}") from None
     except RecursionError:
         raise ProjectError(path, "cannot be saved: its settings are nested too deeply") from None
-    atomic_write_bytes(path, text.encode("utf-8"))
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate (pasted text, a file name's undecodable byte) has no UTF-8 form:
+        # save U+FFFD in its place rather than refuse the whole song.
+        data = _LONE_SURROGATE.sub("\ufffd", text).encode("utf-8")
+    atomic_write_bytes(path, data)
 
 
 def project_to_dict(project: Project) -> dict[str, Any]:
