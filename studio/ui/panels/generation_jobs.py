@@ -30,10 +30,14 @@ def generation_job(
     progress: Progress | None = None,
     cancel: Cancel | None = None,
 ) -> Iterator[GenerationResult]:
-    """Yields the draft (when refining), then the refined variations."""
+    """Yields the draft (when refining), then the refined variations; ends quietly when
+    cancelled (a cancel is what the composer asked for, not an error to log)."""
     if model is None:
         model = generation.load_model(request.model)
-    yield from generation.run(request, progress=progress, cancel=cancel, model=model)
+    try:
+        yield from generation.run(request, progress=progress, cancel=cancel, model=model)
+    except generation.GenerationCancelled:
+        return
 
 
 def morph_job(
@@ -47,6 +51,9 @@ def morph_job(
     """``steps`` songs morphing from ``request.seed``'s music to ``seed_b``'s."""
     if model is None:
         model = generation.load_model(request.model)
-    yield generation.interpolate(
-        request, seed_b, steps, progress=progress, cancel=cancel, model=model
-    )
+    try:
+        yield generation.interpolate(
+            request, seed_b, steps, progress=progress, cancel=cancel, model=model
+        )
+    except generation.GenerationCancelled:
+        return
