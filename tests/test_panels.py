@@ -590,6 +590,26 @@ def test_generate_from_a_checkpoint_into_the_editor_and_undo(qtbot, window, tiny
     assert doc.song == before
 
 
+def test_cancel_stops_the_real_engine(qtbot, window, tiny_checkpoint):
+    import time
+
+    panel = window.panels.generation
+    panel.set_model_source(tiny_checkpoint)
+    qtbot.waitUntil(lambda: panel.model is not None and not panel.is_working, timeout=30_000)
+    panel.variations.setValue(16)
+    panel.bars.setValue(64)
+    panel.refine.setValue(6)  # many passes: long enough to cancel in the middle
+    click(qtbot, panel.generate_button)
+    qtbot.waitUntil(lambda: panel.progress.maximum() == 1000, timeout=30_000)
+    t0 = time.perf_counter()
+    click(qtbot, panel.cancel_button)
+    assert time.perf_counter() - t0 < 0.2 and not panel.is_busy
+    qtbot.waitUntil(lambda: not panel.is_working, timeout=30_000)  # stopped at its next pass
+    assert not panel.message.is_error and "Cancelled" in panel.message.text
+    captions = [panel.results.thumbnail(k).caption for k in range(len(panel.results))]
+    assert all(c.endswith("· draft") for c in captions)  # nothing refined after the cancel
+
+
 def test_regenerate_the_loop_replaces_only_those_bars_as_one_undo_step(
     qtbot, window, tiny_checkpoint
 ):
