@@ -116,7 +116,7 @@ BYTES_PER_CELL = 16
 BYTES_PER_WINDOW_CELL = 300
 MEMORY_SHARE = 0.5  # of the free memory one job may plan to use
 
-_models: dict[tuple[str, float], LoadedModel] = {}
+_models: dict[tuple[str, int, int, str], LoadedModel] = {}
 _models_lock = threading.Lock()
 _voice_ranges: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # per generator
 
@@ -126,11 +126,12 @@ def load_model(source: str | Path = "default") -> LoadedModel:
     """The model at ``source`` (a checkpoint, a run folder or ``default``), loaded once
     per file and version. A file that is not a usable model raises `CheckpointError`
     (`studio.ml.errors`) with one sentence that names it."""
-    from studio.ml import sample
-    from studio.ml.checkpoint import resolve_model
+    from studio.ml import checkpoint, sample
 
-    path = resolve_model(source)
-    key = (str(Path(path).resolve()), Path(path).stat().st_mtime)
+    path = Path(checkpoint.resolve_model(source))
+    stat = path.stat()
+    # A file changed on disk, or code expecting another architecture, loads (and checks) anew.
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, checkpoint.ARCH_VERSION)
     with _models_lock:
         model = _models.get(key)
         if model is None:
