@@ -55,12 +55,14 @@ def training_rolls(model: Any, limit: int, seed: int) -> np.ndarray:
     return windows.render(idx, model.lowest_pitch, model.config.n_pitches)
 
 
-def measure(gen: np.ndarray, held: np.ndarray, train: np.ndarray, model: Any, seed: int) -> dict:
+def measure(
+    gen: np.ndarray, held: np.ndarray, train: np.ndarray, model: Any, seed: int, baseline: dict
+) -> dict:
     cfg = model.config
     spb = cfg.steps_per_beat
     lengths = quality.note_length_profile(gen, held, spb)
     return {
-        "c2st": c2st.c2st_report(gen, held, train, spb, seed),
+        "c2st": c2st.c2st_report(gen, held, None, spb, seed, baseline),
         "note_lengths": lengths,
         "voice_leading": quality.consecutive_perfects(gen),
         "memorisation_share": quality.memorisation_share(gen, train, cfg.steps_per_bar),
@@ -190,11 +192,13 @@ def main(argv: list[str] | None = None) -> int:
         "memorisation_share": quality.memorisation_share(held, train, model.config.steps_per_bar),
         "keys": quality.key_histogram(held, model.lowest_pitch),
     }
+    baseline = c2st.real_vs_real(train, held, model.config.steps_per_beat, args.seed)
+    print(f"real-vs-real measured ({time.perf_counter() - t0:.0f} s)", flush=True)
     results, verdicts = {}, {}
     for name, voicing in decodings.items():
         model.voicing = voicing
         gen = generate_rolls(model, args.samples, args.seed)
-        results[name] = measure(gen, held, train, model, args.seed)
+        results[name] = measure(gen, held, train, model, args.seed, baseline)
         results[name]["decoding"] = dataclasses.asdict(voicing)
         verdicts[name] = checks(results[name], bach)
         print(f"{name}: measured ({time.perf_counter() - t0:.0f} s)", flush=True)
