@@ -1,5 +1,5 @@
 """ML engine benchmarks: training throughput vs the machine's peak, generation latency,
-MIDI ingestion speed (pretty_midi vs symusic).
+MIDI ingestion speed (pretty_midi vs our reader, which training and the editor share).
 
 ``python -m bench.run ml`` (CPU, plus the same figures on CUDA when a GPU is present).
 """
@@ -126,13 +126,13 @@ def ingestion_rates() -> dict[str, float]:
         for b in blobs:
             pretty_midi.PrettyMIDI(io.BytesIO(b))
 
-    def with_symusic() -> None:
+    def with_core_reader() -> None:
         for b in blobs:
-            data.parse_midi(b, "bach", 4, 4)
+            data.read_training_file(b, "bach", 4, 4)
 
     rates = {
         "pretty_midi": len(blobs) / best_of(with_pretty_midi, 2),
-        "symusic": len(blobs) / best_of(with_symusic, 3),
+        "core": len(blobs) / best_of(with_core_reader, 3),
     }
     with tempfile.TemporaryDirectory() as tmp:
         data.scan_dataset(data.BACH_NAME, cache_dir=tmp)
@@ -157,8 +157,8 @@ def run() -> list[Row]:
     rows.append(
         Row(
             "ml",
-            "ingest symusic (used)",
-            rates["symusic"],
+            "ingest (core reader, used)",
+            rates["core"],
             "files/s",
             ">= 500",
             "parse + track mapping",

@@ -243,10 +243,6 @@ def song_to_parsed(song: Song, mapping: str, steps_per_beat: int, n_tracks: int)
     )
 
 
-# The old name, kept until bench/bench_ml.py calls read_training_file.
-parse_midi = read_training_file
-
-
 # ----------------------------------------------------------------------------- cache
 def _file_hashes(files: Sequence[Path], cache_dir: Path, progress: Progress | None) -> list[str]:
     """Content hash of each file, reusing hashes of files whose size and mtime are unchanged."""

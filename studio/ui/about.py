@@ -41,7 +41,6 @@ LIBRARIES: tuple[tuple[str, str, str, str], ...] = (
     ("pretty_midi", "pretty_midi", "MIT", "MIDI files"),
     ("mido", "mido", "MIT", "MIDI keyboard input"),
     ("python-rtmidi", "python-rtmidi", "MIT", "MIDI ports"),
-    ("symusic", "symusic", "MIT", "fast MIDI reading for training"),
     ("music21", "music21", "BSD-3-Clause", "MusicXML import and export"),
 )
 
