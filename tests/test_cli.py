@@ -498,7 +498,6 @@ def test_a_training_batch_that_cannot_fit_is_refused_with_advice(workspace, caps
     assert cli.main(argv) == 0  # the advised size passes the check
 
 
-
 def test_a_huge_training_batch_is_refused_with_an_estimate(workspace, capsys):
     argv = ["train", "--data", str(workspace["data"]), "--out", "x", "--preset", "tiny"]
     argv += ["--cache-dir", str(workspace["cache"]), "--batch-size", "100000", "--dry-run"]
