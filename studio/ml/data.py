@@ -7,8 +7,11 @@ the same limits on size, notes, tracks and ticks) -> map its tracks onto the dat
 track layout -> keep note lists in step units. The parsed notes are cached on disk
 under a key made of the files' content hashes, so re-opening a scanned folder only stats
 and looks up files.
-Windows of N bars are cut from the note lists (time-signature and empty-window
-filters), and batches are rendered to frame/onset planes on the fly with random
+Windows are cut from the note lists at bar lines in any time signature: a window is a
+fixed number of steps (the model's ``n_steps``: N bars of 4/4 by default) starting on a
+bar line inside one stretch of one metre, and it carries that metre (numerator,
+denominator) and its Krumhansl key, so one model learns from mixed metres and can be
+told the key. Batches are rendered to frame/onset planes on the fly with random
 transposition, so even a 10,000-file corpus never needs a dense roll of everything.
 """
 
@@ -31,6 +34,8 @@ from studio.core.import_report import SongFileError
 from studio.core.midi_io import parse_midi_with_report, read_midi_bytes
 from studio.core.song import Song
 from studio.ml.errors import DatasetError
+from studio.ml.keying import window_key_labels
+from studio.ml.metre import bar_steps_exact, fits_grid, metre_name
 from studio.paths import bach_dataset_dir, user_data_dir
 
 BACH_NAME = "bach-chorales"
@@ -415,6 +420,37 @@ class WindowSet:
     lo: np.ndarray  # lowest pitch per window
     hi: np.ndarray  # highest pitch per window
     file_index: np.ndarray  # which usable file each window came from
+    # [W, 2] numerator, denominator of each window's metre (the window starts on its bar
+    # line); [W] each window's Krumhansl key label (`Key.index`, -1 when silent/unclear).
+    metre: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int64))
+    key: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    origin: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # [W] first step
+
+    def metres_of(self, indices: np.ndarray, default: tuple[int, int] = (4, 4)) -> np.ndarray:
+        """``[B, 2]`` metres of some windows (``default`` for a set cut without them)."""
+        indices = np.asarray(indices, dtype=np.int64)
+        if len(self.metre) != len(self):
+            return np.tile(np.asarray(default, np.int64), (len(indices), 1))
+        return self.metre[indices]
+
+    def keys_of(self, indices: np.ndarray, shifts: np.ndarray | None = None) -> np.ndarray:
+        """``[B]`` key labels of some windows, transposed with them by ``shifts``."""
+        indices = np.asarray(indices, dtype=np.int64)
+        if len(self.key) != len(self):
+            return np.full(len(indices), -1, np.int64)
+        keys = self.key[indices]
+        if shifts is None:
+            return keys
+        shifted = (keys % 12 + np.asarray(shifts, np.int64)) % 12 + 12 * (keys // 12)
+        return np.where(keys >= 0, shifted, -1)
+
+    def metre_counts(self) -> dict[str, int]:
+        """Windows per metre, most common first (``{"4/4": 310, "3/4": 52}``)."""
+        counts: dict[str, int] = {}
+        for num, den in self.metre.tolist():
+            name = metre_name((num, den))
+            counts[name] = counts.get(name, 0) + 1
+        return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -481,24 +517,52 @@ def steps_per_bar(time_signature: tuple[int, int], steps_per_beat: int) -> int:
     return int(value)
 
 
+def default_window_steps(bars: int, steps_per_beat: int) -> int:
+    """A mixed-metre window: ``bars`` bars of 4/4 (the bar count a user picks, in quarters)."""
+    return bars * 4 * steps_per_beat
+
+
 def cut_windows(
     corpus: ParsedCorpus,
     file_rows: Sequence[int],
     n_tracks: int,
     bars: int,
     steps_per_beat: int,
-    time_signature: tuple[int, int],
+    time_signature: tuple[int, int] | None,
     hop_bars: int = 1,
     min_notes: int = 4,
+    n_steps: int | None = None,
 ) -> tuple[WindowSet, int]:
-    """Windows of ``bars`` bars inside stretches of the wanted time signature.
+    """Windows of ``n_steps`` steps, each starting on a bar line of its stretch's metre.
 
+    ``time_signature`` keeps only stretches in that metre (and, without ``n_steps``,
+    makes windows exactly ``bars`` of its bars); None takes every metre whose bars fall on
+    the step grid, with ``n_steps`` defaulting to ``bars`` bars of 4/4. A window never
+    crosses a change of time signature. Each window records its metre and Krumhansl key.
     Returns the windows and how many candidate windows the empty-window filter dropped.
     """
-    spb = steps_per_bar(time_signature, steps_per_beat)
-    n_steps = bars * spb
+    if n_steps is None:
+        n_steps = (
+            bars * steps_per_bar(time_signature, steps_per_beat)
+            if time_signature is not None
+            else default_window_steps(bars, steps_per_beat)
+        )
+    wanted = tuple(time_signature) if time_signature is not None else None
     parts: dict[str, list[np.ndarray]] = {
-        k: [] for k in ("track", "pitch", "start", "end", "lo", "hi", "file", "count")
+        k: []
+        for k in (
+            "track",
+            "pitch",
+            "start",
+            "end",
+            "lo",
+            "hi",
+            "file",
+            "count",
+            "metre",
+            "pc",
+            "origin",
+        )
     }
     dropped = 0
     for f in file_rows:
@@ -507,11 +571,18 @@ def cut_windows(
         song_end = int(end.max()) if len(end) else 0
         ts = corpus.ts[corpus.ts_offsets[f] : corpus.ts_offsets[f + 1]]
         win_starts: list[int] = []
+        win_metres: list[tuple[int, int]] = []
         for k, (t0, num, den) in enumerate(ts):
-            if (int(num), int(den)) != tuple(time_signature):
+            metre = (int(num), int(den))
+            if wanted is not None and metre != wanted:
                 continue
+            if not fits_grid(metre, steps_per_beat):
+                continue  # e.g. 3/32 on a 4-per-quarter grid: bar lines fall between steps
+            spb = int(bar_steps_exact(metre, steps_per_beat))
             t1 = int(ts[k + 1, 0]) if k + 1 < len(ts) else song_end
-            win_starts.extend(range(int(t0), t1 - n_steps + 1, hop_bars * spb))
+            found = range(int(t0), t1 - n_steps + 1, hop_bars * spb)
+            win_starts.extend(found)
+            win_metres.extend([metre] * len(found))
         if not win_starts:
             continue
         ws = np.array(win_starts, dtype=np.int64)
@@ -519,26 +590,33 @@ def cut_windows(
         hi_idx = np.searchsorted(start, ws + n_steps, side="left")
         max_len = int((end - start).max())
         lo_idx = np.searchsorted(start, ws - max_len, side="left")
-        for w, i0, i1 in zip(ws, lo_idx, hi_idx, strict=True):
+        for w, metre, i0, i1 in zip(ws, win_metres, lo_idx, hi_idx, strict=True):
             sel = np.arange(i0, i1)
             sel = sel[end[sel] > w]
             if len(sel) < min_notes:
                 dropped += 1
                 continue
             p = corpus.pitch[a:b][sel].astype(np.int64)
+            s_rel, e_rel = start[sel] - w, end[sel] - w
+            heard = np.minimum(e_rel, n_steps) - np.maximum(s_rel, 0)
             parts["track"].append(corpus.track[a:b][sel].astype(np.int64))
             parts["pitch"].append(p)
-            parts["start"].append(start[sel] - w)
-            parts["end"].append(end[sel] - w)
+            parts["start"].append(s_rel)
+            parts["end"].append(e_rel)
             parts["lo"].append(np.array([p.min()]))
             parts["hi"].append(np.array([p.max()]))
             parts["file"].append(np.array([f]))
             parts["count"].append(np.array([len(sel)]))
+            parts["metre"].append(np.array(metre, np.int64))
+            parts["origin"].append(np.array([w]))
+            parts["pc"].append(np.bincount(p % 12, weights=heard, minlength=12)[:12])
 
     def cat(key: str) -> np.ndarray:
         return np.concatenate(parts[key]).astype(np.int64) if parts[key] else np.zeros(0, np.int64)
 
     counts = cat("count")
+    metres = np.stack(parts["metre"]) if parts["metre"] else np.zeros((0, 2), np.int64)
+    keys = window_key_labels(np.stack(parts["pc"])) if parts["pc"] else np.zeros(0, np.int64)
     windows = WindowSet(
         n_tracks,
         n_steps,
@@ -550,6 +628,9 @@ def cut_windows(
         cat("lo"),
         cat("hi"),
         cat("file"),
+        metres,
+        keys,
+        cat("origin"),
     )
     return windows, dropped
 
@@ -577,6 +658,8 @@ class DatasetScan:
     mapping: str = "bach"
     bars: int = 4
     steps_per_beat: int = 4
+    # The metre a song written by the model gets by default: the one asked for, else the
+    # most common training metre; ``metres`` counts training windows per metre.
     time_signature: tuple[int, int] = (4, 4)
     heldout_files: int = 0
     heldout_windows: int = 0
@@ -584,6 +667,8 @@ class DatasetScan:
     fingerprint: str = ""
     seconds: float = 0.0
     templates: list[dict[str, Any]] = field(default_factory=list)
+    metres: dict[str, int] = field(default_factory=dict)
+    any_metre: bool = True
     train_set: WindowSet | None = field(default=None, repr=False)
     heldout_set: WindowSet | None = field(default=None, repr=False)
 
@@ -602,6 +687,8 @@ class DatasetScan:
             "mapping": self.mapping,
             "bars": self.bars,
             "time_signature": list(self.time_signature),
+            "metres": dict(self.metres),
+            "steps_per_beat": self.steps_per_beat,
             "fingerprint": self.fingerprint,
         }
 
@@ -613,17 +700,21 @@ def scan_dataset(
     mapping: str = "auto",
     bars: int = 4,
     steps_per_beat: int = 4,
-    time_signature: tuple[int, int] = (4, 4),
+    time_signature: tuple[int, int] | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     hop_bars: int = 1,
     min_notes: int = 4,
     use_cache: bool = True,
+    n_steps: int | None = None,
 ) -> DatasetScan:
     """Scan a folder (or ``bach-chorales``) into training and held-out windows.
 
     ``mapping``: ``auto`` (Bach voices for the bundled set and for folders of
     Soprano/Alto/Tenor/Bass scores, MuseGAN's five program families otherwise),
     ``bach``, ``musegan`` or ``piano`` (every pitched track merged).
+    ``time_signature``: None (every metre, windows of ``bars`` bars of 4/4 or
+    ``n_steps`` steps, each on a bar line of its own metre) or one metre only (windows of
+    ``bars`` of its bars: what models before metre conditioning were trained on).
     ``progress(done, total)`` is called as files are hashed and parsed. Files listed in
     the folder's ``split.json`` go to the held-out set and are never trained on.
     """
@@ -649,14 +740,24 @@ def scan_dataset(
     train_rows = [
         k for k in range(len(corpus.names)) if Path(corpus.names[k]).stem not in heldout_names
     ]
-    args = (len(templates), bars, steps_per_beat, time_signature, hop_bars, min_notes)
+    any_metre = time_signature is None
+    args = (len(templates), bars, steps_per_beat, time_signature, hop_bars, min_notes, n_steps)
     train_set, dropped = cut_windows(corpus, train_rows, *args)
     held_set, _ = cut_windows(corpus, held, *args)
     if len(train_set) == 0:
+        if time_signature is not None:
+            where = f"{bars}-bar windows in {metre_name(time_signature)} time"
+            other = "or in another time signature"
+        else:
+            where = f"windows of {train_set.n_steps} steps ({bars} bars of 4/4)"
+            other = f"or in metres whose bars miss a {steps_per_beat}-per-quarter grid"
         raise DatasetError(
-            f"no {bars}-bar windows in {time_signature[0]}/{time_signature[1]} time in {folder}: "
-            "the pieces are shorter than the model's window or in another time signature"
+            f"no {where} in {folder}: the pieces are shorter than the model's window {other}"
         )
+    metres = train_set.metre_counts()
+    if time_signature is None:
+        num, den = next(iter(metres)).split("/")
+        time_signature = (int(num), int(den))
     # Programs: the most common program each layout track had in the data.
     for k, template in enumerate(templates):
         seen = corpus.programs[:, k] if len(corpus.programs) else np.zeros(0)
@@ -681,6 +782,8 @@ def scan_dataset(
         fingerprint=corpus.fingerprint,
         seconds=time.perf_counter() - t0,
         templates=templates,
+        metres=metres,
+        any_metre=any_metre,
         train_set=train_set,
         heldout_set=held_set,
     )

@@ -31,6 +31,7 @@ import math
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -50,6 +51,15 @@ class ModelConfig:
     g_channels: tuple[int, ...] = (32, 64, 128, 256, 256)
     d_channels: tuple[int, ...] = (32, 64, 128, 256, 256)
     res_blocks: int = 2
+    # Engine v2 (old checkpoints lack these keys and load with the defaults, unchanged):
+    # key conditioning adds `KEY_PLANES` inputs to G and D; ``lowest_pitch`` (row 0's MIDI
+    # pitch) lets the key planes mark pitch classes.
+    key_conditioning: bool = False
+    lowest_pitch: int = 0
+
+    @property
+    def extra_planes(self) -> int:
+        return KEY_PLANES if self.key_conditioning else 0
 
     @property
     def levels(self) -> int:
@@ -94,24 +104,96 @@ def preset_config(preset: str, **shape: Any) -> ModelConfig:
     return cfg
 
 
-def coordinate_planes(cfg: ModelConfig, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
-    """``[1, 5, S, P]``: pitch position and sin/cos of the phase in the beat and the bar."""
+def coordinate_planes(
+    cfg: ModelConfig,
+    device: torch.device,
+    dtype: torch.dtype,
+    metres: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """``[B, 5, S, P]``: pitch position and sin/cos of the phase in the beat and the bar.
+
+    ``metres`` (``[B, 2]``: numerator, denominator per sample; every window starts on a
+    bar line) gives each sample its own bar and beat (the metre's counted beat: quarter
+    in 3/4, dotted quarter in 6/8, half in 2/2; see `studio.ml.metre`). Without it
+    (``B`` = 1) the bar is ``cfg.steps_per_bar`` and the beat a quarter: the planes every
+    model before metre conditioning was trained with, bit for bit equal to 4/4's.
+    """
     s = torch.arange(cfg.n_steps, device=device, dtype=torch.float32)
     p = torch.linspace(-1.0, 1.0, cfg.n_pitches, device=device)
-    bar = 2 * math.pi * (s % cfg.steps_per_bar) / cfg.steps_per_bar
-    beat = 2 * math.pi * (s % cfg.steps_per_beat) / cfg.steps_per_beat
+    if metres is None:
+        bar_len = torch.full((1, 1), float(cfg.steps_per_bar), device=device)
+        beat_len = torch.full((1, 1), float(cfg.steps_per_beat), device=device)
+    else:
+        num = metres[:, 0].to(device=device, dtype=torch.float32)
+        den = metres[:, 1].to(device=device, dtype=torch.float32)
+        unit = cfg.steps_per_beat * 4 / den  # steps of the denominator's note
+        compound = (num > 3) & (torch.remainder(num, 3) == 0)
+        bar_len = (num * unit)[:, None]
+        beat_len = torch.where(compound, 3 * unit, unit)[:, None]
+    # Same operations, in the same order, as the fixed-metre planes: 4/4 stays bit-identical.
+    bar = 2 * math.pi * torch.remainder(s[None, :], bar_len) / bar_len
+    beat = 2 * math.pi * torch.remainder(s[None, :], beat_len) / beat_len
+    b = bar.shape[0]
     planes = [
-        p[None, :].expand(cfg.n_steps, -1),
+        p[None, None, :].expand(b, cfg.n_steps, -1),
         *(
-            f(x)[:, None].expand(-1, cfg.n_pitches)
+            f(x)[:, :, None].expand(-1, -1, cfg.n_pitches)
             for x in (bar, beat)
             for f in (torch.sin, torch.cos)
         ),
     ]
-    return torch.stack(planes)[None].to(dtype)
+    return torch.stack(planes, dim=1).to(dtype)
+
+
+KEY_PLANES = 3  # key profile weight of each pitch row, tonic rows, mode (+1 major, -1 minor)
+
+
+def key_planes(
+    cfg: ModelConfig,
+    keys: torch.Tensor | None,
+    batch: int,
+    device: torch.device,
+    dtype: torch.dtype,
+) -> torch.Tensor:
+    """``[B, KEY_PLANES, S, P]`` for key labels (`studio.core.keys.Key.index`, -1 = any).
+
+    The key enters as pitch-row planes rather than a learnt embedding: the weight of each
+    row's pitch class in the key's Krumhansl profile (scaled to 0..1) and a tonic marker,
+    so the network sees *which rows* belong to the key, and a transposed window gets a
+    transposed label for free. ``cfg.lowest_pitch`` names row 0's MIDI pitch.
+    """
+    from studio.core.keys import MAJOR_PROFILE, MINOR_PROFILE
+
+    out = torch.zeros(batch, KEY_PLANES, cfg.n_steps, cfg.n_pitches, device=device, dtype=dtype)
+    if keys is None:
+        return out
+    keys = keys.to(device=device, dtype=torch.long).reshape(-1)
+    if keys.numel() == 1 and batch > 1:
+        keys = keys.expand(batch)
+    profiles = torch.tensor(
+        np.stack([MAJOR_PROFILE, MINOR_PROFILE]), device=device, dtype=torch.float32
+    )
+    profiles = (profiles - profiles.min()) / (profiles.max() - profiles.min())
+    known = keys >= 0
+    k = keys.clamp_min(0)
+    tonic, minor = k % 12, k // 12
+    pc = (torch.arange(cfg.n_pitches, device=device) + cfg.lowest_pitch) % 12  # [P]
+    degree = (pc[None, :] - tonic[:, None]) % 12  # [B, P]
+    weight = profiles[minor[:, None], degree] * known[:, None]
+    tonic_rows = (degree == 0).float() * known[:, None]
+    mode = torch.where(minor == 1, -1.0, 1.0) * known
+    rows = torch.stack([weight, tonic_rows, mode[:, None].expand(-1, cfg.n_pitches)], dim=1)
+    return out + rows[:, :, None, :].to(dtype)
 
 
 N_COORDS = 5
+
+
+def _coords(
+    cfg: ModelConfig, like: torch.Tensor, batch: int, metres: torch.Tensor | None
+) -> torch.Tensor:
+    planes = coordinate_planes(cfg, like.device, like.dtype, metres)
+    return planes.expand(batch, -1, -1, -1) if planes.shape[0] == 1 else planes
 
 
 def _norm(c: int) -> nn.GroupNorm:
@@ -146,7 +228,7 @@ class Generator(nn.Module):
         self.cfg = cfg
         ch = cfg.g_channels
         t = cfg.n_tracks
-        self.stem = ConvBlock(3 * t + N_COORDS, ch[0])
+        self.stem = ConvBlock(3 * t + N_COORDS + cfg.extra_planes, ch[0])
         self.down = nn.ModuleList(
             nn.Sequential(
                 nn.Conv2d(ch[k], ch[k + 1], 4, stride=2, padding=1),
@@ -180,12 +262,23 @@ class Generator(nn.Module):
             self.head.bias[:t].fill_(-math.log(cfg.n_pitches))
             self.head.bias[t:].fill_(-math.log(8 * cfg.n_pitches))
 
-    def forward(self, z: torch.Tensor, context: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self,
+        z: torch.Tensor,
+        context: torch.Tensor,
+        mask: torch.Tensor,
+        metres: torch.Tensor | None = None,
+        keys: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """``metres`` ``[B, 2]`` (None: the config's fixed bar); ``keys`` ``[B]`` key labels
+        (-1 any; used only when ``cfg.key_conditioning``)."""
         b = z.shape[0]
         cfg = self.cfg
         m = mask[:, :, :, None].expand(-1, -1, -1, cfg.n_pitches).to(context.dtype)
-        coords = coordinate_planes(cfg, context.device, context.dtype).expand(b, -1, -1, -1)
-        x = self.stem(torch.cat([context * m.repeat(1, 2, 1, 1), m, coords], dim=1))
+        inputs = [context * m.repeat(1, 2, 1, 1), m, _coords(cfg, context, b, metres)]
+        if cfg.key_conditioning:
+            inputs.append(key_planes(cfg, keys, b, context.device, context.dtype))
+        x = self.stem(torch.cat(inputs, dim=1))
         skips = [x]
         for layer in self.down:
             x = layer(x)
@@ -207,20 +300,28 @@ class Discriminator(nn.Module):
         self.cfg = cfg
         ch = cfg.d_channels
         t = cfg.n_tracks
-        layers: list[nn.Module] = [spectral_norm(nn.Conv2d(3 * t + N_COORDS, ch[0], 3, padding=1))]
+        cin = 3 * t + N_COORDS + cfg.extra_planes
+        layers: list[nn.Module] = [spectral_norm(nn.Conv2d(cin, ch[0], 3, padding=1))]
         for k in range(len(ch) - 1):
             layers.append(spectral_norm(nn.Conv2d(ch[k], ch[k + 1], 4, stride=2, padding=1)))
         self.convs = nn.ModuleList(layers)
         self.out = spectral_norm(nn.Linear(ch[-1], 1))
 
     def forward(
-        self, roll: torch.Tensor, mask: torch.Tensor, return_features: bool = False
+        self,
+        roll: torch.Tensor,
+        mask: torch.Tensor,
+        return_features: bool = False,
+        metres: torch.Tensor | None = None,
+        keys: torch.Tensor | None = None,
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         b = roll.shape[0]
         cfg = self.cfg
         m = mask[:, :, :, None].expand(-1, -1, -1, cfg.n_pitches).to(roll.dtype)
-        coords = coordinate_planes(cfg, roll.device, roll.dtype).expand(b, -1, -1, -1)
-        x = torch.cat([roll, m, coords], dim=1)
+        inputs = [roll, m, _coords(cfg, roll, b, metres)]
+        if cfg.key_conditioning:
+            inputs.append(key_planes(cfg, keys, b, roll.device, roll.dtype))
+        x = torch.cat(inputs, dim=1)
         for conv in self.convs:
             x = F.leaky_relu(conv(x), 0.2)
         features = x.mean(dim=(2, 3))  # mean, not sum: keeps scores O(1) at any size

@@ -93,7 +93,11 @@ class TrainConfig:
     resume: bool = False
     # Data
     mapping: str = "auto"
-    bars: int = 4
+    bars: int = 4  # window length in bars of 4/4; windows of every metre are cut at bar lines
+    # Grid steps per quarter note. 4 (the bundled model) holds sixteenths, and compound
+    # metres (6/8: an eighth is 2 steps); 12 also holds triplets, at 3x the compute.
+    steps_per_beat: int = 4
+    key_conditioning: bool = False  # the network is told each window's key (engine v2)
     transpose: int | None = None  # max semitones of augmentation; None: 3 (Bach) / 5
     cache_dir: str | None = None
     # Objective
@@ -341,7 +345,11 @@ class Trainer:
         if config.threads > 0:
             torch.set_num_threads(config.threads)
         self.scan = scan or scan_dataset(
-            config.data, mapping=config.mapping, bars=config.bars, cache_dir=config.cache_dir
+            config.data,
+            mapping=config.mapping,
+            bars=config.bars,
+            steps_per_beat=config.steps_per_beat,
+            cache_dir=config.cache_dir,
         )
         self.windows: WindowSet = self.scan.train_set  # type: ignore[assignment]
         lo, hi = self.scan.pitch_range
@@ -404,6 +412,8 @@ class Trainer:
             n_pitches=n,
             steps_per_bar=steps_per_bar,
             steps_per_beat=self.scan.steps_per_beat,
+            key_conditioning=self.config.key_conditioning,
+            lowest_pitch=lowest,
         )
 
     def data_meta(self) -> dict[str, Any]:
@@ -413,6 +423,9 @@ class Trainer:
             "lowest_pitch": self.lowest_pitch,
             "templates": self.scan.templates,
             "time_signature": list(self.scan.time_signature),
+            # The metres the windows were in: generation in another one says so.
+            "metres": [[int(v) for v in m.split("/")] for m in self.scan.metres],
+            "key_conditioning": self.config.key_conditioning,
             "mapping": self.scan.mapping,
             "bpm": 100.0,
             "transpose": self.transpose,
@@ -437,21 +450,37 @@ class Trainer:
         self, step: int, batch: int
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         cfg = self.model_cfg
-        g = _step_generator(self.config.seed, self.rank, step)
-        idx = _batch_indices(self.sampler, step, batch, self._epoch_cache)
-        uniform = torch.rand(len(idx), generator=g).numpy()
-        shifts = self.windows.random_shifts(
-            idx, self.transpose, self.lowest_pitch, cfg.n_pitches, uniform
-        )
+        g, idx, shifts = self._batch_draw(step, batch)
         roll = torch.from_numpy(self.windows.render(idx, self.lowest_pitch, cfg.n_pitches, shifts))
         real = torch.cat([(roll > 0).float(), (roll == 2).float()], dim=1)
         mask = task_masks(len(idx), cfg.n_tracks, cfg.n_steps, cfg.steps_per_bar, g)
         z = torch.randn(len(idx), cfg.z_dim, generator=g)
         return real.to(self.device), mask.to(self.device), z.to(self.device), roll
 
+    def _batch_draw(self, step: int, batch: int) -> tuple[torch.Generator, np.ndarray, np.ndarray]:
+        """The step's generator (after the transposition draw), windows and transpositions."""
+        g = _step_generator(self.config.seed, self.rank, step)
+        idx = _batch_indices(self.sampler, step, batch, self._epoch_cache)
+        uniform = torch.rand(len(idx), generator=g).numpy()
+        shifts = self.windows.random_shifts(
+            idx, self.transpose, self.lowest_pitch, self.model_cfg.n_pitches, uniform
+        )
+        return g, idx, shifts
+
+    def batch_conditions(self, step: int, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Metres ``[B, 2]`` and key labels ``[B]`` (transposed with the windows) of
+        ``make_batch(step, batch)``'s windows: the same draws, so they match it."""
+        _, idx, shifts = self._batch_draw(step, batch)
+        metres = self.windows.metres_of(idx, tuple(self.scan.time_signature))
+        keys = self.windows.keys_of(idx, shifts)
+        return torch.from_numpy(metres).to(self.device), torch.from_numpy(keys).to(self.device)
+
     def train_step(self, step: int) -> dict[str, float]:
         cfg, c = self.model_cfg, self.config
         real, mask, z, _ = self.make_batch(step, self.state.batch_size)
+        metres, keys = self.batch_conditions(step, len(real))
+        cond = {"metres": metres, "keys": keys}
+        cond2 = {"metres": torch.cat([metres, metres]), "keys": torch.cat([keys, keys])}
         t = cfg.n_tracks
         m = mask[:, :, :, None].expand(-1, -1, -1, cfg.n_pitches)
         m2 = m.repeat(1, 2, 1, 1)
@@ -461,7 +490,7 @@ class Trainer:
             else contextlib.nullcontext()
         )
         with amp:
-            logits = self.g_run(z, real, mask)
+            logits = self.g_run(z, real, mask, **cond)
         logits = logits.float()
         probs = torch.sigmoid(logits)
         fake_planes = torch.cat([probs[:, :t], probs[:, t:] * probs[:, :t]], dim=1)
@@ -474,7 +503,7 @@ class Trainer:
             self.opt_d.zero_grad(set_to_none=True)
             with amp:
                 both = torch.cat([real, fake.detach()])
-                scores = self.d_run(both, torch.cat([mask, mask])).float()
+                scores = self.d_run(both, torch.cat([mask, mask]), **cond2).float()
             d_real, d_fake = scores[: len(real)], scores[len(real) :]
             if c.loss == "hinge":
                 d_loss = F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean()
@@ -482,7 +511,7 @@ class Trainer:
                 d_loss = d_fake.mean() - d_real.mean()
                 alpha = torch.rand(len(real), 1, 1, 1, device=self.device)
                 mixed = (alpha * real + (1 - alpha) * fake.detach()).requires_grad_(True)
-                out = d_module(mixed, mask)
+                out = d_module(mixed, mask, **cond)
                 (grad,) = torch.autograd.grad(out.sum(), mixed, create_graph=True)
                 gp_value = ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
                 d_loss = d_loss + c.gp_weight * gp_value
@@ -497,9 +526,9 @@ class Trainer:
         try:
             self.opt_g.zero_grad(set_to_none=True)
             with amp:
-                g_scores, feat_fake = d_module(fake, mask, return_features=True)
+                g_scores, feat_fake = d_module(fake, mask, return_features=True, **cond)
                 with torch.no_grad():
-                    _, feat_real = d_module(real, mask, return_features=True)
+                    _, feat_real = d_module(real, mask, return_features=True, **cond)
             adv = -g_scores.float().mean()
             hidden = (1 - m2).float()
             scratch = (mask.flatten(1).sum(dim=1) == 0).float()

@@ -147,16 +147,83 @@ def test_musegan_and_piano_layouts_map_by_program_family(tmp_path):
     assert not (proll[0, :, 36] > 0)[::4].all()  # drum kick (pitch 36 every 8th) left out
 
 
-def test_time_signature_filter(tmp_path):
+def test_time_signature_filter_keeps_one_metre_when_asked(tmp_path):
     folder = tmp_path / "waltz"
     folder.mkdir()
     save_midi(_band_song((3, 4)), folder / "waltz.mid")
     with pytest.raises(DatasetError, match=r"4/4 time"):
-        data.scan_dataset(folder, mapping="piano", cache_dir=tmp_path / "c")
+        data.scan_dataset(folder, mapping="piano", time_signature=(4, 4), cache_dir=tmp_path / "c")
     scan = data.scan_dataset(
         folder, mapping="piano", time_signature=(3, 4), cache_dir=tmp_path / "c"
     )
     assert scan.windows > 0 and scan.train_set.n_steps == 4 * 12
+    assert scan.metres == {"3/4": scan.windows}
+
+
+def _metre_song(changes: list[tuple[int, int, int]], quarters: int) -> Song:
+    """One voice of quarter notes over ``quarters`` beats, with time-signature ``changes``
+    as (tick, numerator, denominator)."""
+    notes = [Note(60 + (k * 7) % 12, k * 480, 480) for k in range(quarters)]
+    return Song(
+        "metres",
+        480,
+        time_signatures=[TimeSignature(*c) for c in changes],
+        tracks=[Track("Piano", program=0, notes=notes)],
+    )
+
+
+def test_windows_start_on_bar_lines_in_any_metre_and_carry_it(tmp_path):
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    save_midi(_metre_song([(0, 3, 4)], 60), folder / "waltz.mid")
+    save_midi(_metre_song([(0, 6, 8)], 60), folder / "jig.mid")
+    save_midi(_metre_song([(0, 4, 2)], 80), folder / "motet.mid")
+    # 2/4 for 8 bars, then 5/4: no window may straddle the change.
+    save_midi(_metre_song([(0, 2, 4), (16 * 480, 5, 4)], 80), folder / "changes.mid")
+    scan = data.scan_dataset(folder, mapping="piano", bars=2, cache_dir=tmp_path / "c")
+    w = scan.train_set
+    assert w.n_steps == 32  # two bars of 4/4 at 4 steps per quarter, whatever the metre
+    assert set(scan.metres) == {"3/4", "6/8", "4/2", "2/4", "5/4"}
+    assert sum(scan.metres.values()) == len(w) == scan.windows
+    names = [p.name for p in data.find_midi_files(folder)]
+    bar = {(3, 4): 12, (6, 8): 12, (4, 2): 32, (2, 4): 8, (5, 4): 20}
+    for k in range(len(w)):
+        metre = tuple(w.metre[k].tolist())
+        name = names[w.file_index[k]]
+        window_start = int(w.origin[k])
+        if name == "changes.mid" and metre == (5, 4):
+            assert window_start >= 64 and (window_start - 64) % 20 == 0
+        else:
+            assert window_start % bar[metre] == 0
+        if name == "changes.mid" and metre == (2, 4):
+            assert window_start + w.n_steps <= 64  # stays inside the 2/4 stretch
+
+
+def test_each_window_carries_its_krumhansl_key_and_transposes_with_it(chorales, cache_dir):
+    from studio.core.keys import Key, estimate_key, pitch_class_weights
+
+    scan = data.scan_dataset(chorales, mapping="bach", cache_dir=cache_dir)
+    w = scan.train_set
+    assert len(w.key) == len(w) and (w.key >= 0).all()
+    for k in range(0, len(w), 7):
+        a, b = w.offsets[k], w.offsets[k + 1]
+        heard = np.minimum(w.end[a:b], w.n_steps) - np.maximum(w.start[a:b], 0)
+        assert estimate_key(pitch_class_weights(w.pitch[a:b], heard)).index == w.key[k]
+    idx = np.arange(5)
+    up = w.keys_of(idx, np.full(5, 2))
+    for k, label in zip(idx, up, strict=True):
+        old = Key.from_index(int(w.key[k]))
+        assert Key.from_index(int(label)) == Key((old.tonic + 2) % 12, old.mode)
+
+
+def test_bach_scan_takes_the_three_four_chorales_too(chorales, cache_dir):
+    scan = data.scan_dataset(chorales, mapping="bach", cache_dir=cache_dir)
+    assert "3/4" in scan.metres and "4/4" in scan.metres
+    assert scan.time_signature == (4, 4)  # the most common metre names the default
+    only_44 = data.scan_dataset(
+        chorales, mapping="bach", time_signature=(4, 4), cache_dir=cache_dir
+    )
+    assert scan.windows > only_44.windows
 
 
 def test_bundled_name_resolves(monkeypatch, chorales):
@@ -241,9 +308,7 @@ def test_training_ingestion_has_the_editors_limits(tmp_path, monkeypatch):
     (folder / "wide.mid").write_bytes(smf(1, 96, *[chunk] * 2045))
     (folder / "ok.mid").write_bytes(smf(1, 96, *[chunk] * 3))
     monkeypatch.setattr(limits, "MAX_TRACKS", 64)
-    scan = data.scan_dataset(
-        folder, mapping="piano", bars=1, min_notes=1, cache_dir=tmp_path / "c"
-    )
+    scan = data.scan_dataset(folder, mapping="piano", bars=1, min_notes=1, cache_dir=tmp_path / "c")
     assert dict(scan.skipped) == {"wide.mid": "it would make more than 64 tracks"}
     # Oversized files are refused before they are read.
     monkeypatch.setattr(limits, "MAX_MIDI_BYTES", 1000)
