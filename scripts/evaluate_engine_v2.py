@@ -29,7 +29,6 @@ import numpy as np
 from studio.core.atomic import atomic_write_text
 from studio.ml import c2st, quality
 from studio.ml.data import scan_dataset
-from studio.ml.evaluate import reference_rolls
 from studio.ml.sample import generate_rolls, load_generator
 from studio.ml.voicing import VoiceDecoding
 
@@ -41,7 +40,8 @@ TARGETS = {
 }
 
 
-def training_rolls(model: Any, limit: int, seed: int) -> np.ndarray:
+def window_sets(model: Any, training_limit: int, seed: int) -> dict[str, np.ndarray]:
+    """Held-out and (a sample of) training windows with the file each came from."""
     meta = model.meta.get("data", {})
     scan = scan_dataset(
         meta.get("summary", {}).get("source", "bach"),
@@ -49,20 +49,28 @@ def training_rolls(model: Any, limit: int, seed: int) -> np.ndarray:
         bars=model.bars,
         time_signature=tuple(model.time_signature),
     )
-    windows = scan.train_set
     rng = np.random.default_rng(seed)
-    idx = np.sort(rng.choice(len(windows), min(limit, len(windows)), replace=False))
-    return windows.render(idx, model.lowest_pitch, model.config.n_pitches)
+    train_set, held_set = scan.train_set, scan.heldout_set
+    train_idx = np.sort(
+        rng.choice(len(train_set), min(training_limit, len(train_set)), replace=False)
+    )
+    held_idx = np.arange(len(held_set))
+    render = lambda ws, idx: ws.render(idx, model.lowest_pitch, model.config.n_pitches)  # noqa: E731
+    return {
+        "held": render(held_set, held_idx),
+        "held_files": held_set.file_index[held_idx],
+        "train": render(train_set, train_idx),
+        "train_files": train_set.file_index[train_idx],
+    }
 
 
-def measure(
-    gen: np.ndarray, held: np.ndarray, train: np.ndarray, model: Any, seed: int, baseline: dict
-) -> dict:
+def measure(gen: np.ndarray, sets: dict, model: Any, seed: int, baseline: dict) -> dict:
     cfg = model.config
     spb = cfg.steps_per_beat
+    held, train = sets["held"], sets["train"]
     lengths = quality.note_length_profile(gen, held, spb)
     return {
-        "c2st": c2st.c2st_report(gen, held, None, spb, seed, baseline),
+        "c2st": c2st.c2st_report(gen, held, None, spb, seed, baseline, sets["held_files"]),
         "note_lengths": lengths,
         "voice_leading": quality.consecutive_perfects(gen),
         "memorisation_share": quality.memorisation_share(gen, train, cfg.steps_per_bar),
@@ -180,8 +188,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
     model = load_generator(args.model)
-    held, described = reference_rolls(model, None)
-    train = training_rolls(model, args.training_windows, args.seed)
+    sets = window_sets(model, args.training_windows, args.seed)
+    held, train = sets["held"], sets["train"]
+    described = f"held-out chorales ({len(held)} windows)"
     decodings = {
         "default decoding": VoiceDecoding(),
         "network alone (one pass, no rules)": VoiceDecoding(refine_rounds=0, rules=False),
@@ -192,13 +201,14 @@ def main(argv: list[str] | None = None) -> int:
         "memorisation_share": quality.memorisation_share(held, train, model.config.steps_per_bar),
         "keys": quality.key_histogram(held, model.lowest_pitch),
     }
-    baseline = c2st.real_vs_real(train, held, model.config.steps_per_beat, args.seed)
+    groups = (sets["train_files"], sets["held_files"])
+    baseline = c2st.real_vs_real(train, held, model.config.steps_per_beat, args.seed, groups)
     print(f"real-vs-real measured ({time.perf_counter() - t0:.0f} s)", flush=True)
     results, verdicts = {}, {}
     for name, voicing in decodings.items():
         model.voicing = voicing
         gen = generate_rolls(model, args.samples, args.seed)
-        results[name] = measure(gen, held, train, model, args.seed, baseline)
+        results[name] = measure(gen, sets, model, args.seed, baseline)
         results[name]["decoding"] = dataclasses.asdict(voicing)
         verdicts[name] = checks(results[name], bach)
         print(f"{name}: measured ({time.perf_counter() - t0:.0f} s)", flush=True)

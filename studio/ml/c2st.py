@@ -201,47 +201,89 @@ def _one_thread() -> Iterator[None]:
         torch.set_num_threads(before)
 
 
+def _fold_of(groups: np.ndarray, folds: int, rng: np.random.Generator) -> np.ndarray:
+    """Fold number of each row, whole groups at a time: windows cut from one chorale
+    overlap and share its tune, so a classifier that saw some of them would recognise the
+    rest, and the test would measure memory instead of a difference between the sets."""
+    unique, inverse = np.unique(groups, return_inverse=True)
+    order = rng.permutation(len(unique))
+    fold_of_group = np.empty(len(unique), np.int64)
+    fold_of_group[order] = np.arange(len(unique)) % folds
+    return fold_of_group[inverse]
+
+
 def two_sample_accuracy(
-    a: np.ndarray, b: np.ndarray, train: Trainer, seed: int = 0, folds: int = 5
+    a: np.ndarray,
+    b: np.ndarray,
+    train: Trainer,
+    seed: int = 0,
+    folds: int = 5,
+    groups_a: np.ndarray | None = None,
+    groups_b: np.ndarray | None = None,
 ) -> C2STScore:
-    """Balanced k-fold C2ST accuracy of ``train`` telling rows of ``a`` from rows of ``b``."""
+    """Balanced k-fold C2ST accuracy of ``train`` telling rows of ``a`` from rows of ``b``.
+
+    ``groups_a``/``groups_b`` (e.g. the source file of each window) keep every group in one
+    fold; rows without groups are each their own group."""
     rng = np.random.default_rng(seed)
     n = min(len(a), len(b))
     if n < folds:
         raise ValueError(f"need at least {folds} windows per set, got {n}")
-    a = a[rng.choice(len(a), n, replace=False)]
-    b = b[rng.choice(len(b), n, replace=False)]
-    x = np.concatenate([a, b])
+    pick_a = rng.choice(len(a), n, replace=False)
+    pick_b = rng.choice(len(b), n, replace=False)
+    ga = np.arange(len(a)) if groups_a is None else np.asarray(groups_a)
+    gb = np.arange(len(b)) if groups_b is None else np.asarray(groups_b)
+    # Distinct labels for the two sets' groups: offset b's past a's.
+    ga_codes = np.unique(ga[pick_a], return_inverse=True)[1]
+    gb_codes = np.unique(gb[pick_b], return_inverse=True)[1] + ga_codes.max() + 1
+    x = np.concatenate([a[pick_a], b[pick_b]])
     y = np.concatenate([np.ones(n, bool), np.zeros(n, bool)])
-    order = rng.permutation(2 * n)
-    correct = 0
+    fold = _fold_of(np.concatenate([ga_codes, gb_codes]), folds, rng)
+    correct = tested = 0
     with _one_thread():
-        for k, test in enumerate(np.array_split(order, folds)):
-            train_idx = np.setdiff1d(order, test)
+        for k in range(folds):
+            test = np.flatnonzero(fold == k)
+            train_idx = np.flatnonzero(fold != k)
+            if not len(test) or len(np.unique(y[train_idx])) < 2:
+                continue
             guess = train(x[train_idx], y[train_idx], x[test], seed + k)
             correct += int((guess == y[test]).sum())
-    return C2STScore(correct / (2 * n), n, folds)
+            tested += len(test)
+    return C2STScore(correct / max(tested, 1), n, folds)
 
 
-def feature_c2st(a: np.ndarray, b: np.ndarray, steps_per_beat: int, seed: int = 0) -> C2STScore:
+Groups = tuple[np.ndarray | None, np.ndarray | None]
+
+
+def feature_c2st(
+    a: np.ndarray, b: np.ndarray, steps_per_beat: int, seed: int = 0, groups: Groups = (None, None)
+) -> C2STScore:
     """C2ST of the feature classifier on two sets of rolls."""
     fa, fb = window_features(a, steps_per_beat), window_features(b, steps_per_beat)
-    return two_sample_accuracy(fa, fb, _train_features, seed)
+    return two_sample_accuracy(fa, fb, _train_features, seed, 5, *groups)
 
 
-def conv_c2st(a: np.ndarray, b: np.ndarray, seed: int = 0) -> C2STScore:
+def conv_c2st(
+    a: np.ndarray, b: np.ndarray, seed: int = 0, groups: Groups = (None, None)
+) -> C2STScore:
     """C2ST of the convolutional classifier on two sets of rolls."""
-    return two_sample_accuracy(roll_planes(a), roll_planes(b), _train_conv, seed)
+    return two_sample_accuracy(roll_planes(a), roll_planes(b), _train_conv, seed, 5, *groups)
 
 
 def real_vs_real(
-    training: np.ndarray, heldout: np.ndarray, steps_per_beat: int, seed: int = 0
+    training: np.ndarray,
+    heldout: np.ndarray,
+    steps_per_beat: int,
+    seed: int = 0,
+    groups: Groups = (None, None),
 ) -> dict[str, dict[str, float | int]]:
     """Both classifiers on training-vs-held-out windows: the baseline a generated set's
-    score should approach (hymn tunes recur across chorales, so it is above 0.5 too)."""
+    score should approach. ``groups``: (training, held-out) source file of each window."""
     return {
-        "feature_real_vs_real": feature_c2st(training, heldout, steps_per_beat, seed).as_dict(),
-        "conv_real_vs_real": conv_c2st(training, heldout, seed).as_dict(),
+        "feature_real_vs_real": feature_c2st(
+            training, heldout, steps_per_beat, seed, groups
+        ).as_dict(),
+        "conv_real_vs_real": conv_c2st(training, heldout, seed, groups).as_dict(),
     }
 
 
@@ -252,15 +294,18 @@ def c2st_report(
     steps_per_beat: int,
     seed: int = 0,
     baseline: dict[str, dict[str, float | int]] | None = None,
+    heldout_groups: np.ndarray | None = None,
 ) -> dict[str, dict[str, float | int]]:
     """Both classifiers on generated-vs-held-out, beside the real-vs-real baseline
-    (computed from ``training`` unless an earlier ``baseline`` is passed in)."""
+    (computed from ``training`` unless an earlier ``baseline`` is passed in).
+    ``heldout_groups``: the source file of each held-out window (folds keep files whole)."""
     if baseline is None:
         if training is None:
             raise ValueError("pass training windows or a real-vs-real baseline")
-        baseline = real_vs_real(training, heldout, steps_per_beat, seed)
+        baseline = real_vs_real(training, heldout, steps_per_beat, seed, (None, heldout_groups))
+    groups = (None, heldout_groups)
     return {
-        "feature": feature_c2st(generated, heldout, steps_per_beat, seed).as_dict(),
-        "conv": conv_c2st(generated, heldout, seed).as_dict(),
+        "feature": feature_c2st(generated, heldout, steps_per_beat, seed, groups).as_dict(),
+        "conv": conv_c2st(generated, heldout, seed, groups).as_dict(),
         **baseline,
     }
