@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -35,7 +36,7 @@ def main_window():
 
 
 def edit() -> None:
-    state = {"edits": 0}
+    state = {"edits": 0, "last_edit": 0.0}
 
     def tick() -> None:
         window = main_window()
@@ -45,9 +46,11 @@ def edit() -> None:
             k = state["edits"]
             window.document.push(edits.AddNotes(0, Notes([60 + k], [k * 240], [240])))
             state["edits"] += 1
+            state["last_edit"] = time.time()
             return
         path = window.autosaver.recovery_path
-        if window.autosaver.last_saved is not None and path.is_file():
+        saved = window.autosaver.last_saved
+        if saved is not None and saved > state["last_edit"] and path.is_file():
             print(f"AUTOSAVED {path}", flush=True)
             timer.stop()
 

@@ -12,9 +12,11 @@ every save path shows the same clear dialog whatever went wrong.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,12 +26,14 @@ from PySide6.QtCore import QEventLoop, Qt, QTimer
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
 from studio.core.atomic import write_error_message
-from studio.core.midi_io import MidiExportError, MidiImportError, load_midi
-from studio.core.project import Project, ProjectError, load_project
+from studio.core.files import load_song_file
+from studio.core.import_report import LoadCancelled, SongFileError
+from studio.core.midi_io import MidiExportError
+from studio.core.musicxml import MusicXmlImportError, is_musicxml_path, load_musicxml
+from studio.core.project import Project, ProjectError
 from studio.logs import log_file
 from studio.ui.workers import start_generator
 
-PROJECT_SUFFIX = ".pianola"
 SHOW_PROGRESS_AFTER_MS = 250
 _SCALE = 1000
 
@@ -38,28 +42,34 @@ log = logging.getLogger(__name__)
 Progress = Callable[..., None]
 
 
-def _accepts_progress(func: Callable[..., Any]) -> bool:
+def _accepts(func: Callable[..., Any], name: str) -> bool:
     try:
-        return "progress" in inspect.signature(func).parameters
+        return name in inspect.signature(func).parameters
     except (TypeError, ValueError):
         return False
 
 
-def read_song_file(path: str, progress: Progress | None = None) -> Project:
-    """A .pianola project, or a MIDI file as a project without view state.
+@dataclass
+class SongFile:
+    """What a loader gives back: the project and the import report's sentences."""
 
-    ``progress(done, total)`` is passed on to readers that report progress (and that
-    stop when it raises); the worker's ``report`` raises once Cancel was pressed.
+    project: Project
+    report: tuple[str, ...] = ()
+
+
+def read_song_file(
+    path: str, progress: Progress | None = None, cancel: Callable[[], bool] | None = None
+) -> SongFile:
+    """A .pianola project, a MIDI file or MusicXML, as a project (MIDI: no view state).
+
+    ``progress(fraction)`` is called now and then; ``cancel()`` returning True stops the
+    read (`LoadCancelled`). Runs in the open worker: no Qt here.
     """
-    if path.lower().endswith(PROJECT_SUFFIX):
-        reader: Callable[..., Any] = load_project
-    else:
-        reader = load_midi
-    if progress is not None and _accepts_progress(reader):
-        loaded = reader(path, progress=progress)
-    else:
-        loaded = reader(path)
-    return loaded if isinstance(loaded, Project) else Project(loaded)
+    if is_musicxml_path(path):
+        return SongFile(Project(load_musicxml(path)))
+    loaded = load_song_file(path, progress=progress, cancel=cancel)
+    project = loaded.project if loaded.project is not None else Project(loaded.song)
+    return SongFile(project, tuple(loaded.report.items))
 
 
 @dataclass
@@ -67,6 +77,7 @@ class LoadResult:
     project: Project | None = None
     error: BaseException | None = None
     cancelled: bool = False
+    report: tuple[str, ...] = ()  # what the reader skipped or repaired, in sentences
 
 
 _busy = False
@@ -78,10 +89,11 @@ def open_song_file(
     loader: Callable[..., Project] = read_song_file,
     show_after_ms: int = SHOW_PROGRESS_AFTER_MS,
 ) -> LoadResult:
-    """Read ``path`` with ``loader(path, progress=…)`` in a worker; the GUI keeps running.
+    """Read ``path`` with ``loader(path, progress=…, cancel=…)`` in a worker.
 
-    Returns when the file is read, has failed, or Cancel was pressed (the worker is
-    then asked to stop and its result is dropped).
+    The GUI keeps running meanwhile. Returns when the file is read, has failed, or Cancel
+    was pressed (the reader is asked to stop and whatever it returns is dropped). The
+    loader returns a `SongFile` or a `Project`; ``cancel`` is passed when it takes one.
     """
     global _busy
     path = str(path)
@@ -98,6 +110,10 @@ def open_song_file(
     dialog.setAutoReset(False)
     dialog.setMinimumDuration(2**30)  # shown by our timer, not by setValue's heuristics
     done = {"finished": False}
+    stop = threading.Event()
+    polls_cancel = _accepts(loader, "cancel")
+    if polls_cancel:
+        loader = functools.partial(loader, cancel=stop.is_set)
 
     def on_progress(value: object) -> None:
         fraction = _fraction(value)
@@ -108,11 +124,19 @@ def open_song_file(
         dialog.setValue(int(fraction * _SCALE))
 
     def on_returned(value: object) -> None:
-        if not result.cancelled:
-            result.project = value  # type: ignore[assignment]
+        if result.cancelled:
+            return
+        if isinstance(value, SongFile):
+            result.project, result.report = value.project, value.report
+        elif isinstance(value, Project):
+            result.project = value
+        else:
+            result.error = TypeError(f"the reader returned {type(value).__name__}")
 
     def on_errored(error: object) -> None:
-        if not result.cancelled:
+        if isinstance(error, LoadCancelled):
+            result.cancelled = True
+        elif not result.cancelled:
             result.error = error if isinstance(error, BaseException) else RuntimeError(error)
 
     def on_finished() -> None:
@@ -121,7 +145,9 @@ def open_song_file(
 
     def on_cancel() -> None:
         result.cancelled = True
-        handle.abort()
+        stop.set()  # the reader polls it and stops within ~30 ms of work
+        if not polls_cancel:
+            handle.abort()  # its next progress report raises WorkerAborted
         loop.quit()
 
     try:
@@ -153,7 +179,7 @@ def open_song_file(
         log.info("opening %s was cancelled", path)
     elif result.error is not None:
         error = result.error
-        expected = isinstance(error, (MidiImportError, ProjectError, OSError))
+        expected = isinstance(error, _EXPECTED)
         log.log(logging.WARNING if expected else logging.ERROR, "cannot open %s", path,
                 exc_info=None if expected else error)  # fmt: skip
     return result
@@ -171,9 +197,12 @@ def _fraction(value: object) -> float | None:
     return None
 
 
+_EXPECTED = (SongFileError, MusicXmlImportError, OSError)
+
+
 def open_error_text(error: BaseException, path: str) -> str:
     """One sentence for a file that cannot be opened."""
-    if isinstance(error, (MidiImportError, ProjectError)):
+    if isinstance(error, (SongFileError, MusicXmlImportError)):
         return str(error)
     if isinstance(error, OSError):
         return f"Cannot read '{path}': {error.strerror or error}"
@@ -201,3 +230,11 @@ def _sentence(error: BaseException) -> str:
 
 def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
+
+
+def report_text(report: tuple[str, ...], limit: int = 12) -> str:
+    """The import report as lines for a dialog (the first ``limit``, then a count)."""
+    lines = list(report[:limit])
+    if len(report) > limit:
+        lines.append(f"… and {len(report) - limit} more (see the log)")
+    return "\n".join(lines)
