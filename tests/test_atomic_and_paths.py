@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,74 @@ def test_writing_through_a_symlink_keeps_the_link(tmp_path: Path) -> None:
     link.symlink_to(real)
     atomic_write_bytes(link, b"new")
     assert link.is_symlink() and real.read_bytes() == b"new"
+
+
+# ----------------------------------------------------------------------------- housekeeping
+def _dead_pid() -> int:
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    return int(done.stdout)
+
+
+def test_next_save_removes_temp_files_of_killed_saves_but_not_live_ones(tmp_path: Path) -> None:
+    from studio.core.atomic import STALE_AFTER_S
+    from studio.core.project import Project, save_project
+    from studio.core.song import Song
+
+    killed = tmp_path / f".song.pianola.{_dead_pid()}-abcd1234.tmp.pianola"
+    mine_stale = tmp_path / f".other.mid.{os.getpid()}-zz99zz99.tmp.mid"  # an earlier failure
+    live = tmp_path / f".song.pianola.{os.getppid()}-efgh5678.tmp.pianola"  # being written now
+    old_style = tmp_path / ".song.pianola.q1w2e3r4.tmp.pianola"  # no writer id: age decides
+    fresh_old_style = tmp_path / ".other.pianola.t5y6u7i8.tmp.pianola"
+    lookalike = tmp_path / ".hidden.tmp"  # not ours: never touched
+    for path in (killed, mine_stale, live, old_style, fresh_old_style, lookalike):
+        path.write_bytes(b"half")
+    long_ago = time.time() - STALE_AFTER_S - 60
+    os.utime(old_style, (long_ago, long_ago))
+    save_project(Project(Song("x")), tmp_path / "song.pianola")
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == sorted(["song.pianola", live.name, fresh_old_style.name, lookalike.name])
+
+
+def test_temp_names_carry_the_writer_pid(tmp_path: Path) -> None:
+    with atomic_path(tmp_path / "a.mid") as tmp:
+        assert tmp.name.startswith(f".a.mid.{os.getpid()}-") and tmp.name.endswith(".tmp.mid")
+        from studio.core.atomic import clean_stale_temps
+
+        tmp.write_bytes(b"x")
+        assert clean_stale_temps(tmp_path) == []  # in progress in this process: kept
+
+
+def test_disk_full_message_and_partial_file_removed(tmp_path: Path, monkeypatch) -> None:
+    import errno
+
+    from studio.core.atomic import write_error_message
+
+    target = tmp_path / "a.mid"
+    target.write_bytes(b"old")
+
+    def full(fd, data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "write", full)
+    with pytest.raises(OSError) as caught:
+        atomic_write_bytes(target, b"new" * 1000)
+    monkeypatch.undo()
+    assert write_error_message(caught.value, target) == f"disk full while saving {target}"
+    assert target.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["a.mid"]
+
+
+def test_log_and_recovery_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PIANOLA_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("PIANOLA_RECOVERY_DIR", str(tmp_path / "rec"))
+    assert paths.user_log_dir() == tmp_path / "state" and (tmp_path / "state").is_dir()
+    assert paths.recovery_dir() == tmp_path / "rec"
+    monkeypatch.delenv("PIANOLA_RECOVERY_DIR")
+    monkeypatch.setenv("PIANOLA_DATA_DIR", str(tmp_path / "data"))
+    assert paths.recovery_dir() == tmp_path / "data" / "recovery"
+    if sys.platform == "linux":
+        monkeypatch.delenv("PIANOLA_STATE_DIR")
+        monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg"))
+        assert paths.user_log_dir() == tmp_path / "xdg" / "pianola"

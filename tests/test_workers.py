@@ -215,3 +215,97 @@ def test_plain_function_is_aborted_at_its_next_report(qtbot):
     with qtbot.waitSignals([handle.aborted, handle.finished], timeout=5000):
         handle.abort()
     assert not handle.is_running
+
+
+# ----------------------------------------------------------------------------- opening files
+def slow_reader(path, progress=None, cancel=None):
+    """A reader that takes ~2 s, reports progress and honours cancel like the real ones."""
+    from studio.core.import_report import LoadCancelled
+    from studio.core.project import Project
+    from studio.core.song import Song
+
+    for k in range(100):
+        if cancel is not None and cancel():
+            raise LoadCancelled(path)
+        if progress is not None:
+            progress(k / 100)
+        time.sleep(0.02)
+    return Project(Song("slow"))
+
+
+def test_opening_keeps_the_gui_responsive_shows_progress_and_reads_the_file(qtbot):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QProgressDialog
+
+    from studio.ui.file_loader import open_song_file
+
+    ticks = {"n": 0, "progress": []}
+
+    def tick() -> None:  # runs only if the GUI thread keeps processing events
+        ticks["n"] += 1
+        dialog = next(
+            (w for w in __import__("PySide6.QtWidgets").QtWidgets.QApplication.topLevelWidgets()
+             if isinstance(w, QProgressDialog) and w.isVisible()), None)  # fmt: skip
+        if dialog is not None:
+            ticks["progress"].append(dialog.value())
+
+    timer = QTimer()
+    timer.timeout.connect(tick)
+    timer.start(50)
+    result = open_song_file(None, "song.mid", loader=slow_reader, show_after_ms=0)
+    timer.stop()
+    assert result.project is not None and result.project.song.title == "slow"
+    assert not result.cancelled and result.error is None
+    assert ticks["n"] >= 10  # about 2 s of reading, the event loop ran throughout
+    assert max(ticks["progress"]) > 500  # the bar moved (0..1000)
+    qtbot.waitUntil(lambda: not running_threads(), timeout=2000)
+
+
+def test_cancel_stops_the_reader_and_keeps_nothing(qtbot):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QProgressDialog, QPushButton
+
+    from studio.ui.file_loader import open_song_file
+
+    def press_cancel() -> None:
+        for widget in QApplication.topLevelWidgets():
+            if isinstance(widget, QProgressDialog) and widget.isVisible():
+                button = next(b for b in widget.findChildren(QPushButton) if b.text() == "Cancel")
+                button.click()  # what the composer does
+
+    QTimer.singleShot(300, press_cancel)
+    t0 = time.monotonic()
+    result = open_song_file(None, "song.mid", loader=slow_reader, show_after_ms=0)
+    assert result.cancelled and result.project is None and result.error is None
+    assert time.monotonic() - t0 < 1.5
+    qtbot.waitUntil(lambda: not running_threads(), timeout=2000)  # the reader stopped
+
+
+def test_main_window_opens_midi_in_a_worker_and_reports_errors(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from studio.core.midi_io import save_midi
+    from studio.core.song import Notes, Song, Track
+    from studio.ui.main_window import MainWindow
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    path = tmp_path / "a.mid"
+    save_midi(Song("A", tracks=[Track("t", notes=Notes([60, 62], [0, 480], [480, 480]))]), path)
+    names: list[str] = []
+    real = __import__("studio.ui.file_loader", fromlist=["x"]).start_generator
+
+    def spy(*args, **kwargs):
+        names.append(kwargs.get("name", ""))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr("studio.ui.file_loader.start_generator", spy)
+    assert window.open_path(path, ask=False)
+    assert names == ["pianola-open-file"]
+    assert window.document.song.tracks[0].notes.pitch.tolist() == [60, 62]
+    shown: list[str] = []
+    monkeypatch.setattr(QMessageBox, "critical", lambda _p, _t, text: shown.append(text))
+    (tmp_path / "bad.mid").write_bytes(b"MThd\x00")
+    assert not window.open_path(tmp_path / "bad.mid", ask=False)
+    assert "bad.mid" in shown[0]
+    assert window.document.song.tracks[0].notes.pitch.tolist() == [60, 62]
