@@ -32,6 +32,13 @@ format: setup
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
+# Fuzz the MIDI, project and checkpoint readers for longer than CI does (tests/test_fuzz.py):
+# make fuzz FUZZ_SECONDS=1800 FUZZ_SEED=7; failing inputs are written to fuzz-failures/.
+.PHONY: fuzz
+fuzz: setup
+	$(PY) scripts/fuzz.py --seconds $(or $(FUZZ_SECONDS),600) --seed $(or $(FUZZ_SEED),0) \
+		--save-failures fuzz-failures
+
 # Rebuild the bundled Bach chorales from the music21 corpus (about 2 minutes).
 dataset: setup
 	$(PY) scripts/build_bach_dataset.py
