@@ -275,6 +275,16 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help=f"beats per minute (default: the model's) {rng(gen.TEMPO_RANGE)}",
     )
+    g.add_argument(
+        "--key",
+        default=None,
+        help='key to write in, e.g. "G minor", "C", "F# major", "Bb minor" (default: any)',
+    )
+    g.add_argument(
+        "--time-signature",
+        default=None,
+        help='metre, e.g. "3/4", "6/8", "2/2" (default: the model\'s)',
+    )
 
     h = command("harmonize", "write the other voices around a melody")
     model_args(h)
@@ -629,8 +639,13 @@ def _generate_files(args: argparse.Namespace, stem: str, **fields: Any) -> int:
             raise UsageError(str(exc)) from None
         folder.mkdir(parents=True, exist_ok=True)
         try:
+            noted: set[str] = set()
             for result in results:
                 line.done()
+                for note in result.notes:
+                    if note not in noted:  # the same sentence once, not per batch
+                        noted.add(note)
+                        print(f"pianola: note: {note}", file=sys.stderr, flush=True)
                 for k, song in enumerate(result.songs, start=result.first + 1):
                     path = folder / f"{stem}_{k:0{width}d}.mid"
                     save_midi(song, path)
@@ -644,9 +659,30 @@ def _generate_files(args: argparse.Namespace, stem: str, **fields: Any) -> int:
     return EXIT_OK
 
 
+def _key_and_metre(args: argparse.Namespace) -> tuple[str | None, tuple[int, int] | None]:
+    """``--key`` and ``--time-signature`` checked (a usage error lists the accepted forms)."""
+    from studio.core.keys import KeyNameError, parse_key
+    from studio.ml.metre import MetreError, parse_metre
+
+    try:
+        if args.key is not None:
+            parse_key(args.key)
+        metre = parse_metre(args.time_signature) if args.time_signature is not None else None
+    except (KeyNameError, MetreError) as exc:
+        raise UsageError(str(exc)) from None
+    return args.key, metre
+
+
 def _cmd_generate(args: argparse.Namespace) -> int:
+    key, metre = _key_and_metre(args)
     return _generate_files(
-        args, f"generated_{args.seed}", mode="generate", bars=args.bars, tempo=args.tempo
+        args,
+        f"generated_{args.seed}",
+        mode="generate",
+        bars=args.bars,
+        tempo=args.tempo,
+        key=key,
+        time_signature=metre,
     )
 
 

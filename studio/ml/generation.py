@@ -31,6 +31,7 @@ from studio.core.song import Song
 from studio.ml.metrics import SATB_RANGES
 
 if TYPE_CHECKING:  # torch loads with the first model, so the CLI's --help stays quick
+    from studio.core.keys import Key
     from studio.ml.sample import LoadedModel, PassCallback
     from studio.ml.voicing import VoiceDecoding
 
@@ -81,8 +82,12 @@ class GenerationRequest:
     region: tuple[int, int] | None = None  # infill: [start, end) ticks of `song` to rewrite
     tracks: tuple[int, ...] | None = None  # continue: tracks given; infill: tracks rewritten
     tempo: float | None = None  # None: the song's tempo, else the model's
-    key: str | None = None  # reserved for engine v2 (refused while unsupported)
-    time_signature: tuple[int, int] | None = None  # reserved for engine v2 (same)
+    # "G minor", "C", "F# major", "Bb minor" (studio.core.keys.parse_key); None: any key.
+    # generate only: continue/harmonize/infill keep the given music's key.
+    key: str | None = None
+    # generate: the metre to write in (None: the song's, else the model's); the other
+    # modes follow the song's time signature.
+    time_signature: tuple[int, int] | None = None
     title: str | None = None  # None: a title that says what was made
 
 
@@ -101,6 +106,9 @@ class GenerationResult:
     seeds: tuple[int, ...]
     first: int = 0
     melody_voice: int | None = None
+    # Sentences the user should read about how the music was made (e.g. a key reached by
+    # post-processing, a metre the model never trained on).
+    notes: tuple[str, ...] = ()
 
 
 Progress = Callable[[float, str], None]
@@ -204,6 +212,50 @@ def infilled_tracks(request: GenerationRequest, model: LoadedModel) -> list[int]
     return list(range(min(len(song.tracks), model.config.n_tracks)))
 
 
+def request_metre(request: GenerationRequest, model: LoadedModel) -> tuple[int, int]:
+    """The metre the request writes in: generate's ``time_signature``, else the song's
+    (where the music is written), else the model's own."""
+    from studio.ml.sample import song_metre
+
+    song = request.song
+    if request.mode == "generate" and request.time_signature is not None:
+        return tuple(request.time_signature)  # type: ignore[return-value]
+    if song is None:
+        return tuple(model.time_signature)  # type: ignore[return-value]
+    if request.mode == "infill" and request.region is not None:
+        return song_metre(song, request.region[0])
+    return song_metre(song)
+
+
+def request_key(request: GenerationRequest) -> Key | None:
+    """The parsed key of a request (`GenerationError` with the accepted forms)."""
+    from studio.core.keys import KeyNameError, parse_key
+
+    if request.key is None:
+        return None
+    try:
+        return parse_key(request.key)
+    except KeyNameError as exc:
+        raise GenerationError(str(exc)) from None
+
+
+def given_key(request: GenerationRequest) -> Key | None:
+    """The estimated key of the given music (continue / harmonize / infill)."""
+    from studio.ml.keying import song_key
+
+    if request.mode == "generate" or request.song is None:
+        return None
+    return song_key(request.song)
+
+
+def request_notes(request: GenerationRequest, model: LoadedModel) -> list[str]:
+    """What the user should know before the music is made (metre outside training)."""
+    from studio.ml.metre import known_metres_note
+
+    note = known_metres_note(request_metre(request, model), model.trained_metres)
+    return [note] if note else []
+
+
 def _song_steps(song: Song, model: LoadedModel) -> int:
     return max(1, math.ceil(song.end_tick * model.config.steps_per_beat / song.ticks_per_beat))
 
@@ -212,11 +264,11 @@ def output_steps(request: GenerationRequest, model: LoadedModel) -> int:
     """Steps of music each variation is made of (before padding to whole windows)."""
     cfg = model.config
     song = request.song
+    bar = model.bar_steps(request_metre(request, model))
     if request.mode == "generate" or song is None:
-        return request.bars * cfg.steps_per_bar
+        return request.bars * bar
     steps = _song_steps(song, model)
     if request.mode == "continue":
-        bar = cfg.steps_per_bar
         steps = -(-steps // bar) * bar + request.bars * bar
     if request.mode == "infill" and request.region is not None:
         end = math.ceil(request.region[1] * cfg.steps_per_beat / song.ticks_per_beat)
@@ -229,7 +281,8 @@ def estimate_memory(request: GenerationRequest, model: LoadedModel, batch: int) 
     from studio.ml import sample
 
     cfg = model.config
-    steps = sample.padded_steps(output_steps(request, model), cfg.n_steps, cfg.steps_per_bar)
+    bar = model.bar_steps(request_metre(request, model))
+    steps = sample.padded_steps(output_steps(request, model), cfg.n_steps, bar)
     song_cells = cfg.n_tracks * steps * cfg.n_pitches
     window_cells = cfg.n_tracks * cfg.n_steps * cfg.n_pitches
     return batch * (song_cells * BYTES_PER_CELL + window_cells * BYTES_PER_WINDOW_CELL)
@@ -271,10 +324,28 @@ def validate(request: GenerationRequest, model: LoadedModel) -> None:
     r = request
     if r.mode not in MODES:
         raise GenerationError(f"unknown mode {r.mode!r} (one of {', '.join(MODES)})")
-    if r.key is not None:
-        raise GenerationError("choosing a key is not supported by this model yet")
+    wanted = request_key(r)
     if r.time_signature is not None:
-        raise GenerationError("choosing a time signature is not supported by this model yet")
+        from studio.ml.metre import MetreError, check_metre, metre_name
+
+        try:
+            check_metre(*r.time_signature)
+        except (MetreError, TypeError, ValueError) as exc:
+            raise GenerationError(str(exc)) from None
+        if r.mode != "generate" and r.song is not None:
+            own = request_metre(r, model)
+            if tuple(r.time_signature) != own:
+                raise GenerationError(
+                    f"{r.mode} follows the song's time signature ({metre_name(own)}); "
+                    f"a time signature can be chosen only when generating from scratch"
+                )
+    if wanted is not None and r.mode != "generate" and r.song is not None and r.song.note_count:
+        found = given_key(r)
+        if found is not None and found != wanted:
+            raise GenerationError(
+                f"{r.mode} keeps the given music's key ({found.name}); a key can be chosen "
+                "only when generating from scratch"
+            )
     _in_range("variations", r.variations, VARIATIONS_RANGE)
     _in_range("seed", r.seed, SEED_RANGE)
     if r.mode in ("generate", "continue"):
@@ -334,10 +405,16 @@ def validate(request: GenerationRequest, model: LoadedModel) -> None:
                     f"{plural(cfg.n_tracks, 'track')} ({names}), matched to the song's first "
                     f"{plural(usable, 'track')}"
                 )
+    from studio.ml.metre import MetreError
+
+    try:
+        bar = model.bar_steps(request_metre(r, model))
+    except MetreError as exc:
+        raise GenerationError(str(exc)) from None
     steps = output_steps(r, model)
-    limit = BARS_RANGE[1] * cfg.steps_per_bar
+    limit = BARS_RANGE[1] * bar
     if steps > limit:
-        bars = math.ceil(steps / cfg.steps_per_bar)
+        bars = math.ceil(steps / bar)
         raise GenerationError(
             f"the music to make is {bars} bars long; the limit is {BARS_RANGE[1]} bars: "
             "work on a shorter part of the song"
@@ -433,11 +510,36 @@ def _songs(
     seeds: Sequence[int],
     voicing: VoiceDecoding,
     on_pass: PassCallback,
+    notes: list[str] | None = None,
 ) -> list[Song]:
-    """One batch of variations (one per seed)."""
+    """One batch of variations (one per seed); ``notes`` collects what the user should
+    read about how they were made (the key post-processing)."""
     from studio.ml import sample
 
     r, o = request, request.sampling
+    wanted = request_key(r)
+    if r.mode == "generate" and wanted is not None and not model.key_conditioned:
+        from studio.ml.keying import keyed_variations
+
+        # Post-processing (the network has no key input): see studio.ml.keying.
+        plain = replace(r, key=None)
+        draft = replace(voicing, refine_rounds=0)
+        fit = keyed_variations(
+            lambda cands: _songs(plain, model, cands, voicing, on_pass),
+            list(seeds),
+            wanted,
+            [(lo - 2, hi + 2) for lo, hi in voice_ranges(model)],
+            screen=(
+                (lambda cands: _songs(plain, model, cands, draft, on_pass))
+                if voicing.refine_rounds
+                else None
+            ),
+        )
+        if notes is not None:
+            notes.append(fit.message)
+        return fit.songs
+    if wanted is None and r.mode != "generate" and model.key_conditioned:
+        wanted = given_key(r)  # the given music's key, told to the network
     common = {
         "temperature": o.temperature,
         "threshold": o.threshold,
@@ -445,11 +547,13 @@ def _songs(
         "seeds": seeds,
         "voicing": voicing,
         "on_pass": on_pass,
+        "key": wanted.index if wanted is not None else None,
     }
     song = r.song
     if r.mode == "generate":
         tempo = r.tempo if r.tempo is not None else (song.initial_bpm if song else None)
-        songs = sample.generate(model, bars=r.bars, tempo=tempo, **common)
+        metre = request_metre(r, model)
+        songs = sample.generate(model, bars=r.bars, tempo=tempo, time_signature=metre, **common)
     elif r.mode == "harmonize":
         assert song is not None
         melody = melody_of(r)
@@ -518,6 +622,10 @@ def _run(
     for _ in batches:
         weights += [1.0, refine_weight] if with_draft else [refine_weight]
     meter = _Meter(progress, cancel, weights)
+    notes_before = request_notes(request, model)
+    wanted = request_key(request)
+    if wanted is not None and request.mode == "generate" and model.key_conditioned:
+        notes_before.append(f"key {wanted.name}: the network was given the key")
     n = len(seeds)
     for b, chunk in enumerate(batches):
         first = b * batch
@@ -530,12 +638,14 @@ def _run(
         for stage, voicing in stages:
             meter.label = f"{'Drafting' if stage == 'draft' else 'Writing'} {what}"
             meter.check()
-            songs = _songs(request, model, chunk, voicing, meter.on_pass)
+            batch_notes: list[str] = []
+            songs = _songs(request, model, chunk, voicing, meter.on_pass, batch_notes)
             meter.next_stage()
             last = stage == "refined" and b == len(batches) - 1
             if last and progress is not None:
                 progress(1.0, "Done")
-            yield GenerationResult(stage, last, tuple(songs), tuple(chunk), first, melody)
+            notes = (*notes_before, *batch_notes)
+            yield GenerationResult(stage, last, tuple(songs), tuple(chunk), first, melody, notes)
 
 
 def interpolate(

@@ -29,6 +29,7 @@ from studio.core.pianoroll import HOLD, OFF, ONSET, RollSpec, roll_to_song, song
 from studio.core.song import Notes, Song, Track
 from studio.ml.checkpoint import load_checkpoint, resolve_model
 from studio.ml.errors import CheckpointError, MLError
+from studio.ml.metre import Metre, bar_steps
 from studio.ml.metrics import note_runs, top_pitch
 from studio.ml.models import Generator, ModelConfig
 from studio.ml.voicing import FixedVoice, Noise, VoiceDecoding, decode_voice, uniform, voice_order
@@ -70,6 +71,25 @@ class LoadedModel:
         return self.config.n_steps // self.config.steps_per_bar
 
     @property
+    def trained_metres(self) -> list[Metre]:
+        """The metres the model's training windows were in (older files: their one metre)."""
+        seen = self.meta.get("data", {}).get("metres") if isinstance(self.meta, dict) else None
+        if seen:
+            return [(int(m[0]), int(m[1])) for m in seen]
+        return [tuple(self.time_signature)]  # type: ignore[list-item]
+
+    @property
+    def key_conditioned(self) -> bool:
+        """True when the network is told the key (engine v2 models trained with keys)."""
+        return bool(self.config.key_conditioning)
+
+    def bar_steps(self, metre: Metre | None = None) -> int:
+        """Steps in one bar of ``metre`` (default: the model's own metre)."""
+        if metre is None:
+            return self.config.steps_per_bar
+        return bar_steps(tuple(metre), self.config.steps_per_beat)  # type: ignore[arg-type]
+
+    @property
     def device(self) -> torch.device:
         return next(self.generator.parameters()).device
 
@@ -78,6 +98,24 @@ class LoadedModel:
             Track(t["name"], int(t["program"]), bool(t.get("is_drum", False)), t["colour"])
             for t in self.templates
         ]
+
+
+def song_metre(song: Song, tick: int = 0) -> Metre:
+    """The song's time signature at ``tick``: the metre music written there follows."""
+    ts = song.time_signature_at(tick)
+    return (ts.numerator, ts.denominator)
+
+
+def _conditions(
+    model: LoadedModel, n: int, metre: Metre | None, key: int | None
+) -> dict[str, torch.Tensor]:
+    """The generator's metre/key inputs for a batch of ``n`` (none: its fixed bar)."""
+    cond: dict[str, torch.Tensor] = {}
+    if metre is not None:
+        cond["metres"] = torch.tensor([list(metre)] * n, dtype=torch.long)
+    if model.key_conditioned:
+        cond["keys"] = torch.full((n,), -1 if key is None else int(key), dtype=torch.long)
+    return cond
 
 
 def model_from_state(
@@ -311,6 +349,8 @@ def run_windows(
     noise: Sequence[torch.Generator] | None = None,
     voicing: VoiceDecoding | None = None,
     on_pass: PassCallback | None = None,
+    metre: Metre | None = None,
+    key: int | None = None,
 ) -> np.ndarray:
     """Fill the hidden cells of ``given`` (``[N, T, L, P]``, any length L).
 
@@ -320,14 +360,18 @@ def run_windows(
     ``noise`` (one generator per variation) makes each variation independent of the
     batch it is in; without it one generator seeded ``seed + 1`` serves the batch.
     ``voicing`` overrides ``model.voicing``; ``on_pass(done, total)`` is called before
-    each network pass (it may raise to stop the work there).
+    each network pass (it may raise to stop the work there). ``metre``: the bar the music
+    follows (windows start on its bar lines and the network is given its bar and beat
+    phase; None: the model's own bar). ``key``: a key label (`Key.index`) for a
+    key-conditioned model (ignored by others).
     """
     cfg = model.config
     n, t, length, p = given.shape
     w = cfg.n_steps
     # Pad with hidden steps to whole bars and at least one window; cut afterwards. Windows
     # always start on a bar line: the model's coordinate planes put step 0 on a downbeat.
-    bar = cfg.steps_per_bar
+    bar = model.bar_steps(metre)
+    cond = {k: v.to(model.device) for k, v in _conditions(model, n, metre, key).items()}
     total = padded_steps(length, w, bar)
     if total > length:
         pad = total - length
@@ -361,7 +405,12 @@ def run_windows(
                 if k and on_pass is not None:
                     on_pass(done - 1, total_passes)
                 parts.append(
-                    model.generator(z[k : k + chunk], ctx[k : k + chunk], m[k : k + chunk])
+                    model.generator(
+                        z[k : k + chunk],
+                        ctx[k : k + chunk],
+                        m[k : k + chunk],
+                        **{name: v[k : k + chunk] for name, v in cond.items()},
+                    )
                 )
             logits = torch.cat(parts)
             out = decode(
@@ -430,13 +479,15 @@ def generate(
     voicing: VoiceDecoding | None = None,
     on_pass: PassCallback | None = None,
     time_signature: tuple[int, int] | None = None,
+    key: int | None = None,
 ) -> list[Song]:
     """New music from scratch: one Song of ``bars`` bars per variation (seed ``seed + k``,
-    or each of ``seeds``)."""
+    or each of ``seeds``), in ``time_signature`` (default: the model's metre)."""
     seeds = variation_seeds(seed, variations, seeds)
     _check_common(len(seeds), temperature, bars)
     cfg = model.config
-    length = bars * cfg.steps_per_bar
+    metre = tuple(time_signature or model.time_signature)
+    length = bars * model.bar_steps(metre)  # type: ignore[arg-type]
     shape = (len(seeds), cfg.n_tracks, length, cfg.n_pitches)
     roll = _variations_of(
         model,
@@ -448,9 +499,11 @@ def generate(
         min_note_steps,
         voicing,
         on_pass,
+        metre=metre,  # type: ignore[arg-type]
+        key=key,
     )
     return [
-        _song(model, r, f"Generated (seed {s})", tempo, time_signature)
+        _song(model, r, f"Generated (seed {s})", tempo, metre)  # type: ignore[arg-type]
         for s, r in zip(seeds, roll, strict=True)
     ]
 
@@ -579,8 +632,10 @@ def harmonize(
     seeds: Sequence[int] | None = None,
     voicing: VoiceDecoding | None = None,
     on_pass: PassCallback | None = None,
+    key: int | None = None,
 ) -> list[Song]:
-    """Write the other voices under/around the kept tracks, for the whole song.
+    """Write the other voices under/around the kept tracks, for the whole song (in the
+    song's opening metre; ``key``: for a key-conditioned model, the given music's key).
 
     ``keep_tracks``: song track indices (mapped to model tracks by name, else the first
     free ones, so a lone melody becomes the top voice) or ``{song_track: model_track}``.
@@ -596,7 +651,17 @@ def harmonize(
     for target in mapping.values():
         mask[target] = True
     roll = _variations_of(
-        model, base, mask, seeds, temperature, threshold, min_note_steps, voicing, on_pass
+        model,
+        base,
+        mask,
+        seeds,
+        temperature,
+        threshold,
+        min_note_steps,
+        voicing,
+        on_pass,
+        metre=song_metre(song),
+        key=key,
     )
     return [
         _merge_output(model, song, r, shift, mapping, f"{song.title} (harmonized, seed {s})")
@@ -614,6 +679,9 @@ def _variations_of(
     min_note_steps: int,
     voicing: VoiceDecoding | None = None,
     on_pass: PassCallback | None = None,
+    *,
+    metre: Metre | None = None,
+    key: int | None = None,
 ) -> np.ndarray:
     """One completion of a given roll and mask per seed, in a batch; each variation's
     latent and noise come from its seed alone."""
@@ -630,6 +698,8 @@ def _variations_of(
         noise=noise_generators(seeds),
         voicing=voicing,
         on_pass=on_pass,
+        metre=metre,
+        key=key,
     )
 
 
@@ -663,24 +733,38 @@ def continue_(
     seeds: Sequence[int] | None = None,
     voicing: VoiceDecoding | None = None,
     on_pass: PassCallback | None = None,
+    key: int | None = None,
 ) -> list[Song]:
-    """The primer followed by ``bars`` new bars. Primer tracks are mapped onto the model's
-    (by name, else in order); model tracks the primer lacks are generated throughout."""
+    """The primer followed by ``bars`` new bars in the primer's metre. Primer tracks are
+    mapped onto the model's (by name, else in order); model tracks the primer lacks are
+    generated throughout."""
     seeds = variation_seeds(seed, variations, seeds)
     _check_common(len(seeds), temperature, bars)
     cfg = model.config
     indices = tracks if tracks is not None else list(range(min(len(primer.tracks), cfg.n_tracks)))
     mapping = _keep_mapping(model, primer, indices)
     primer_steps = _steps_of(primer, model)
-    primer_steps = int(math.ceil(primer_steps / cfg.steps_per_bar) * cfg.steps_per_bar)
-    n_steps = primer_steps + bars * cfg.steps_per_bar
+    metre = song_metre(primer)
+    bar = model.bar_steps(metre)
+    primer_steps = int(math.ceil(primer_steps / bar) * bar)
+    n_steps = primer_steps + bars * bar
     base, shift = _song_roll(model, primer, mapping, n_steps)
     base[:, primer_steps:] = OFF
     mask = np.zeros((cfg.n_tracks, n_steps), bool)
     for target in mapping.values():
         mask[target, :primer_steps] = True
     roll = _variations_of(
-        model, base, mask, seeds, temperature, threshold, min_note_steps, voicing, on_pass
+        model,
+        base,
+        mask,
+        seeds,
+        temperature,
+        threshold,
+        min_note_steps,
+        voicing,
+        on_pass,
+        metre=metre,
+        key=key,
     )
     primer_end_tick = round(primer_steps * primer.ticks_per_beat / cfg.steps_per_beat)
     results = []
@@ -721,8 +805,10 @@ def infill(
     seeds: Sequence[int] | None = None,
     voicing: VoiceDecoding | None = None,
     on_pass: PassCallback | None = None,
+    key: int | None = None,
 ) -> list[Song]:
-    """Regenerate ``[start_tick, end_tick)`` of the given song tracks (default: all mapped).
+    """Regenerate ``[start_tick, end_tick)`` of the given song tracks (default: all mapped),
+    in the song's metre.
 
     Everything else is kept exactly: notes starting outside the range are untouched;
     new notes start inside the range and end by ``end_tick``.
@@ -750,7 +836,17 @@ def infill(
             mask[target, s0:s1] = False
             base[target, s0:s1] = OFF
     roll = _variations_of(
-        model, base, mask, seeds, temperature, threshold, min_note_steps, voicing, on_pass
+        model,
+        base,
+        mask,
+        seeds,
+        temperature,
+        threshold,
+        min_note_steps,
+        voicing,
+        on_pass,
+        metre=song_metre(song),
+        key=key,
     )
     results = []
     for s, r in zip(seeds, roll, strict=True):
