@@ -1,0 +1,133 @@
+"""Any metre: reading "N/D", metre-aware coordinate planes, and generation in a metre."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from studio.cli import main as cli_main
+from studio.ml import generation as gen
+from studio.ml import metre as mt
+from studio.ml.models import ModelConfig, coordinate_planes
+from studio.ml.sample import generate, load_generator
+
+# generate(bundled model, bars=8, variations=3, seed=7): the notes' digest as the code
+# before metre conditioning wrote them (commit 1d1069a), so 4/4 is proven unchanged.
+BUNDLED_4_4_DIGEST = "c5a9e5749a7b4a6db13d6ca36c203f85aa7981fa"
+
+
+def test_time_signatures_are_read_or_refused_with_the_accepted_forms():
+    assert mt.parse_metre("6/8") == (6, 8) and mt.parse_metre(" 3 / 2 ") == (3, 2)
+    for bad in ("3/5", "0/4", "four four", "4/", "65/4"):
+        with pytest.raises(mt.MetreError, match="3/4"):
+            mt.parse_metre(bad)
+
+
+@pytest.mark.parametrize(
+    ("metre", "bar", "beat"),
+    [((4, 4), 16, 4), ((3, 4), 12, 4), ((6, 8), 12, 6), ((2, 2), 16, 8), ((3, 2), 24, 8),
+     ((4, 2), 32, 8), ((9, 8), 18, 6), ((12, 8), 24, 6), ((5, 4), 20, 4), ((2, 4), 8, 4)],
+)  # fmt: skip
+def test_bar_and_beat_lengths_follow_the_metre(metre, bar, beat):
+    assert mt.bar_steps(metre, 4) == bar and mt.beat_steps(metre, 4) == beat
+    assert mt.bar_steps(metre, 12) == 3 * bar  # the triplet grid
+
+
+def test_a_metre_off_the_grid_is_refused():
+    assert not mt.fits_grid((3, 32), 4)
+    with pytest.raises(mt.MetreError, match="does not fit"):
+        mt.bar_steps((3, 32), 4)
+
+
+def _phase(planes: torch.Tensor, sample: int, sin_plane: int) -> np.ndarray:
+    """Phase (in turns) along time of one sin/cos plane pair of a sample."""
+    sin = planes[sample, sin_plane, :, 0].numpy()
+    cos = planes[sample, sin_plane + 1, :, 0].numpy()
+    return (np.arctan2(sin, cos) / (2 * math.pi)) % 1.0
+
+
+def test_planes_give_each_sample_its_metres_bar_and_beat():
+    cfg = ModelConfig(n_steps=64, n_pitches=32)
+    metres = torch.tensor([[4, 4], [3, 4], [6, 8], [2, 2]])
+    planes = coordinate_planes(cfg, torch.device("cpu"), torch.float32, metres)
+    assert planes.shape == (4, 5, 64, 32)
+    steps = np.arange(64)
+    for sample, (bar, beat) in enumerate([(16, 4), (12, 4), (12, 6), (16, 8)]):
+        np.testing.assert_allclose(_phase(planes, sample, 1), (steps % bar) / bar, atol=1e-5)
+        np.testing.assert_allclose(_phase(planes, sample, 3), (steps % beat) / beat, atol=1e-5)
+    # 4/4 is bit for bit the planes every earlier model was trained with.
+    fixed = coordinate_planes(cfg, torch.device("cpu"), torch.float32)
+    assert fixed.shape == (1, 5, 64, 32) and torch.equal(fixed[0], planes[0])
+
+
+@pytest.fixture(scope="module")
+def bundled():
+    return load_generator("default")
+
+
+def _digest(songs) -> str:
+    h = hashlib.sha1()
+    for song in songs:
+        for t in song.tracks:
+            n = t.notes
+            h.update(np.stack([n.pitch.astype(np.int64), n.start, n.duration]).tobytes())
+    return h.hexdigest()
+
+
+def test_the_bundled_model_writes_the_same_notes_in_four_four_as_before(bundled):
+    before = _digest(generate(bundled, bars=8, variations=3, seed=7))
+    explicit = _digest(generate(bundled, bars=8, variations=3, seed=7, time_signature=(4, 4)))
+    assert before == explicit == BUNDLED_4_4_DIGEST
+
+
+@pytest.mark.parametrize(("metre", "bar_ticks"), [((3, 4), 3 * 480), ((6, 8), 6 * 240)])
+def test_generating_in_another_metre_writes_its_bars_and_says_what_the_model_knows(
+    bundled, metre, bar_ticks
+):
+    request = gen.GenerationRequest("generate", bars=4, variations=2, seed=1, time_signature=metre)
+    (result,) = list(gen.run(request, model=bundled, drafts=False))
+    assert any("trained on 4/4 only" in note for note in result.notes)
+    for song in result.songs:
+        ts = song.time_signatures[0]
+        assert (ts.numerator, ts.denominator) == metre
+        ends = [int((t.notes.start + t.notes.duration).max()) for t in song.tracks if len(t.notes)]
+        assert max(ends) <= 4 * bar_ticks * song.ticks_per_beat // 480
+        assert max(ends) > 3 * bar_ticks * song.ticks_per_beat // 480  # all four bars written
+
+
+def test_continuation_follows_the_songs_metre(bundled):
+    (waltz,) = generate(bundled, bars=2, variations=1, seed=2, time_signature=(3, 4))
+    request = gen.GenerationRequest("continue", song=waltz, bars=2, seed=3)
+    (result,) = list(gen.run(request, model=bundled, drafts=False))
+    (song,) = result.songs
+    assert (song.time_signatures[0].numerator, song.time_signatures[0].denominator) == (3, 4)
+    end = max(int((t.notes.start + t.notes.duration).max()) for t in song.tracks)
+    assert end <= 4 * 3 * song.ticks_per_beat  # 2 given + 2 new bars of 3/4
+    refused = gen.GenerationRequest("continue", song=waltz, bars=2, time_signature=(4, 4))
+    with pytest.raises(gen.GenerationError, match=r"follows the song's time signature \(3/4\)"):
+        gen.run(refused, model=bundled)
+
+
+def test_training_records_the_metres_it_saw(tiny_run):
+    from studio.ml.sample import load_generator as load
+
+    model = load(tiny_run)
+    assert {(3, 4), (4, 4)} <= set(model.trained_metres)  # the chorale folder holds a 3/4 one
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "words"),
+    [("--time-signature", "7/5", "not a time signature"), ("--time-signature", "waltz", "6/8"),
+     ("--key", "H minor", "cannot read the key"), ("--key", "G dorian", "Bb minor")],
+)  # fmt: skip
+def test_cli_refuses_an_unreadable_key_or_metre_with_the_accepted_forms(
+    tmp_path, capsys, flag, value, words
+):
+    code = cli_main(["generate", "--out", str(tmp_path), flag, value])
+    assert code == 2
+    assert words in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
