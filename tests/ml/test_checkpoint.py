@@ -199,7 +199,9 @@ def test_skipped_files_are_counted_by_reason_and_listed(cache_dir, tmp_path, cap
     assert code == 0
     printed = capsys.readouterr().out
     assert "skipped 3:" in printed
-    assert "       2  not a standard MIDI file (no MThd header)" in printed
+    # The two text files share one reason (grouped), the truncated file has its own.
+    counts = [line.split()[0] for line in printed.splitlines() if line.startswith("  ")]
+    assert sorted(counts[:2]) == ["1", "2"], printed
     listing = (out / tr.SKIPPED_FILES_NAME).read_text().splitlines()
     assert listing[0] == "file\treason" and len(listing) == 4
     assert {line.split("\t")[0] for line in listing[1:]} == {"cut.mid", "notes.mid", "readme.mid"}
