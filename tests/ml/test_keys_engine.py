@@ -1,0 +1,154 @@
+"""Any key: window labels, key post-processing for the bundled model, key conditioning."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+from ml_helpers import tiny_config
+
+from studio.core.keys import Key, estimate_key, parse_key
+from studio.core.pianoroll import RollSpec, song_to_roll
+from studio.core.song import Note, Notes, Song, Track
+from studio.ml import generation as gen
+from studio.ml import keying
+from studio.ml.models import Generator, ModelConfig, key_planes
+from studio.ml.quality import key_agreement
+
+
+def test_window_labels_are_the_krumhansl_estimate():
+    rng = np.random.default_rng(0)
+    hists = rng.gamma(0.6, size=(300, 12)) * (rng.random((300, 12)) < 0.7)
+    labels = keying.window_key_labels(hists)
+    for h, label in zip(hists, labels, strict=True):
+        key = estimate_key(h)
+        assert (key.index if key else -1) == label
+    assert keying.window_key_labels(np.zeros((2, 12))).tolist() == [-1, -1]
+
+
+def _scale_song(tonic: int, minor: bool, octave: int = 60) -> Song:
+    steps = (0, 2, 3, 5, 7, 8, 11) if minor else (0, 2, 4, 5, 7, 9, 11)
+    tune = [*steps, 12, 7, 3 if minor else 4, 0]
+    notes = [Note(octave + tonic + d, k * 480, 480) for k, d in enumerate(tune)]
+    bass = [Note(octave - 24 + tonic + d, k * 960, 960) for k, d in enumerate((0, 7, 0, 7, 0, 0))]
+    return Song("s", 480, tracks=[Track("Soprano", notes=notes), Track("Bass", notes=bass)])
+
+
+def test_a_song_in_the_mode_is_moved_to_the_tonic_by_the_smallest_shift_in_range():
+    song = _scale_song(2, minor=True)  # D minor
+    moved, shift, in_mode = keying.fit_song_to_key(song, parse_key("G minor"))
+    assert in_mode and shift == 5  # +5 (up a fourth) beats -7
+    assert keying.song_key(moved) == Key(7, "minor")
+    # A soprano range that forbids going up makes the shift the other way.
+    ranges = [(40, 76), (20, 80)]
+    moved, shift, _ = keying.fit_song_to_key(song, parse_key("G minor"), ranges)
+    assert shift == -7 and keying.song_key(moved) == Key(7, "minor")
+    assert song.tracks[0].notes.pitch[0] == 62  # the candidate itself is not changed
+
+
+def test_variations_keep_drawing_until_one_is_in_the_mode():
+    asked: list[list[int]] = []
+
+    def draw(seeds: list[int]) -> list[Song]:
+        asked.append(list(seeds))  # seeds of later rounds come out in minor
+        return [_scale_song(s % 12, minor=s >= keying.KEY_SEED_STRIDE) for s in seeds]
+
+    fit = keying.keyed_variations(draw, [3, 4], parse_key("Bb minor"))
+    assert asked == [[3, 4], [3 + keying.KEY_SEED_STRIDE, 4 + keying.KEY_SEED_STRIDE]]
+    assert fit.in_mode == 2 and [keying.song_key(s).name for s in fit.songs] == ["Bb minor"] * 2
+    assert "post-processing" in fit.message and "Bb minor" in fit.message
+
+
+@pytest.fixture(scope="module")
+def bundled():
+    return gen.load_model("default")
+
+
+def _rolls(songs: list[Song]) -> np.ndarray:
+    spec = RollSpec(4, 0, 128)
+    return np.stack([song_to_roll(s, spec, list(range(len(s.tracks))), 0, 64) for s in songs])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["G minor", "D major"])
+def test_ninety_percent_of_samples_asked_for_a_key_are_in_it(bundled, name):
+    request = gen.GenerationRequest("generate", bars=4, variations=32, seed=0, key=name)
+    results = list(gen.run(request, model=bundled, drafts=False))
+    songs = [s for r in results for s in r.songs]
+    assert len(songs) == 32
+    assert key_agreement(_rolls(songs), 0, parse_key(name)) >= 0.9
+    assert all("by post-processing" in " ".join(r.notes) for r in results)
+    # Variation i depends on seed + i alone, key or not.
+    alone = gen.GenerationRequest("generate", bars=4, variations=1, seed=5, key=name)
+    (again,) = list(gen.run(alone, model=bundled, drafts=False))
+    assert again.songs[0].tracks[0].notes == songs[5].tracks[0].notes
+
+
+def test_given_music_keeps_its_key(bundled):
+    song = _scale_song(2, minor=True)
+    request = gen.GenerationRequest("harmonize", song=song, melody_track=0, key="G minor")
+    with pytest.raises(gen.GenerationError, match=r"keeps the given music's key \(D minor\)"):
+        gen.run(request, model=bundled)
+    same = replace(request, key="D minor", sampling=gen.SamplingOptions(refine_rounds=0))
+    (result,) = list(gen.run(same, model=bundled, drafts=False))
+    melody = result.songs[0].tracks[result.melody_voice].notes
+    assert melody.pitch.tolist() == song.tracks[0].notes.pitch.tolist()  # not transposed
+
+
+def test_key_planes_mark_the_keys_pitch_classes():
+    cfg = ModelConfig(n_steps=16, n_pitches=16, key_conditioning=True, lowest_pitch=60)
+    planes = key_planes(
+        cfg, torch.tensor([parse_key("G minor").index, -1]), 2, "cpu", torch.float32
+    )
+    tonic_rows = planes[0, 1, 0].nonzero().flatten().tolist()
+    assert tonic_rows == [7]  # MIDI 67 = G
+    assert planes[0, 2].unique().tolist() == [-1.0]  # minor
+    assert not planes[1].any()  # "any key": no key input
+    # The strongest profile weights: tonic G (row 7), then the minor third Bb (row 10).
+    weight = planes[0, 0, 0]
+    assert weight.topk(2).indices.tolist() == [7, 10] and float(weight[7]) == 1.0
+
+
+def test_old_checkpoints_load_without_key_inputs(bundled):
+    assert not bundled.key_conditioned and bundled.config.extra_planes == 0
+
+
+def test_a_key_conditioned_model_trains_loads_and_is_told_the_key(
+    chorales, cache_dir, tmp_path, monkeypatch
+):
+    from studio.ml import sample
+    from studio.ml.train import train
+
+    config = tiny_config(chorales, tmp_path / "run", cache_dir, steps=3, key_conditioning=True)
+    for _ in train(config):
+        pass
+    model = sample.load_generator(tmp_path / "run")
+    assert model.key_conditioned and isinstance(model.generator, Generator)
+    seen: list[torch.Tensor] = []
+    forward = model.generator.forward
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("keys"))
+        return forward(*args, **kwargs)
+
+    monkeypatch.setattr(model.generator, "forward", spy)
+    request = gen.GenerationRequest(
+        "generate",
+        bars=2,
+        variations=2,
+        key="F# major",
+        sampling=gen.SamplingOptions(refine_rounds=0),
+    )
+    (result,) = list(gen.run(request, model=model, drafts=False))
+    assert seen and all(k is not None and (k == parse_key("F# major").index).all() for k in seen)
+    assert not any("post-processing" in n for n in result.notes)
+    assert any("the network was given the key" in n for n in result.notes)
+
+
+def test_notes_block_is_immutable_so_transposition_copies():
+    song = _scale_song(0, minor=False)
+    moved = keying.transpose_song(song, 3)
+    assert isinstance(moved.tracks[0].notes, Notes)
+    assert (moved.tracks[0].notes.pitch - song.tracks[0].notes.pitch == 3).all()
