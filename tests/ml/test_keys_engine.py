@@ -108,7 +108,7 @@ def test_key_planes_mark_the_keys_pitch_classes():
     assert not planes[1].any()  # "any key": no key input
     # The strongest profile weights: tonic G (row 7), then the minor third Bb (row 10).
     weight = planes[0, 0, 0]
-    assert weight.topk(2).indices.tolist() == [7, 10] and float(weight[7]) == 1.0
+    assert weight.topk(2).indices.tolist() == [7, 10] and float(weight[7]) > 0.99
 
 
 def test_old_checkpoints_load_without_key_inputs(bundled):
