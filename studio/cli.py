@@ -43,6 +43,7 @@ class _Parser(argparse.ArgumentParser):
 TRAIN_STEPS = (1, 10_000_000)
 TRAIN_BATCH = (1, 1_000_000)  # beyond 256 also checked against the free memory
 TRAIN_BARS = (1, 64)
+STEPS_PER_BEAT = (1, 48)
 LEARNING_RATE = (0.0, 1.0)  # exclusive below
 LOSS_WEIGHT = (0.0, 1000.0)
 EVERY = (0, 10**9)
@@ -155,7 +156,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--bars",
         type=ranged(int, TRAIN_BARS),
         default=4,
-        help=f"bars per training window {rng(TRAIN_BARS)}",
+        help=f"bars (of 4/4) per training window, cut at bar lines in any metre {rng(TRAIN_BARS)}",
+    )
+    t.add_argument(
+        "--steps-per-beat",
+        type=ranged(int, STEPS_PER_BEAT),
+        default=4,
+        help="grid steps per quarter note: 4 holds sixteenths and 6/8, 12 also triplets "
+        f"(3x the compute) {rng(STEPS_PER_BEAT)} (default: 4)",
+    )
+    t.add_argument(
+        "--key-conditioning",
+        action="store_true",
+        help="tell the network each window's key, so --key asks the network itself",
     )
     for flag, net in (("--lr-g", "generator"), ("--lr-d", "critic")):
         t.add_argument(
@@ -371,6 +384,8 @@ def _train_config(args: argparse.Namespace) -> Any:
         resume=args.resume,
         mapping=args.mapping,
         bars=args.bars,
+        steps_per_beat=args.steps_per_beat,
+        key_conditioning=args.key_conditioning,
         loss=args.loss,
         n_critic=5 if args.loss == "wgan-gp" else 1,
         recon_weight=args.recon_weight,
