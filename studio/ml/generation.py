@@ -664,6 +664,8 @@ def interpolate(
     if request.mode != "generate":
         raise GenerationError("only music generated from scratch can be interpolated")
     validate(replace(request, variations=steps), model)
+    if request.key is not None:  # the steps must stay one latent path, not picked candidates
+        raise GenerationError("a key cannot be chosen for an interpolation")
     _in_range("seed", seed_b, SEED_RANGE)
     _in_range("interpolation steps", steps, INTERPOLATION_STEPS_RANGE)
     o = request.sampling
@@ -684,7 +686,9 @@ def interpolate(
         min_note_steps=o.min_note_steps,
         voicing=voicing,
         on_pass=meter.on_pass,
+        time_signature=request_metre(request, model),
     )
     if progress is not None:
         progress(1.0, "Done")
-    return GenerationResult("refined", True, tuple(songs), (), 0)
+    notes = tuple(request_notes(request, model))
+    return GenerationResult("refined", True, tuple(songs), (), 0, None, notes)

@@ -882,6 +882,7 @@ def interpolate(
     *,
     voicing: VoiceDecoding | None = None,
     on_pass: PassCallback | None = None,
+    time_signature: tuple[int, int] | None = None,
 ) -> list[Song]:
     """``steps`` Songs morphing from seed A's latent to seed B's (spherical interpolation);
     all steps share seed A's sampling noise, so only the latent moves."""
@@ -899,7 +900,8 @@ def interpolate(
                 (torch.sin((1 - a) * omega) * za + torch.sin(a * omega) * zb) / torch.sin(omega)
             )
     cfg = model.config
-    length = (bars or model.bars) * cfg.steps_per_bar
+    metre = tuple(time_signature or model.time_signature)
+    length = (bars or model.bars) * model.bar_steps(metre)  # type: ignore[arg-type]
     shape = (steps, cfg.n_tracks, length, cfg.n_pitches)
     roll = run_windows(
         model,
@@ -913,8 +915,9 @@ def interpolate(
         noise=noise_generators([seed_a] * steps),
         voicing=voicing,
         on_pass=on_pass,
+        metre=metre,  # type: ignore[arg-type]
     )
     return [
-        _song(model, r, f"Interpolation {seed_a}->{seed_b} ({k + 1}/{steps})", tempo)
+        _song(model, r, f"Interpolation {seed_a}->{seed_b} ({k + 1}/{steps})", tempo, metre)  # type: ignore[arg-type]
         for k, r in enumerate(roll)
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -131,3 +132,13 @@ def test_cli_refuses_an_unreadable_key_or_metre_with_the_accepted_forms(
     assert code == 2
     assert words in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
+
+
+def test_interpolation_follows_the_requested_metre(bundled):
+    request = gen.GenerationRequest("generate", bars=2, seed=1, time_signature=(3, 4))
+    result = gen.interpolate(request, seed_b=2, steps=2, model=bundled)
+    for song in result.songs:
+        assert (song.time_signatures[0].numerator, song.time_signatures[0].denominator) == (3, 4)
+        assert song.end_tick <= 2 * 3 * song.ticks_per_beat
+    with pytest.raises(gen.GenerationError, match="key"):
+        gen.interpolate(replace(request, key="C"), seed_b=2, steps=2, model=bundled)
