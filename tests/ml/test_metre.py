@@ -142,3 +142,26 @@ def test_interpolation_follows_the_requested_metre(bundled):
         assert song.end_tick <= 2 * 3 * song.ticks_per_beat
     with pytest.raises(gen.GenerationError, match="key"):
         gen.interpolate(replace(request, key="C"), seed_b=2, steps=2, model=bundled)
+
+
+def test_a_triplet_grid_model_trains_and_writes_whole_bars(chorales, cache_dir, tmp_path):
+    from ml_helpers import tiny_config
+
+    from studio.ml.train import train
+
+    config = tiny_config(chorales, tmp_path / "run", cache_dir, steps=2, steps_per_beat=12)
+    for _ in train(config):
+        pass
+    model = load_generator(tmp_path / "run")
+    assert model.config.steps_per_beat == 12 and model.config.n_steps == 4 * 4 * 12
+    assert model.bar_steps((6, 8)) == 36
+    sampling = gen.SamplingOptions(temperature=1.0, refine_rounds=0)
+    request = gen.GenerationRequest(
+        "generate", bars=2, time_signature=(6, 8), sampling=sampling, seed=4
+    )
+    (result,) = list(gen.run(request, model=model, drafts=False))
+    (song,) = result.songs
+    assert song.note_count and song.end_tick <= 2 * 3 * song.ticks_per_beat
+    # Onsets sit on the twelve-per-quarter grid, which holds triplet eighths (160 ticks).
+    starts = np.concatenate([t.notes.start for t in song.tracks])
+    assert (starts % (song.ticks_per_beat // 12) == 0).all()
