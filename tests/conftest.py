@@ -63,3 +63,43 @@ def _no_dangling_threads(request: pytest.FixtureRequest):
             thread.quit()
             thread.wait(5000)
         pytest.fail(f"test left {len(leaked)} QThread(s) running: {leaked}")
+
+
+def _non_destructive_answer(buttons, default=None):
+    """The answer a careful user gives a box nobody is there to see: discard nothing they
+    asked to keep, but never block (Discard a test's throwaway song, else No, else Cancel)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    b = QMessageBox.StandardButton
+    for choice in (b.Discard, b.No, b.Cancel, b.Ok, b.Close):
+        if buttons & choice:
+            return choice
+    return default if default is not None else b.Ok
+
+
+@pytest.fixture(autouse=True)
+def _no_blocking_dialogs(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    """A modal QMessageBox or file dialog that no test answers would hang the whole run
+    offscreen (pytest-timeout's signal cannot interrupt Qt's modal loop), e.g. "Unsaved
+    changes?" when pytest-qt closes a modified window at teardown. Static boxes answer at
+    once instead; tests that want another answer monkeypatch them as before."""
+    if "qtbot" not in request.fixturenames:
+        yield
+        return
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+    b = QMessageBox.StandardButton
+
+    def question(parent, title, text, buttons=b.Yes | b.No, default=b.NoButton):
+        return _non_destructive_answer(buttons, default)
+
+    def notice(parent, title, text, buttons=b.Ok, default=b.NoButton):
+        return _non_destructive_answer(buttons, default)
+
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(question))
+    for name in ("warning", "critical", "information"):
+        monkeypatch.setattr(QMessageBox, name, staticmethod(notice))
+    for name in ("getOpenFileName", "getSaveFileName"):
+        monkeypatch.setattr(QFileDialog, name, staticmethod(lambda *a, **k: ("", "")))
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: ""))
+    yield
