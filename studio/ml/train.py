@@ -241,13 +241,20 @@ def write_skipped_list(out: Path, skipped: list[tuple[str, str]]) -> Path:
 
 # ----------------------------------------------------------------------------- masks
 def task_masks(
-    batch: int, n_tracks: int, n_steps: int, steps_per_bar: int, g: torch.Generator
+    batch: int,
+    n_tracks: int,
+    n_steps: int,
+    steps_per_bar: int,
+    g: torch.Generator,
+    bar_steps: np.ndarray | None = None,
 ) -> torch.Tensor:
     """Random given-cell masks ``[B, T, S]`` mixing the four tasks.
 
     30% from scratch, 25% continuation (first 1..bars-1 bars given), 25% harmonisation
     (a random proper subset of tracks given; half of them the top track alone, i.e. a
     melody), 20% infill (a random beat-aligned time range hidden in some tracks).
+    ``bar_steps`` (per window) puts a continuation's given bars on the bar lines of each
+    window's own metre; by default every window has ``steps_per_bar``.
     """
     mask = torch.zeros(batch, n_tracks, n_steps)
     kind = torch.rand(batch, generator=g)
@@ -258,8 +265,9 @@ def task_masks(
         if u < 0.30:
             continue
         if u < 0.55:
-            k = int(torch.randint(1, max(2, bars), (1,), generator=g))
-            mask[b, :, : k * steps_per_bar] = 1
+            bar = steps_per_bar if bar_steps is None else int(bar_steps[b])
+            k = int(torch.randint(1, max(2, n_steps // bar), (1,), generator=g))
+            mask[b, :, : k * bar] = 1
         elif u < 0.80:
             if n_tracks == 1:
                 mask[b, :, : steps_per_bar * max(1, bars // 2)] = 1
@@ -453,7 +461,9 @@ class Trainer:
         g, idx, shifts = self._batch_draw(step, batch)
         roll = torch.from_numpy(self.windows.render(idx, self.lowest_pitch, cfg.n_pitches, shifts))
         real = torch.cat([(roll > 0).float(), (roll == 2).float()], dim=1)
-        mask = task_masks(len(idx), cfg.n_tracks, cfg.n_steps, cfg.steps_per_bar, g)
+        metres = self.windows.metres_of(idx, tuple(self.scan.time_signature))
+        bar_steps = metres[:, 0] * cfg.steps_per_beat * 4 // metres[:, 1]
+        mask = task_masks(len(idx), cfg.n_tracks, cfg.n_steps, cfg.steps_per_bar, g, bar_steps)
         z = torch.randn(len(idx), cfg.z_dim, generator=g)
         return real.to(self.device), mask.to(self.device), z.to(self.device), roll
 

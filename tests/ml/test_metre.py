@@ -165,3 +165,19 @@ def test_a_triplet_grid_model_trains_and_writes_whole_bars(chorales, cache_dir, 
     # Onsets sit on the twelve-per-quarter grid, which holds triplet eighths (160 ticks).
     starts = np.concatenate([t.notes.start for t in song.tracks])
     assert (starts % (song.ticks_per_beat // 12) == 0).all()
+
+
+def test_training_continuations_end_on_each_windows_own_bar_line():
+    from studio.ml.train import task_masks
+
+    bars = np.array([12, 16, 18] * 100)  # 3/4, 4/4, 9/8
+    own = task_masks(300, 4, 64, 16, torch.Generator().manual_seed(0), bars)
+    fixed = task_masks(300, 4, 64, 16, torch.Generator().manual_seed(0))
+    # Only continuations depend on the bar: those windows differ, and only in 3/4 and 9/8.
+    differ = [b for b in range(300) if not torch.equal(own[b], fixed[b])]
+    assert differ and all(bars[b] != 16 for b in differ)
+    for b in differ:
+        given = own[b].all(dim=0)
+        end = int(given.nonzero().max()) + 1
+        assert bool(given[:end].all()) and not given[end:].any()
+        assert end % int(bars[b]) == 0
