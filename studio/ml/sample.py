@@ -29,7 +29,7 @@ from studio.core.pianoroll import HOLD, OFF, ONSET, RollSpec, roll_to_song, song
 from studio.core.song import Notes, Song, Track
 from studio.ml.checkpoint import load_checkpoint, resolve_model
 from studio.ml.errors import CheckpointError, MLError
-from studio.ml.metre import Metre, bar_steps
+from studio.ml.metre import Metre, bar_steps, default_metre_of
 from studio.ml.metrics import note_runs, top_pitch
 from studio.ml.models import Generator, ModelConfig
 from studio.ml.voicing import FixedVoice, Noise, VoiceDecoding, decode_voice, uniform, voice_order
@@ -314,8 +314,10 @@ def plan_windows(mask: np.ndarray, w: int, bar: int, rounds: int) -> list[tuple[
 
 
 def padded_steps(length: int, w: int, bar: int) -> int:
-    """Steps `run_windows` works on for an output of ``length`` steps."""
-    return max(w, -(-length // bar) * bar)
+    """Steps `run_windows` works on for an output of ``length`` steps: one window and
+    whole bars beyond it, so every window (the last sits at the end) starts on a bar line
+    even when the window is not a whole number of bars (64 steps of 3/4)."""
+    return w + -(-max(0, length - w) // bar) * bar
 
 
 def refinement_masks(known: np.ndarray, rounds: int) -> list[np.ndarray]:
@@ -517,8 +519,10 @@ def generate_rolls(
     min_note_steps: int = 1,
     batch: int = 256,
 ) -> np.ndarray:
-    """``n`` window-length rolls from scratch (for metrics), batched."""
+    """``n`` window-length rolls from scratch (for metrics), batched, in the model's metre."""
     cfg = model.config
+    metre = tuple(model.time_signature)
+    own = metre if metre != default_metre_of(cfg.steps_per_bar, cfg.steps_per_beat) else None
     out = []
     for k in range(0, n, batch):
         m = min(batch, n - k)
@@ -534,6 +538,7 @@ def generate_rolls(
                 threshold,
                 seed + k,
                 min_note_steps,
+                metre=own,  # type: ignore[arg-type]
             )
         )
     return np.concatenate(out) if out else np.zeros((0, *shape[1:]), np.int8)

@@ -181,3 +181,14 @@ def test_training_continuations_end_on_each_windows_own_bar_line():
         end = int(given.nonzero().max()) + 1
         assert bool(given[:end].all()) and not given[end:].any()
         assert end % int(bars[b]) == 0
+
+
+@pytest.mark.parametrize("bar", [12, 18, 24, 20])
+def test_every_window_starts_on_a_bar_line_of_the_metre(bar):
+    from studio.ml.sample import padded_steps, plan_windows
+
+    for bars in range(1, 14):
+        total = padded_steps(bars * bar, 64, bar)
+        assert total >= bars * bar
+        starts = [s0 for s0, _ in plan_windows(np.zeros((4, total), bool), 64, bar, 0)]
+        assert starts and all(s0 % bar == 0 for s0 in starts), (bars, starts)
