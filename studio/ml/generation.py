@@ -608,6 +608,8 @@ def _run(
     drafts: bool,
     batch: int,
 ) -> Iterator[GenerationResult]:
+    from studio.ml import compute
+
     o = request.sampling
     refined = replace(model.voicing, refine_rounds=o.refine_rounds, rules=o.strict_voicing)
     draft = replace(refined, refine_rounds=0)
@@ -639,7 +641,8 @@ def _run(
             meter.label = f"{'Drafting' if stage == 'draft' else 'Writing'} {what}"
             meter.check()
             batch_notes: list[str] = []
-            songs = _songs(request, model, chunk, voicing, meter.on_pass, batch_notes)
+            with compute.generation_priority():  # a training run of this app waits
+                songs = _songs(request, model, chunk, voicing, meter.on_pass, batch_notes)
             meter.next_stage()
             last = stage == "refined" and b == len(batches) - 1
             if last and progress is not None:
@@ -674,20 +677,23 @@ def interpolate(
     meter.check()
     song = request.song
     tempo = request.tempo if request.tempo is not None else (song.initial_bpm if song else None)
-    songs = sample.interpolate(
-        model,
-        request.seed,
-        seed_b,
-        steps=steps,
-        bars=request.bars,
-        temperature=o.temperature,
-        threshold=o.threshold,
-        tempo=tempo,
-        min_note_steps=o.min_note_steps,
-        voicing=voicing,
-        on_pass=meter.on_pass,
-        time_signature=request_metre(request, model),
-    )
+    from studio.ml import compute
+
+    with compute.generation_priority():  # a training run of this app waits
+        songs = sample.interpolate(
+            model,
+            request.seed,
+            seed_b,
+            steps=steps,
+            bars=request.bars,
+            temperature=o.temperature,
+            threshold=o.threshold,
+            tempo=tempo,
+            min_note_steps=o.min_note_steps,
+            voicing=voicing,
+            on_pass=meter.on_pass,
+            time_signature=request_metre(request, model),
+        )
     if progress is not None:
         progress(1.0, "Done")
     notes = tuple(request_notes(request, model))

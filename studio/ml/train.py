@@ -58,6 +58,7 @@ from torch.nn import functional as F
 from studio.core.atomic import atomic_write_text, clean_stale_temps
 from studio.core.song import Song
 from studio.ml import checkpoint as ckpt
+from studio.ml import compute
 from studio.ml.data import DatasetScan, WindowSet, model_pitch_window, scan_dataset
 from studio.ml.devices import resolve_device
 from studio.ml.errors import (
@@ -807,8 +808,13 @@ def _train(
         last_ckpt: Path | None = resume_from
         rate = 0.0
         while state.step < config.steps:
-            while control.paused and not control.stopping:
-                control.wait_while_paused(0.1)
+            # Between steps (never inside one): wait while the user pauses, or while a
+            # generation job of this process has the CPU (studio.ml.compute).
+            while not control.stopping and (control.paused or compute.generation_running()):
+                if control.paused:
+                    control.wait_while_paused(0.1)
+                else:
+                    compute.wait_for_generation(lambda: control.stopping or control.paused)
             if control.stopping:
                 break
             if config.max_minutes > 0 and state.elapsed >= 60 * config.max_minutes:
