@@ -48,6 +48,7 @@ def window_sets(model: Any, training_limit: int, seed: int) -> dict[str, np.ndar
         mapping=meta.get("mapping", "auto"),
         bars=model.bars,
         time_signature=tuple(model.time_signature),
+        n_steps=model.config.n_steps,
     )
     rng = np.random.default_rng(seed)
     train_set, held_set = scan.train_set, scan.heldout_set

@@ -35,6 +35,7 @@ def reference_rolls(
         mapping=meta.get("mapping", "auto"),
         bars=model.bars,
         time_signature=tuple(model.time_signature),
+        n_steps=model.config.n_steps,
     )
     if scan.train_set is None or scan.train_set.n_tracks != cfg.n_tracks:
         raise DatasetError(
