@@ -13,7 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from studio.core.song import TRACK_PALETTE, Notes, Song, TempoChange, Track
+from studio.core.song import (
+    TRACK_PALETTE,
+    KeySignature,
+    Notes,
+    Song,
+    TempoChange,
+    TimeSignature,
+    Track,
+)
 from studio.ml.generation import GenerationError, GenerationResult
 from studio.ui.panels.generation_session import (
     CONTINUE,
@@ -25,7 +33,10 @@ from studio.ui.panels.generation_session import (
     GenerationSettings,
     describe_context,
     distinct_colours,
+    key_label,
     model_description,
+    notes_text,
+    song_key,
 )
 
 SATB = ("Soprano", "Alto", "Tenor", "Bass")
@@ -213,7 +224,8 @@ def test_inserted_tracks_get_colours_the_song_does_not_use():
 
 
 def test_morph_uses_the_two_selected_seeds():
-    session = GenerationSession(GenerationSettings(variations=2, seed=100, seed_locked=True))
+    settings = GenerationSettings(variations=2, seed=100, seed_locked=True, key="any")
+    session = GenerationSession(settings)  # in a chosen key, variations are not morphable
     job = session.begin_generate(EditingContext(sketch()))
     session.accept(job, result([generated(), generated()], [100, 101]))
     session.finish(job)
@@ -260,3 +272,88 @@ def test_model_description_reads_the_runs_last_quality(tmp_path: Path):
     text = model_description(model, metric_label=lambda k: k.upper())
     assert "Bach chorales" in text and "3 training steps" in text
     assert "quality at step 3: EMPTY_BAR_RATE 0.25, POLYPHONY 3.5" in text
+
+
+# -- key and metre (issue 12) -------------------------------------------------------------
+def g_minor(time_signature: tuple[int, int] = (4, 4)) -> Song:
+    """A phrase in G minor (B flat, E flat, F sharp), in the given metre."""
+    melody = Notes([67, 70, 74, 72, 70, 69, 67, 66, 67], [k * 480 for k in range(9)], [480] * 9)
+    bass = Notes([43, 50, 51, 50, 43], [k * 960 for k in range(5)], [960] * 5)
+    return Song(
+        "In G minor",
+        time_signatures=[TimeSignature(0, *time_signature)],
+        tracks=[
+            Track("Soprano", colour=TRACK_PALETTE[0], notes=melody),
+            Track("Bass", program=32, colour=TRACK_PALETTE[1], notes=bass),
+        ],
+    )
+
+
+def test_new_writes_in_the_songs_estimated_key_unless_another_is_chosen():
+    session = GenerationSession(GenerationSettings(variations=2))
+    assert session.settings.key == "song"  # the default
+    request = session.begin_generate(EditingContext(g_minor())).planned.request
+    assert request.key == "G minor"
+    session.cancel()
+
+    session.settings.key = "D major"
+    assert session.begin_generate(EditingContext(g_minor())).planned.request.key == "D major"
+    session.cancel()
+    session.settings.key = "any"
+    assert session.begin_generate(EditingContext(g_minor())).planned.request.key is None
+    session.cancel()
+
+    # An empty song has no key: "the song's key" is any key.
+    session.settings.key = "song"
+    assert song_key(Song("Empty")) is None
+    assert session.begin_generate(EditingContext(Song("Empty"))).planned.request.key is None
+
+
+def test_a_key_signature_names_the_songs_key_before_the_estimate():
+    song = g_minor()
+    song.key_signatures = [KeySignature(0, sharps=-3, minor=False)]  # E flat major
+    assert song_key(song).name == "Eb major" and key_label(song_key(song)) == "E♭ major"
+    song.key_signatures = [KeySignature(0, sharps=-2, minor=True)]
+    assert song_key(song).name == "G minor"
+
+
+@pytest.mark.parametrize("mode", [CONTINUE, HARMONIZE, INFILL])
+def test_continue_harmonize_and_regenerate_keep_the_given_musics_key(mode: str):
+    session = GenerationSession(GenerationSettings(mode=mode, key="D major"))
+    context = EditingContext(g_minor(), loop=(0, 1920), ticked=(0, 1))
+    request = session.begin_generate(context).planned.request
+    assert request.key is None  # the engine keeps the given music's key (G minor)
+
+
+def test_new_follows_the_songs_time_signature_at_the_playhead():
+    song = g_minor((3, 4))
+    song.time_signatures.append(TimeSignature(1440 * 4, 6, 8))  # 6/8 from bar 5
+    session = GenerationSession(GenerationSettings(bars=2, key="any"))
+    job = session.begin_generate(EditingContext(song, playhead=100))
+    assert job.planned.request.time_signature == (3, 4)
+    assert (job.planned.placement.start, job.planned.placement.end) == (0, 2 * 1440)
+    session.cancel()
+    job = session.begin_generate(EditingContext(song, playhead=1440 * 4 + 10))
+    assert job.planned.request.time_signature == (6, 8)
+
+
+def test_keyed_variations_carry_the_engines_notes_and_cannot_be_morphed():
+    session = GenerationSession(GenerationSettings(variations=2, seed=3, key="D major"))
+    job = session.begin_generate(EditingContext(g_minor()))
+    note = "key D major by post-processing: this model has no key input"
+    done = GenerationResult("refined", True, (generated(), generated()), (3, 4), notes=(note,))
+    assert session.accept(job, done)
+    assert session.notes == (note,)
+    assert notes_text(session.notes) == (
+        "Key D major by post-processing: this model has no key input."
+    )
+    assert [v.caption for v in session.variations] == ["Seed 3", "Seed 4"]
+    session.select([0, 1])
+    assert session.morph_needs_any_key and session.morph_seeds() is None
+
+
+def test_the_key_choice_is_remembered_and_a_bad_stored_one_falls_back():
+    stored = GenerationSettings(key="F# minor").to_dict()
+    assert GenerationSettings.from_dict(stored).key == "F# minor"
+    assert GenerationSettings.from_dict({"key": "any"}).key == "any"
+    assert GenerationSettings.from_dict({"key": "H moll"}).key == "song"

@@ -53,21 +53,30 @@ from studio.ml.generation import (
 from studio.ui.panels import generation_jobs as jobs
 from studio.ui.panels.common import MessageBox, control_column, describe_error, heading, hint
 from studio.ui.panels.generation_session import (
+    ANY_KEY,
     DEFAULT_MODEL,
     GENERATE,
     HARMONIZE,
     INFILL,
+    KEYS,
     MAX_RECENT,
     MAX_VARIATIONS,
     MODE_TEXT,
     MODES,
+    SONG_KEY,
     EditingContext,
     GenerationSession,
     GenerationSettings,
     Job,
     ReplacePlan,
     describe_context,
+    key_kept_tip,
+    key_label,
     model_description,
+    notes_text,
+    song_key,
+    writing_metre,
+    writing_tick,
 )
 from studio.ui.panels.loss_plots import metric_label
 from studio.ui.panels.roll_thumbnail import ThumbnailStrip
@@ -82,7 +91,20 @@ SETTING_KEYS = (
     "seed_locked",
     "refine_rounds",
     "voice_rules",
+    "key",
     "recent_models",
+)
+KEY_TIP = (
+    "The key New writes in: your song's key (read from its key signature, else\n"
+    "estimated from its notes), any key the model likes, or a key you choose."
+)
+MORPH_TIP = (
+    "Select two 'New' variations (click, then Ctrl-click) to hear the music morph\n"
+    "from one into the other in the given number of steps."
+)
+MORPH_KEYED_TIP = (
+    "Morphing works on variations written with Key set to 'Any key': music in a chosen\n"
+    "key is picked and transposed, so it does not lie on one path between two seeds."
 )
 RESULTS_MIN_HEIGHT = 56  # the strip scrolls: a short dock still shows Generate
 
@@ -184,6 +206,17 @@ class GenerationPanel(QWidget):
         self.bars.setRange(1, 64)
         self.bars.setSuffix(" bars")
         self.bars.setToolTip("How many bars of new music to write")
+        self.metre_label = QLabel("")
+        self.metre_label.setToolTip(
+            "The time signature the music is written in: your song's, where it is written"
+        )
+        self.key_combo = QComboBox()
+        self.key_combo.setToolTip(KEY_TIP)
+        self.key_combo.addItem("Any key", ANY_KEY)
+        for key in KEYS:
+            self.key_combo.addItem(key_label(key), key.name)
+        self._song_key_text = ""
+        self._key_syncing = False
         self.variations = QSpinBox()
         self.variations.setRange(1, MAX_VARIATIONS)
         self.variations.setToolTip(
@@ -257,6 +290,11 @@ class GenerationPanel(QWidget):
         self.progress.setTextVisible(True)
         self.progress.hide()
         self.message = MessageBox()
+        # What the engine says about the music it made (e.g. how the key was reached).
+        self.notes_label = hint("")
+        self.notes_label.setWordWrap(True)
+        self.notes_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.notes_label.hide()
 
     def _build_results(self) -> None:
         self.results = ThumbnailStrip(
@@ -286,10 +324,7 @@ class GenerationPanel(QWidget):
         self.interp_steps.setValue(5)
         self.interp_steps.setSuffix(" steps")
         self.interp_button = QPushButton("Morph between the two")
-        self.interp_button.setToolTip(
-            "Select two 'New' variations (click, then Ctrl-click) to hear the music morph\n"
-            "from one into the other in the given number of steps."
-        )
+        self.interp_button.setToolTip(MORPH_TIP)
         self.interp_button.clicked.connect(self.interpolate_selected)
 
     def _build_layout(self) -> None:
@@ -307,7 +342,11 @@ class GenerationPanel(QWidget):
         form.addLayout(modes)
         form.addWidget(self.context_label)
         grid = QFormLayout()
-        grid.addRow("Length", self.bars)
+        bars_row = QHBoxLayout()
+        bars_row.addWidget(self.bars, 1)
+        bars_row.addWidget(self.metre_label)
+        grid.addRow("Length", bars_row)
+        grid.addRow("Key", self.key_combo)
         grid.addRow("Variations", self.variations)
         temp_row = QHBoxLayout()
         temp_row.addWidget(self.temperature_slider, 1)
@@ -326,6 +365,9 @@ class GenerationPanel(QWidget):
         form.addStretch(1)
         scroll = control_column(controls)
         scroll.setMinimumHeight(0)
+        # Wide enough for its rows beside the vertical scroll bar: nothing is cut off.
+        needed = controls.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width()
+        scroll.setMinimumWidth(max(scroll.minimumWidth(), needed + 2))
 
         # The primary button sits below the scrolling settings: always visible.
         left = QWidget()
@@ -356,6 +398,7 @@ class GenerationPanel(QWidget):
         top.addWidget(self.interp_steps)
         right_layout.addLayout(top)
         right_layout.addWidget(self.results, 1)
+        right_layout.addWidget(self.notes_label)
         actions = QHBoxLayout()
         for button in (self.insert_button, self.replace_button, self.open_button):
             actions.addWidget(button)
@@ -405,6 +448,8 @@ class GenerationPanel(QWidget):
         self.refine.setValue(st.refine_rounds)
         self.voice_rules.setChecked(st.strict_voicing)
         self._syncing = False
+        self._show_key()
+        self.key_combo.currentIndexChanged.connect(self._on_key_chosen)
         self._mode_group.buttonToggled.connect(self._on_mode_changed)
         self.bars.valueChanged.connect(lambda v: setattr(st, "bars", v))
         self.variations.valueChanged.connect(lambda v: setattr(st, "variations", v))
@@ -415,6 +460,31 @@ class GenerationPanel(QWidget):
         self.refine.valueChanged.connect(lambda v: setattr(st, "refine_rounds", v))
         self.voice_rules.toggled.connect(lambda v: setattr(st, "strict_voicing", bool(v)))
         self.tempo.valueChanged.connect(self._on_tempo_edited)
+
+    def _on_key_chosen(self, index: int) -> None:
+        if not self._key_syncing and index >= 0:
+            self.session.settings.key = str(self.key_combo.itemData(index))
+
+    def _show_key(self) -> None:
+        """The Key control: a "Song's key (…)" entry while the song has a key, and the
+        session's choice selected ("Any key" while the song's key is chosen but unknown)."""
+        doc = self.document
+        context = EditingContext(doc.song, playhead=doc.playhead)
+        key = song_key(doc.song, writing_tick(GENERATE, context))
+        text = f"Song's key ({key_label(key)})" if key is not None else ""
+        self._key_syncing = True
+        if text != self._song_key_text:
+            has = bool(self._song_key_text)
+            if has and text:
+                self.key_combo.setItemText(1, text)
+            elif text:
+                self.key_combo.insertItem(1, text, SONG_KEY)
+            else:
+                self.key_combo.removeItem(1)
+            self._song_key_text = text
+        index = self.key_combo.findData(self.session.settings.key)
+        self.key_combo.setCurrentIndex(max(index, 0))
+        self._key_syncing = False
 
     def _on_temperature(self, value: float) -> None:
         self.session.settings.temperature = float(value)
@@ -550,6 +620,7 @@ class GenerationPanel(QWidget):
         except GenerationError as error:
             self.message.show_error("Nothing to work on.", str(error))
             return
+        self._show_notes()  # the last music's notes no longer apply
         self.seed.blockSignals(True)
         self.seed.setValue(self.session.settings.seed)  # moved on unless locked
         self.seed.blockSignals(False)
@@ -565,6 +636,7 @@ class GenerationPanel(QWidget):
             )
             return
         job = self.session.begin_morph(self.interp_steps.value())
+        self._show_notes()
         assert job.planned is not None
         steps = self.interp_steps.value()
         self._start(job, jobs.morph_job, job.planned.request, seeds[1], steps, self.session.model)
@@ -661,7 +733,13 @@ class GenerationPanel(QWidget):
         if pending is not None:
             pending()
 
+    def _show_notes(self) -> None:
+        text = notes_text(self.session.notes)
+        self.notes_label.setText(text)
+        self.notes_label.setVisible(bool(text))
+
     def _show_variations(self) -> None:
+        self._show_notes()
         selection = list(self.session.selection)  # clearing the strip deselects
         self.results.clear()
         for variation in self.session.variations:
@@ -816,6 +894,9 @@ class GenerationPanel(QWidget):
             (0, 0) if len(doc.selection) else None,  # only whether there is one matters
         )
         self.context_label.setText(describe_context(self.mode(), context))
+        numerator, denominator = writing_metre(self.mode(), context)
+        self.metre_label.setText(f"in {numerator}/{denominator}")
+        self._show_key()
 
     def _on_mode_changed(self, *_: Any) -> None:
         for mode, button in self.mode_buttons.items():
@@ -824,6 +905,10 @@ class GenerationPanel(QWidget):
         mode = self.mode()
         self.tempo.setEnabled(mode == GENERATE)
         self.bars.setEnabled(mode not in (HARMONIZE, INFILL))
+        self.key_combo.setEnabled(mode == GENERATE)
+        self.key_combo.setToolTip(
+            KEY_TIP if mode == GENERATE else key_kept_tip(mode, self.document.song)
+        )
         self._update_context()
 
     def _update_buttons(self, *_: Any) -> None:
@@ -838,6 +923,9 @@ class GenerationPanel(QWidget):
         self.replace_button.setEnabled(has)
         self.open_button.setEnabled(has)
         self.interp_button.setEnabled(self.session.morph_seeds() is not None and not busy)
+        self.interp_button.setToolTip(
+            MORPH_KEYED_TIP if self.session.morph_needs_any_key else MORPH_TIP
+        )
 
 
 def _colour(hex_colour: str) -> Any:

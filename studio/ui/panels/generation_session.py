@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from studio.core.edits import ReplaceNotesInRange
+from studio.core.keys import Key, KeyNameError, estimate_key, parse_key, pitch_class_weights
 from studio.core.song import TRACK_PALETTE, Notes, Song, Track
 from studio.ml.generation import (
     BARS_RANGE,
@@ -62,6 +63,12 @@ MAX_VARIATIONS = 16  # one batch of the engine (generation.BATCH): one draft, on
 DEFAULT_TEMPERATURE = 0.0  # the bundled model's quality is measured decoded by threshold
 DEFAULT_REFINE = 2  # the bundled model's targets are measured with 2 (models/bach-default.md)
 DRAFT = " · draft"
+# The Key control: the open song's key (the default), any key, or one of the 24 keys.
+SONG_KEY, ANY_KEY = "song", "any"
+KEYS = tuple(Key(tonic, mode) for tonic in range(12) for mode in ("major", "minor"))
+KEY_KEPT_TIP = (
+    "{mode} keeps the key of the music it is given{key}: only New writes in a chosen key."
+)
 NEW_SUFFIX = " · new"
 
 
@@ -88,6 +95,7 @@ class GenerationSettings:
     refine_rounds: int = DEFAULT_REFINE
     strict_voicing: bool = True
     tempo: float | None = None  # None: the open song's tempo
+    key: str = SONG_KEY  # SONG_KEY, ANY_KEY or a key name ("G minor"); New only
     recent_models: list[str] = field(default_factory=list)
 
     def sampling(self) -> SamplingOptions:
@@ -107,6 +115,7 @@ class GenerationSettings:
             "seed_locked": self.seed_locked,
             "refine_rounds": self.refine_rounds,
             "voice_rules": self.strict_voicing,
+            "key": self.key,
             "recent_models": list(self.recent_models[:MAX_RECENT]),
         }
 
@@ -128,6 +137,8 @@ class GenerationSettings:
         for name, key in (("seed_locked", "seed_locked"), ("strict_voicing", "voice_rules")):
             if key in values:
                 setattr(out, name, _as_bool(values[key]))
+        if "key" in values:
+            out.key = _stored_key(values["key"])
         recent = values.get("recent_models") or []
         recent = recent if isinstance(recent, list) else [recent]
         out.recent_models = [str(p) for p in recent if p][:MAX_RECENT]
@@ -136,6 +147,95 @@ class GenerationSettings:
 
 def _as_bool(value: Any) -> bool:
     return value in (True, 1, "true", "True", "1")
+
+
+def _stored_key(value: Any) -> str:
+    """A stored key choice; an unreadable one falls back to the song's key."""
+    text = str(value or "").strip()
+    if text in (SONG_KEY, ANY_KEY):
+        return text
+    try:
+        return parse_key(text).name
+    except KeyNameError:
+        return SONG_KEY
+
+
+# ---------------------------------------------------------------------------- key, metre
+def key_label(key: Key) -> str:
+    """A key as a composer reads it: "C♯ major", "E♭ minor"."""
+    tonic, mode = key.name.split(" ")
+    return f"{tonic[0]}{tonic[1:].replace('#', '♯').replace('b', '♭')} {mode}"
+
+
+def key_of_signature(sharps: int, minor: bool) -> Key:
+    """The key a key signature names (-2 sharps, minor: G minor)."""
+    major_tonic = (7 * sharps) % 12
+    return Key((major_tonic + 9) % 12, "minor") if minor else Key(major_tonic, "major")
+
+
+def song_key(song: Song, tick: int = 0) -> Key | None:
+    """The open song's key: its key signature (at ``tick``, else its first) where it has
+    one, else the Krumhansl estimate of its pitched notes (duration-weighted); None for a
+    song without either."""
+    signature = song.key_signature_at(tick) or (
+        song.key_signatures[0] if song.key_signatures else None
+    )
+    if signature is not None:
+        return key_of_signature(signature.sharps, bool(signature.minor))
+    pitched = [t.notes for t in song.tracks if not t.is_drum and len(t.notes)]
+    if not pitched:
+        return None
+    pitches = np.concatenate([n.pitch for n in pitched])
+    durations = np.concatenate([n.duration for n in pitched])
+    return estimate_key(pitch_class_weights(pitches, durations))
+
+
+def chosen_key(settings: GenerationSettings, song: Song, tick: int = 0) -> Key | None:
+    """The key New writes in (None: any key)."""
+    if settings.key == ANY_KEY:
+        return None
+    if settings.key == SONG_KEY:
+        return song_key(song, tick)
+    try:
+        return parse_key(settings.key)
+    except KeyNameError:
+        return None
+
+
+def writing_tick(mode: str, context: EditingContext) -> int:
+    """The tick whose time signature (and key) the music follows: New writes from the
+    playhead's bar, Regenerate in its region, Continue and Harmonize in the song's
+    first metre (as the engine reads it)."""
+    if mode == GENERATE:
+        return bar_floor(context.song, context.playhead)
+    if mode == INFILL:
+        region = context.loop or context.selection_range
+        return int(region[0]) if region is not None else 0
+    return 0
+
+
+def writing_metre(mode: str, context: EditingContext) -> tuple[int, int]:
+    ts = context.song.time_signature_at(writing_tick(mode, context))
+    return (int(ts.numerator), int(ts.denominator))
+
+
+def notes_text(notes: Sequence[str]) -> str:
+    """The engine's notes as plain sentences for the panel."""
+    sentences = []
+    for note in notes:
+        note = note.strip()
+        if note:
+            note = note[0].upper() + note[1:]
+            sentences.append(note if note.endswith((".", "!", "?")) else note + ".")
+    return "\n".join(sentences)
+
+
+def key_kept_tip(mode: str, song: Song) -> str:
+    """Why the Key control is off in Continue, Harmonize and Regenerate."""
+    key = song_key(song)
+    return KEY_KEPT_TIP.format(
+        mode=MODE_TEXT[mode][0], key=f" ({key_label(key)})" if key is not None else ""
+    )
 
 
 # ------------------------------------------------------------------------------- context
@@ -369,7 +469,14 @@ def plan_request(
     if mode == GENERATE:
         offset = bar_floor(song, context.playhead)
         length = settings.bars * song.ticks_per_bar(offset)
-        request = GenerationRequest(mode=GENERATE, bars=settings.bars, **common)
+        key = chosen_key(settings, song, offset)
+        request = GenerationRequest(
+            mode=GENERATE,
+            bars=settings.bars,
+            key=key.name if key is not None else None,
+            time_signature=writing_metre(GENERATE, context),  # the song's, at the playhead
+            **common,
+        )
         placement = Placement(GENERATE, offset, offset + length, 0, None, tpb)
         return PlannedRequest(request, placement)
     if mode == CONTINUE:
@@ -625,6 +732,7 @@ class GenerationSession:
         self.variations: list[Variation] = []
         self.selection: list[int] = []
         self.last_planned: PlannedRequest | None = None
+        self.notes: tuple[str, ...] = ()  # what the engine says about the last music
         self._next_id = 0
 
     # -- job state ---------------------------------------------------------------------
@@ -652,9 +760,17 @@ class GenerationSession:
         planned = plan_request(self.settings, context, window_bars)
         job = self._begin("generate", planned=planned)
         self.last_planned = planned
+        self.notes = ()
         if not self.settings.seed_locked:
             self.settings.seed = (self.settings.seed + self.settings.variations) % SEED_RANGE[1]
         return job
+
+    @property
+    def morph_needs_any_key(self) -> bool:
+        """The last New was written in a chosen key: its variations are picked and
+        transposed candidates, not one latent path each, so they cannot be morphed."""
+        last = self.last_planned
+        return last is not None and last.request.mode == GENERATE and last.request.key is not None
 
     def morph_seeds(self) -> tuple[int, int] | None:
         """The seeds of the two selected "New" variations, if that is what is selected."""
@@ -668,6 +784,7 @@ class GenerationSession:
         if seeds is None or self.last_planned is None:
             raise GenerationError("Pick two variations made with New (click, then Ctrl-click).")
         base = self.last_planned
+        self.notes = ()
         request = replace(base.request, seed=seeds[0], variations=steps)
         placement = replace(base.placement, label=f"{seeds[0]} → {seeds[1]}")
         return self._begin("morph", planned=PlannedRequest(request, placement))
@@ -709,6 +826,8 @@ class GenerationSession:
         if not self.is_current(job) or job.planned is None:
             return False
         placement = job.planned.placement
+        keyed = job.planned.request.key is not None
+        self.notes = tuple(result.notes)
         if not job.delivered:
             self.variations, keep = [], []
             job.delivered = True
@@ -724,7 +843,7 @@ class GenerationSession:
             else:
                 voice = result.melody_voice
                 variation = place(placement, song, index, int(seed), result.stage, voice)
-                if placement.mode != GENERATE:
+                if placement.mode != GENERATE or keyed:  # only a plain New can be morphed
                     variation = replace(variation, seed=None)
             if index < len(self.variations):
                 self.variations[index] = variation
