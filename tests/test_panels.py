@@ -294,10 +294,11 @@ def scripted(monkeypatch: pytest.MonkeyPatch):
         calls.append(request)
         seeds = tuple(request.seed + k for k in range(request.variations))
         songs = tuple(scripted_song(s, request.bars) for s in seeds)
+        notes = (f"key {request.key} by post-processing",) if request.key else ()
         progress(0.5, "drafting")
-        yield GenerationResult("draft", False, songs, seeds)
+        yield GenerationResult("draft", False, songs, seeds, notes=notes)
         progress(1.0, "refining")
-        yield GenerationResult("refined", True, songs, seeds)
+        yield GenerationResult("refined", True, songs, seeds, notes=notes)
 
     monkeypatch.setattr(generation_jobs, "load_model_job", load)
     monkeypatch.setattr(generation_jobs, "generation_job", run)
@@ -645,6 +646,7 @@ def test_variations_of_new_can_be_morphed_and_opened_as_a_new_song(qtbot, window
     panel = window.panels.generation
     panel.set_model_source(tiny_checkpoint)
     qtbot.waitUntil(lambda: panel.model is not None, timeout=30_000)
+    panel.key_combo.setCurrentIndex(panel.key_combo.findData("any"))  # a key: no morph
     panel.seed.setValue(100)
     panel.seed_lock.setChecked(True)
     panel.variations.setValue(2)
@@ -781,3 +783,85 @@ def test_refine_and_voice_rules_reach_the_engine_and_are_remembered(qtbot, windo
     settings.beginGroup(GROUP)
     assert int(settings.value("refine_rounds")) == 3
     assert settings.value("voice_rules") in (True, "true")
+
+
+# -- key and metre (issue 12) -------------------------------------------------------------
+def g_minor(time_signature: tuple[int, int] = (4, 4)) -> Song:
+    """A phrase in G minor (B flat, E flat, F sharp), in the given metre."""
+    from studio.core.song import TimeSignature
+
+    melody = Notes([67, 70, 74, 72, 70, 69, 67, 66, 67], [k * 480 for k in range(9)], [480] * 9)
+    bass = Notes([43, 50, 51, 50, 43], [k * 960 for k in range(5)], [960] * 5)
+    return Song(
+        "In G minor",
+        time_signatures=[TimeSignature(0, *time_signature)],
+        tracks=[
+            Track("Soprano", colour="#4fc3f7", notes=melody),
+            Track("Bass", program=32, colour="#e57373", notes=bass),
+        ],
+    )
+
+
+def test_the_key_control_starts_on_any_key_for_an_empty_song_then_follows_the_song(qtbot):
+    from studio.ui.document import SongDocument
+    from studio.ui.panels.generation_panel import GenerationPanel
+
+    document = SongDocument(Song("Empty"))
+    panel = GenerationPanel(document)
+    qtbot.addWidget(panel)
+    assert panel.key_combo.currentText() == "Any key"
+    assert panel.key_combo.findData("song") == -1  # no song key to offer
+    assert panel.key_combo.count() == 1 + 24
+    assert panel.key_combo.itemText(2) == "C minor" and panel.key_combo.itemText(3) == "C♯ major"
+    document.set_song(g_minor())
+    assert panel.key_combo.currentText() == "Song's key (G minor)"
+
+
+def test_new_writes_in_the_chosen_key_and_harmonize_keeps_the_songs(qtbot, window, scripted):
+    panel = window.panels.generation
+    window.document.set_song(g_minor())
+    assert panel.key_combo.currentText() == "Song's key (G minor)"  # the default
+    assert panel.key_combo.isEnabled() and panel.metre_label.text() == "in 4/4"
+    panel.variations.setValue(2)
+    generate_and_wait(qtbot, panel)
+    assert scripted[-1].key == "G minor"
+    # The engine's notes are shown under the variations.
+    assert panel.notes_label.isVisible()
+    assert panel.notes_label.text() == "Key G minor by post-processing."
+
+    panel.key_combo.setCurrentIndex(panel.key_combo.findText("D major"))
+    generate_and_wait(qtbot, panel)
+    assert scripted[-1].key == "D major"
+    assert "D major" in panel.notes_label.text()
+    assert not panel.interp_button.isEnabled()  # picked, transposed candidates: no morph
+    settings = QSettings()
+    settings.beginGroup(GROUP)
+    assert settings.value("key") == "D major"  # remembered
+
+    panel.set_mode("harmonize")
+    assert not panel.key_combo.isEnabled()
+    assert "keeps the key of the music it is given (G minor)" in panel.key_combo.toolTip()
+    generate_and_wait(qtbot, panel)
+    assert scripted[-1].mode == "harmonize" and scripted[-1].key is None
+    assert panel.notes_label.isHidden()  # nothing to say about this music
+
+
+def test_new_into_a_3_4_song_writes_in_3_4_and_says_how_the_key_was_reached(
+    qtbot, window, tiny_checkpoint
+):
+    panel = window.panels.generation
+    window.document.set_song(g_minor((3, 4)))
+    assert panel.metre_label.text() == "in 3/4"
+    panel.set_model_source(tiny_checkpoint)
+    qtbot.waitUntil(lambda: panel.model is not None and not panel.is_working, timeout=30_000)
+    panel.set_mode("generate")
+    panel.variations.setValue(2)
+    panel.bars.setValue(2)
+    generate_and_wait(qtbot, panel)
+    request = panel.session.last_planned.request
+    assert (request.time_signature, request.key) == ((3, 4), "G minor")
+    for variation in panel.session.variations:
+        ts = variation.song.time_signatures[0]
+        assert (ts.numerator, ts.denominator) == (3, 4)
+        assert (variation.start, variation.end) == (0, 2 * 3 * 480)  # two bars of 3/4
+    assert panel.notes_label.isVisible() and "G minor" in panel.notes_label.text()
