@@ -5,8 +5,9 @@ same process. On a small CPU the two fight for the cores, and a request a compos
 for runs several times slower. The process-wide `ARBITER` settles it:
 
 * the generation service wraps its work in ``with generation_priority():``: the job is
-  counted as running, and its thread gets every core for torch's intra-op threads (its
-  own count is restored afterwards, also when the job fails or is cancelled);
+  counted as running, and its thread uses as many intra-op threads as there are idle
+  cores (`generation_threads`; its own count is restored afterwards, also when the job
+  fails or is cancelled);
 * the training loop calls ``wait_for_generation(stop)`` between steps (never inside
   one, so no step is lost and a resumed run stays bit-identical): it blocks while a
   job runs, and for a short grace period after one ends, so the next stage of the same
@@ -41,14 +42,35 @@ def cpu_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def idle_cores(samples: int = 3) -> int | None:
+    """Cores no other runnable task wants right now (Linux: the run queue length in
+    /proc/loadavg, this reader excluded; the median of a few quick looks), else None."""
+    counts = []
+    for k in range(samples):
+        try:
+            with open("/proc/loadavg", encoding="ascii") as f:
+                counts.append(int(f.read().split()[3].split("/")[0]))
+        except (OSError, ValueError, IndexError):
+            return None
+        if k + 1 < samples:
+            time.sleep(0.001)
+    others = sorted(counts)[len(counts) // 2] - 1
+    return max(0, cpu_threads() - others)
+
+
 def generation_threads() -> int:
-    """Intra-op threads for a generation job: every core (training waits meanwhile);
-    ``PIANOLA_GENERATION_THREADS`` overrides it."""
+    """Intra-op threads for a generation job: the cores that are idle (training in this
+    process waits meanwhile), at least one. Not more: torch's OpenMP threads spin at
+    their barriers, so two threads sharing a core with another busy task run 5x slower
+    than one (measured on 2 cores). ``PIANOLA_GENERATION_THREADS`` sets the number."""
     try:
         wanted = int(os.environ.get("PIANOLA_GENERATION_THREADS", "0"))
     except ValueError:
         wanted = 0
-    return wanted if wanted > 0 else cpu_threads()
+    if wanted > 0:
+        return wanted
+    idle = idle_cores()
+    return cpu_threads() if idle is None else max(1, idle)
 
 
 class ComputeArbiter:
@@ -60,7 +82,8 @@ class ComputeArbiter:
         self._active = 0
         self._last_end = float("-inf")  # time.monotonic() when the last job ended
         self._waiting = 0  # trainers blocked in wait_for_generation
-        self.enabled = True  # False: training never waits (benchmarks compare both)
+        self.enabled = True  # False: no effect at all (benchmarks compare both)
+        self.last_threads = 0  # intra-op threads the latest job used
 
     @property
     def generation_running(self) -> bool:
@@ -89,11 +112,15 @@ class ComputeArbiter:
     def generation_priority(self, threads: int | None = None) -> Iterator[None]:
         """Run the body as a generation job: training waits, and this thread uses
         ``threads`` intra-op threads (default: `generation_threads`)."""
+        if not self.enabled:  # benchmarks: what the app did before the arbiter
+            yield
+            return
         with self._cond:
             self._active += 1
         before = torch.get_num_threads()
         try:
-            torch.set_num_threads(threads or generation_threads())
+            self.last_threads = threads or generation_threads()
+            torch.set_num_threads(self.last_threads)
             yield
         finally:
             torch.set_num_threads(before)
