@@ -178,3 +178,20 @@ def test_training_error_is_scrolled_into_view_in_a_short_dock(qtbot, tmp_path):
     start = panel.start_button
     assert start.visibleRegion().boundingRect() == start.rect()
     panel.data_box.shutdown()
+
+
+def test_a_training_notice_is_shown_in_the_panel(qtbot):
+    # The trainer's Notice (e.g. --resume fell back past a damaged checkpoint) reaches the
+    # composer in the panel, not only the log.
+    from studio.ml.train import Notice
+    from studio.ui.panels.training_panel import TrainingPanel
+
+    panel = TrainingPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel._on_event(Notice("resuming from step_0000200.pt (step 200) instead"))
+    qtbot.waitUntil(panel.message.isVisible)
+    assert "resuming from step_0000200.pt" in panel.message.text
+    assert not panel.message.is_error
+    panel.data_box.shutdown()

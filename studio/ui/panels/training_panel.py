@@ -453,6 +453,11 @@ class TrainingPanel(QWidget):
                 if isinstance(summary.get("windows"), int)
                 else f"Training on {event.device}"
             )
+        elif kind == "Notice":
+            # e.g. --resume fell back past a damaged checkpoint: say so where the run's
+            # progress is read, not only in the log.
+            self.message.show_note("Note", event.message)
+            self._reveal_message()
         elif kind == "Preview":
             self.previews.add_song(event.song, f"step {event.step:,}")
             # The newest preview is the one to hear: keep it in view once it is placed.
