@@ -16,7 +16,7 @@ from studio.ml import compute
 from studio.ml.generation import GenerationCancelled, GenerationRequest, run
 from studio.ml.train import Finished, StepMetrics, TrainControl, train
 
-STEPS = 6
+STEPS = 10
 WAIT_S = 30.0  # generous: the shared test machine may be busy
 
 
