@@ -865,3 +865,34 @@ def test_new_into_a_3_4_song_writes_in_3_4_and_says_how_the_key_was_reached(
         assert (ts.numerator, ts.denominator) == (3, 4)
         assert (variation.start, variation.end) == (0, 2 * 3 * 480)  # two bars of 3/4
     assert panel.notes_label.isVisible() and "G minor" in panel.notes_label.text()
+
+
+def test_model_pickers_start_in_the_last_folder_used(qtbot, tmp_path, monkeypatch):
+    # Issue 14: file dialogs start where the composer last was, and remember the choice.
+    from PySide6.QtWidgets import QFileDialog
+
+    from studio.ui.document import SongDocument
+    from studio.ui.panels.generation_panel import GenerationPanel
+    from studio.ui.recent import remember_folder
+
+    runs = tmp_path / "runs"
+    (runs / "bach").mkdir(parents=True)
+    remember_folder(runs / "song.mid")
+    panel = GenerationPanel(SongDocument())
+    qtbot.addWidget(panel)
+    starts: list[str] = []
+
+    def choose_folder(parent, title, start=""):
+        starts.append(start)
+        return str(runs / "bach")
+
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(choose_folder))
+    monkeypatch.setattr(
+        QFileDialog,
+        "getOpenFileName",
+        staticmethod(lambda parent, title, start, filt: (starts.append(start), ("", ""))[1]),
+    )
+    panel._choose_run()
+    panel._choose_checkpoint()
+    assert starts == [str(runs), str(runs)]
+    panel.shutdown()

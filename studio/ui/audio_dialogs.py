@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.audio.synth import SAMPLE_RATES
-from studio.ui.recent import confirm_overwrite, is_bundled
+from studio.ui.recent import confirm_overwrite, is_bundled, last_folder
 from studio.ui.transport import AudioSettings, TransportController
 
 if TYPE_CHECKING:
@@ -256,7 +256,7 @@ class AudioSettingsPage(QWidget):
         self._fill_devices(selected)
 
     def _choose_soundfont(self) -> None:
-        start = self.soundfont.text() or str(Path.home())
+        start = self.soundfont.text() or last_folder()
         path, _ = QFileDialog.getOpenFileName(self, "Choose a SoundFont", start, SOUNDFONT_FILTER)
         if path:
             self._set_soundfont(path)

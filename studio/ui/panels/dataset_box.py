@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.ui.panels.common import MessageBox, describe_error, heading, hint, pitch_name
+from studio.ui.recent import last_folder, remember_folder
 from studio.ui.workers import WorkerHandle, start_generator
 
 BACH = "bach-chorales"
@@ -300,9 +301,10 @@ class DataSourceBox(QWidget):
         self._skipped.setVisible(bool(rows))
 
     def _browse(self) -> None:
-        start = self._folder_edit.text() or str(Path.home())
+        start = self._folder_edit.text() or last_folder()
         folder = QFileDialog.getExistingDirectory(self, "Folder of MIDI files", start)
         if folder:
+            remember_folder(folder)  # next time, start beside this folder
             self.set_folder(folder)
 
     def _on_choice_toggled(self, button: QRadioButton, checked: bool) -> None:

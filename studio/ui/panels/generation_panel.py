@@ -80,6 +80,7 @@ from studio.ui.panels.generation_session import (
 )
 from studio.ui.panels.loss_plots import metric_label
 from studio.ui.panels.roll_thumbnail import ThumbnailStrip
+from studio.ui.recent import last_folder, remember_folder
 from studio.ui.workers import WorkerHandle, start_generator
 
 GROUP = "generation"
@@ -579,14 +580,16 @@ class GenerationPanel(QWidget):
 
     def _choose_checkpoint(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Open a checkpoint", "", "Pianola checkpoints (*.pt);;All files (*)"
+            self, "Open a checkpoint", last_folder(), "Pianola checkpoints (*.pt);;All files (*)"
         )
         if path:
+            remember_folder(path)
             self.set_model_source(path)
 
     def _choose_run(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open a training run folder")
+        folder = QFileDialog.getExistingDirectory(self, "Open a training run folder", last_folder())
         if folder:
+            remember_folder(folder)  # next time, start beside this run
             self.set_model_source(folder)
 
     # -- generating ------------------------------------------------------------------
