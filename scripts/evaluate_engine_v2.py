@@ -11,7 +11,10 @@ For the default decoding and for the network read in one pass without voice-lead
 * per-voice note-length JS distance and the sixteenth / >= 2-beat shares vs Bach's;
 * consecutive fifths/octaves (similar or contrary motion, any two voices) and crossings;
 * memorisation: share of generated two-bar passages found verbatim in the training data;
-* which keys the samples come out in (Krumhansl estimate).
+* which keys the samples come out in (Krumhansl estimate);
+* whole-chorale harmonization: every held-out chorale's full soprano harmonized (default
+  decoding), melody kept note for note, voices in range, crossings and consecutive
+  fifths/octaves next to Bach's own harmonization of the same chorales.
 """
 
 from __future__ import annotations
@@ -27,8 +30,11 @@ from typing import Any
 import numpy as np
 
 from studio.core.atomic import atomic_write_text
-from studio.ml import c2st, quality
-from studio.ml.data import scan_dataset
+from studio.core.midi_io import load_midi
+from studio.core.pianoroll import song_to_roll
+from studio.ml import c2st, generation, quality
+from studio.ml.data import bach_dir, read_split, scan_dataset
+from studio.ml.metrics import voice_leading
 from studio.ml.sample import generate_rolls, load_generator
 from studio.ml.voicing import VoiceDecoding
 
@@ -76,6 +82,57 @@ def measure(gen: np.ndarray, sets: dict, model: Any, seed: int, baseline: dict) 
         "voice_leading": quality.consecutive_perfects(gen),
         "memorisation_share": quality.memorisation_share(gen, train, cfg.steps_per_bar),
         "keys": quality.key_histogram(gen, model.lowest_pitch),
+    }
+
+
+def _melody_notes(song: Any, track: int) -> list[tuple[int, int, int]]:
+    return sorted((n.start, n.duration, n.pitch) for n in song.tracks[track].notes)
+
+
+def _stack(rolls: list[np.ndarray]) -> np.ndarray:
+    """Rolls of different lengths as one batch, padded with silence (adds no motion)."""
+    steps = max(r.shape[1] for r in rolls)
+    out = np.zeros((len(rolls), rolls[0].shape[0], steps, rolls[0].shape[2]), np.int8)
+    for k, r in enumerate(rolls):
+        out[k, :, : r.shape[1]] = r
+    return out
+
+
+def whole_harmonizations(model: Any, seed: int) -> dict:
+    """Harmonize the full soprano of every held-out chorale with the default decoding."""
+    folder = bach_dir()
+    held = sorted(p for p in folder.glob("*.mid") if p.stem in read_split(folder))
+    kept, generated, bach = [], [], []
+    for path in held:
+        song = load_midi(path)
+        request = generation.GenerationRequest(
+            "harmonize", song=song, melody_track=0, variations=1, seed=seed
+        )
+        result = list(generation.run(request, model=model, drafts=False))[-1]
+        out = result.songs[0]
+        kept.append(_melody_notes(out, result.melody_voice) == _melody_notes(song, 0))
+        generated.append(song_to_roll(out, model.spec))
+        bach.append(song_to_roll(song, model.spec))
+    gen, ref = _stack(generated), _stack(bach)
+    return {
+        "chorales": len(held),
+        "melody_kept": float(np.mean(kept)),
+        "generated": {
+            **quality.consecutive_perfects(gen),
+            **voice_leading(gen, model.lowest_pitch),
+        },
+        "bach": {**quality.consecutive_perfects(ref), **voice_leading(ref, model.lowest_pitch)},
+    }
+
+
+def harmonization_checks(h: dict) -> dict[str, bool]:
+    g, b = h["generated"], h["bach"]
+    return {
+        "melody kept in every chorale": h["melody_kept"] == 1.0,
+        "voices >= 95% in range": g["voice_range_rate"] >= 0.95,
+        "crossings <= 2x Bach": g["crossing_rate"] <= 2 * b["crossing_rate"],
+        "consecutive 5ths/8ves <= 2x Bach": g["consecutive_perfects_rate"]
+        <= 2 * b["consecutive_perfects_rate"],
     }
 
 
@@ -170,6 +227,30 @@ def markdown(report: dict) -> str:
         lines.append(
             f"- **{name}**: " + "; ".join(f"{k} {'yes' if v else 'NO'}" for k, v in held.items())
         )
+    h = report.get("harmonization")
+    if h:
+        g, b = h["generated"], h["bach"]
+        lines += [
+            "",
+            f"Whole-chorale harmonization of the {h['chorales']} held-out sopranos (default "
+            "decoding, seed " + str(report["seed"]) + "):",
+            "",
+            "| measure | Bach's own | generated |",
+            "|---|---|---|",
+            f"| melody kept note for note | — | {h['melody_kept']:.0%} of chorales |",
+            f"| voices in range | {b['voice_range_rate']:.4f} | {g['voice_range_rate']:.4f} |",
+            f"| crossings (any pair, per step) | {b['crossing_rate']:.4f} | "
+            f"{g['crossing_rate']:.4f} |",
+            f"| consecutive fifths / motion | {b['consecutive_fifths_rate']:.4f} | "
+            f"{g['consecutive_fifths_rate']:.4f} |",
+            f"| consecutive 8ves+unisons / motion | {b['consecutive_octaves_rate']:.4f} | "
+            f"{g['consecutive_octaves_rate']:.4f} |",
+            "",
+            "- "
+            + "; ".join(
+                f"{k} {'yes' if v else 'NO'}" for k, v in report["harmonization_checks"].items()
+            ),
+        ]
     lines += ["", "Keys the samples come out in (Krumhansl estimate, top 6):", ""]
     for name in report["decodings"]:
         top = list(report["results"][name]["keys"].items())[:6]
@@ -213,7 +294,12 @@ def main(argv: list[str] | None = None) -> int:
         results[name]["decoding"] = dataclasses.asdict(voicing)
         verdicts[name] = checks(results[name], bach)
         print(f"{name}: measured ({time.perf_counter() - t0:.0f} s)", flush=True)
+    model.voicing = VoiceDecoding()
+    harmonization = whole_harmonizations(model, args.seed)
+    print(f"whole-chorale harmonization measured ({time.perf_counter() - t0:.0f} s)", flush=True)
     report = {
+        "harmonization": harmonization,
+        "harmonization_checks": harmonization_checks(harmonization),
         "model": model.path,
         "reference": described,
         "samples": args.samples,
