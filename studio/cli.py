@@ -354,6 +354,13 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"windows generated from scratch {rng(SAMPLES)}",
     )
     sampling_args(e)
+    e.add_argument(
+        "--c2st",
+        action="store_true",
+        help="also run the engine-v2 tests: classifier two-sample tests (feature and conv, "
+        "beside real-vs-real), note lengths, consecutive fifths/octaves, memorisation, keys "
+        "and whole-piece harmonization, on --samples windows (minutes on a CPU)",
+    )
     e.add_argument("--json", action="store_true", help="print JSON instead of a table")
     return p
 
@@ -785,7 +792,17 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         args.model, data=args.data, samples=args.samples, seed=args.seed, sampling=_sampling(args)
     )
     report["seconds"] = round(time.perf_counter() - t0, 2)
-    print(json.dumps(report, indent=2) if args.json else format_report(report))
+    if args.c2st:
+        from studio.ml.engine_eval import engine_report, markdown
+
+        report["engine_v2"] = engine_report(args.model, samples=args.samples, seed=args.seed)
+    if args.json:
+        print(json.dumps(report, indent=2, default=float))
+    else:
+        print(format_report(report))
+        if args.c2st:
+            print()
+            print(markdown(report["engine_v2"]))
     return EXIT_OK
 
 

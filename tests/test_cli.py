@@ -515,3 +515,21 @@ def test_convert_by_extension(workspace, tmp_path, capsys):
     assert load_midi(tmp_path / "back.mid").note_count == load_midi(source).note_count
     assert cli.main(["convert", str(source), str(tmp_path / "song.txt")]) == 2
     assert "unknown file type" in capsys.readouterr().err
+
+
+def test_evaluate_c2st_reports_the_engine_v2_measures(workspace, capsys, monkeypatch):
+    from studio.ml import c2st
+
+    monkeypatch.setattr(c2st, "CONV_STEPS", 20)  # the plumbing, not the classifier's skill
+    code = cli.main(
+        ["evaluate", "--model", str(workspace["run"]), "--samples", "12", "--c2st", "--json"]
+    )
+    assert code == 0
+    engine = json.loads(capsys.readouterr().out)["engine_v2"]
+    default = engine["results"]["default decoding"]
+    for name in ("feature", "conv", "feature_real_vs_real", "conv_real_vs_real"):
+        assert 0.0 <= default["c2st"][name]["accuracy"] <= 1.0
+    assert 0.0 <= default["memorisation_share"] <= 1.0
+    assert set(engine["checks"]["default decoding"]) >= {"feature C2ST <= 0.70"}
+    harmonization = engine["harmonization"]
+    assert harmonization is not None and harmonization["melody_kept"] == 1.0

@@ -1,0 +1,316 @@
+"""Engine-v2 measurements: how easily a model's music is told from the data it imitates.
+
+``engine_report(model, samples, seed)`` measures, for the default decoding and for the network
+read in one pass without voice-leading rules (what the network itself writes), against the
+held-out windows of the model's data:
+
+* C2ST accuracy of a feature classifier and a convolutional classifier (`studio.ml.c2st`),
+  each beside the same classifier's training-vs-held-out score;
+* per-voice note-length JS distance and the sixteenth / >= 2-beat shares;
+* consecutive fifths/octaves (similar or contrary motion, any two voices) and crossings;
+* memorisation: share of generated two-bar passages found verbatim in the training data;
+* which keys the samples come out in (Krumhansl estimate);
+* for four-part (Bach-layout) models, whole-chorale harmonization of every held-out soprano.
+
+`pianola evaluate --c2st` and ``scripts/evaluate_engine_v2.py`` print it (`markdown`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any
+
+import numpy as np
+
+from studio.core.midi_io import load_midi
+from studio.core.pianoroll import song_to_roll
+from studio.ml import c2st, generation, quality
+from studio.ml.data import find_midi_files, read_split, resolve_source, scan_dataset
+from studio.ml.metrics import voice_leading
+from studio.ml.sample import generate_rolls, load_generator
+from studio.ml.voicing import VoiceDecoding
+
+TARGETS = {
+    "feature_c2st": 0.70,
+    "conv_c2st": 0.75,
+    "share_ratio_tolerance": 0.20,
+    "memorisation": 0.05,
+}
+
+
+def window_sets(model: Any, training_limit: int, seed: int) -> dict[str, np.ndarray]:
+    """Held-out and (a sample of) training windows with the file each came from."""
+    meta = model.meta.get("data", {})
+    scan = scan_dataset(
+        meta.get("summary", {}).get("source", "bach-chorales"),
+        mapping=meta.get("mapping", "auto"),
+        bars=model.bars,
+        time_signature=tuple(model.time_signature),
+        n_steps=model.config.n_steps,
+    )
+    rng = np.random.default_rng(seed)
+    train_set, held_set = scan.train_set, scan.heldout_set
+    train_idx = np.sort(
+        rng.choice(len(train_set), min(training_limit, len(train_set)), replace=False)
+    )
+    held_idx = np.arange(len(held_set))
+    render = lambda ws, idx: ws.render(idx, model.lowest_pitch, model.config.n_pitches)  # noqa: E731
+    return {
+        "held": render(held_set, held_idx),
+        "held_files": held_set.file_index[held_idx],
+        "train": render(train_set, train_idx),
+        "train_files": train_set.file_index[train_idx],
+    }
+
+
+def measure(gen: np.ndarray, sets: dict, model: Any, seed: int, baseline: dict) -> dict:
+    cfg = model.config
+    spb = cfg.steps_per_beat
+    held, train = sets["held"], sets["train"]
+    lengths = quality.note_length_profile(gen, held, spb)
+    return {
+        "c2st": c2st.c2st_report(gen, held, None, spb, seed, baseline, sets["held_files"]),
+        "note_lengths": lengths,
+        "voice_leading": quality.consecutive_perfects(gen),
+        "memorisation_share": quality.memorisation_share(gen, train, cfg.steps_per_bar),
+        "keys": quality.key_histogram(gen, model.lowest_pitch),
+    }
+
+
+def _melody_notes(song: Any, track: int) -> list[tuple[int, int, int]]:
+    return sorted((n.start, n.duration, n.pitch) for n in song.tracks[track].notes)
+
+
+def _stack(rolls: list[np.ndarray]) -> np.ndarray:
+    """Rolls of different lengths as one batch, padded with silence (adds no motion)."""
+    steps = max(r.shape[1] for r in rolls)
+    out = np.zeros((len(rolls), rolls[0].shape[0], steps, rolls[0].shape[2]), np.int8)
+    for k, r in enumerate(rolls):
+        out[k, :, : r.shape[1]] = r
+    return out
+
+
+def whole_harmonizations(model: Any, seed: int) -> dict | None:
+    """Harmonize the full top voice of every held-out piece with the default decoding
+    (four-part models with a held-out split only; None otherwise)."""
+    meta = model.meta.get("data", {})
+    if meta.get("mapping") != "bach":
+        return None
+    folder, _mapping = resolve_source(meta.get("summary", {}).get("source", "bach-chorales"))
+    split = read_split(folder)
+    held = [p for p in find_midi_files(folder) if p.stem in split]
+    if not held:
+        return None
+    kept, generated, bach = [], [], []
+    for path in held:
+        song = load_midi(path)
+        request = generation.GenerationRequest(
+            "harmonize", song=song, melody_track=0, variations=1, seed=seed
+        )
+        result = list(generation.run(request, model=model, drafts=False))[-1]
+        out = result.songs[0]
+        kept.append(_melody_notes(out, result.melody_voice) == _melody_notes(song, 0))
+        generated.append(song_to_roll(out, model.spec))
+        bach.append(song_to_roll(song, model.spec))
+    gen, ref = _stack(generated), _stack(bach)
+    return {
+        "chorales": len(held),
+        "melody_kept": float(np.mean(kept)),
+        "generated": {
+            **quality.consecutive_perfects(gen),
+            **voice_leading(gen, model.lowest_pitch),
+        },
+        "bach": {**quality.consecutive_perfects(ref), **voice_leading(ref, model.lowest_pitch)},
+    }
+
+
+def harmonization_checks(h: dict) -> dict[str, bool]:
+    g, b = h["generated"], h["bach"]
+    return {
+        "melody kept in every chorale": h["melody_kept"] == 1.0,
+        "voices >= 95% in range": g["voice_range_rate"] >= 0.95,
+        "crossings <= 2x Bach": g["crossing_rate"] <= 2 * b["crossing_rate"],
+        "consecutive 5ths/8ves <= 2x Bach": g["consecutive_perfects_rate"]
+        <= 2 * b["consecutive_perfects_rate"],
+    }
+
+
+def checks(result: dict, reference: dict) -> dict[str, bool]:
+    c = result["c2st"]
+    ratio = result["note_lengths"]["share_ratio"]
+    tol = TARGETS["share_ratio_tolerance"]
+    perf = result["voice_leading"]["consecutive_perfects_rate"]
+    bach_perf = reference["voice_leading"]["consecutive_perfects_rate"]
+    return {
+        "feature C2ST <= 0.70": c["feature"]["accuracy"] <= TARGETS["feature_c2st"],
+        "conv C2ST <= 0.75": c["conv"]["accuracy"] <= TARGETS["conv_c2st"],
+        "sixteenths within 20% of Bach": abs(ratio["sixteenth_share"] - 1) <= tol,
+        "notes >= 2 beats within 20% of Bach": abs(ratio["long_note_share"] - 1) <= tol,
+        "consecutive 5ths/8ves <= 2x Bach": perf <= 2 * bach_perf,
+        "memorisation <= 5%": result["memorisation_share"] <= TARGETS["memorisation"],
+    }
+
+
+def markdown(report: dict) -> str:
+    command = report.get("command", "pianola evaluate --c2st")
+    lines = [
+        f"# Engine-v2 measurements: {report['model']}",
+        "",
+        f"{report['samples']} generated windows (seed {report['seed']}) against "
+        f"{report['heldout_windows']} held-out windows; real-vs-real uses "
+        f"{report['training_windows']} training windows. Command: `{command}` "
+        f"({report['seconds']:.0f} s on {report.get('hardware', 'this machine')}).",
+        "",
+        "| measure | Bach (held-out) | " + " | ".join(report["decodings"]) + " |",
+        "|---|---|" + "---|" * len(report["decodings"]),
+    ]
+    ref = report["bach"]
+    rows: list[tuple[str, Any, list[Any]]] = []
+    dec = [report["results"][name] for name in report["decodings"]]
+    rows.append(
+        (
+            "feature C2ST (real-vs-real)",
+            f"{dec[0]['c2st']['feature_real_vs_real']['accuracy']:.3f}",
+            [f"{d['c2st']['feature']['accuracy']:.3f}" for d in dec],
+        )
+    )
+    rows.append(
+        (
+            "conv C2ST (real-vs-real)",
+            f"{dec[0]['c2st']['conv_real_vs_real']['accuracy']:.3f}",
+            [f"{d['c2st']['conv']['accuracy']:.3f}" for d in dec],
+        )
+    )
+    rows.append(
+        (
+            "note-length JS, mean of voices",
+            "0",
+            [f"{d['note_lengths']['js_mean']:.3f}" for d in dec],
+        )
+    )
+    for key, label in (
+        ("sixteenth_share", "sixteenths (share of notes)"),
+        ("long_note_share", "notes >= 2 beats"),
+        ("onset_step_share", "steps with an onset"),
+    ):
+        rows.append(
+            (
+                label,
+                f"{ref['note_lengths'][key]:.3f}",
+                [f"{d['note_lengths']['generated'][key]:.3f}" for d in dec],
+            )
+        )
+    for key, label in (
+        ("consecutive_fifths_rate", "consecutive fifths / motion"),
+        ("consecutive_octaves_rate", "consecutive 8ves+unisons / motion"),
+        ("crossing_rate", "crossings / step (any pair)"),
+    ):
+        rows.append(
+            (
+                label,
+                f"{ref['voice_leading'][key]:.4f}",
+                [f"{d['voice_leading'][key]:.4f}" for d in dec],
+            )
+        )
+    rows.append(
+        (
+            "memorisation (2-bar passages in training)",
+            f"{ref['memorisation_share']:.3f}",
+            [f"{d['memorisation_share']:.3f}" for d in dec],
+        )
+    )
+    for label, bach, values in rows:
+        lines.append(f"| {label} | {bach} | " + " | ".join(values) + " |")
+    lines += ["", "Targets (issue 12):", ""]
+    for name in report["decodings"]:
+        held = report["checks"][name]
+        lines.append(
+            f"- **{name}**: " + "; ".join(f"{k} {'yes' if v else 'NO'}" for k, v in held.items())
+        )
+    h = report.get("harmonization")
+    if h:
+        g, b = h["generated"], h["bach"]
+        lines += [
+            "",
+            f"Whole-chorale harmonization of the {h['chorales']} held-out sopranos (default "
+            "decoding, seed " + str(report["seed"]) + "):",
+            "",
+            "| measure | Bach's own | generated |",
+            "|---|---|---|",
+            f"| melody kept note for note | — | {h['melody_kept']:.0%} of chorales |",
+            f"| voices in range | {b['voice_range_rate']:.4f} | {g['voice_range_rate']:.4f} |",
+            f"| crossings (any pair, per step) | {b['crossing_rate']:.4f} | "
+            f"{g['crossing_rate']:.4f} |",
+            f"| consecutive fifths / motion | {b['consecutive_fifths_rate']:.4f} | "
+            f"{g['consecutive_fifths_rate']:.4f} |",
+            f"| consecutive 8ves+unisons / motion | {b['consecutive_octaves_rate']:.4f} | "
+            f"{g['consecutive_octaves_rate']:.4f} |",
+            "",
+            "- "
+            + "; ".join(
+                f"{k} {'yes' if v else 'NO'}" for k, v in report["harmonization_checks"].items()
+            ),
+        ]
+    lines += ["", "Keys the samples come out in (Krumhansl estimate, top 6):", ""]
+    for name in report["decodings"]:
+        top = list(report["results"][name]["keys"].items())[:6]
+        lines.append(f"- {name}: " + ", ".join(f"{k} {v}" for k, v in top))
+    top = list(ref["keys"].items())[:6]
+    lines.append("- Bach held-out: " + ", ".join(f"{k} {v}" for k, v in top))
+    return "\n".join(lines) + "\n"
+
+
+def engine_report(
+    model_source: str,
+    samples: int = 300,
+    seed: int = 0,
+    training_windows: int = 1500,
+    progress: Any = None,
+) -> dict[str, Any]:
+    """Every engine-v2 measure of a model (see the module docstring)."""
+    say = progress or (lambda _text: None)
+    t0 = time.perf_counter()
+    model = load_generator(model_source)
+    sets = window_sets(model, training_windows, seed)
+    held, train = sets["held"], sets["train"]
+    spb, bar = model.config.steps_per_beat, model.config.steps_per_bar
+    decodings = {
+        "default decoding": VoiceDecoding(),
+        "network alone (one pass, no rules)": VoiceDecoding(refine_rounds=0, rules=False),
+    }
+    bach = {
+        "note_lengths": quality.length_shares(held, spb),
+        "voice_leading": quality.consecutive_perfects(held),
+        "memorisation_share": quality.memorisation_share(held, train, bar),
+        "keys": quality.key_histogram(held, model.lowest_pitch),
+    }
+    groups = (sets["train_files"], sets["held_files"])
+    baseline = c2st.real_vs_real(train, held, spb, seed, groups)
+    say(f"real-vs-real measured ({time.perf_counter() - t0:.0f} s)")
+    results, verdicts = {}, {}
+    for name, voicing in decodings.items():
+        model.voicing = voicing
+        gen = generate_rolls(model, samples, seed)
+        results[name] = measure(gen, sets, model, seed, baseline)
+        results[name]["decoding"] = dataclasses.asdict(voicing)
+        verdicts[name] = checks(results[name], bach)
+        say(f"{name}: measured ({time.perf_counter() - t0:.0f} s)")
+    model.voicing = VoiceDecoding()
+    harmonization = whole_harmonizations(model, seed)
+    if harmonization is not None:
+        say(f"whole-piece harmonization measured ({time.perf_counter() - t0:.0f} s)")
+    return {
+        "model": model.path,
+        "samples": samples,
+        "seed": seed,
+        "heldout_windows": len(held),
+        "training_windows": len(train),
+        "seconds": time.perf_counter() - t0,
+        "decodings": list(decodings),
+        "bach": bach,
+        "results": results,
+        "checks": verdicts,
+        "harmonization": harmonization,
+        "harmonization_checks": harmonization_checks(harmonization) if harmonization else None,
+    }
