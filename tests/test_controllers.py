@@ -70,9 +70,7 @@ def test_controller_queries_and_edits() -> None:
 
 
 def test_sustain_spans_follow_pedal_changes() -> None:
-    block = Controllers(
-        [0, 100, 200, 300, 350, 400], [SUSTAIN] * 6, [127, 100, 0, 64, 10, 127]
-    )
+    block = Controllers([0, 100, 200, 300, 350, 400], [SUSTAIN] * 6, [127, 100, 0, 64, 10, 127])
     assert block.sustain_spans(1000).tolist() == [[0, 200], [300, 350], [400, 1000]]
     assert Controllers().sustain_spans(10).shape == (0, 2)
 

@@ -187,9 +187,7 @@ def test_100k_notes_are_stored_compactly(tmp_path: Path) -> None:
 
 # --------------------------------------------------------------------- limits on load
 def _document_with(mutate) -> dict:
-    song = Song(
-        "Limits", 480, tracks=[Track("A", notes=Notes([60, 62], [0, 480], [480, 480]))]
-    )
+    song = Song("Limits", 480, tracks=[Track("A", notes=Notes([60, 62], [0, 480], [480, 480]))])
     document = project_to_dict(Project(song, [{}], {}))
     mutate(document["song"])
     return document

@@ -499,9 +499,7 @@ class Track:
         elif field == "notes" and not isinstance(value, Notes):
             raise ValueError(f"notes must be a Notes block, got {type(value).__name__}")
         elif field == "controllers" and not isinstance(value, Controllers):
-            raise ValueError(
-                f"controllers must be a Controllers block, got {type(value).__name__}"
-            )
+            raise ValueError(f"controllers must be a Controllers block, got {type(value).__name__}")
         object.__setattr__(self, field, value)
 
     def copy(self) -> Track:
