@@ -23,15 +23,6 @@ def chorale(title: str = "Chorale") -> Song:
 
 
 @pytest.fixture
-def window(qtbot):
-    window = MainWindow()
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    return window
-
-
-@pytest.fixture
 def dialogs(monkeypatch):
     """Answer file dialogs and message boxes; record what they were asked and shown."""
     seen: dict[str, list] = {"save_dir": [], "open_dir": [], "question": [], "critical": []}

@@ -27,15 +27,6 @@ def chorale() -> Song:
 
 
 @pytest.fixture
-def window(qtbot):
-    window = MainWindow()
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    return window
-
-
-@pytest.fixture
 def dialogs(monkeypatch):
     """Record message boxes and answer file dialogs without blocking."""
     shown: dict[str, list] = {"critical": [], "question": []}

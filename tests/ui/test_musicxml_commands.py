@@ -26,15 +26,6 @@ def duet() -> Song:
 
 
 @pytest.fixture
-def window(qtbot):
-    window = MainWindow()
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    return window
-
-
-@pytest.fixture
 def dialogs(monkeypatch):
     shown: dict[str, list] = {"critical": [], "question": []}
     answers = {"question": QMessageBox.StandardButton.Yes, "save": "", "open": ""}
