@@ -26,7 +26,8 @@ import numpy as np
 from studio.core.midi_io import load_midi
 from studio.core.pianoroll import song_to_roll
 from studio.ml import c2st, generation, quality
-from studio.ml.data import find_midi_files, read_split, resolve_source, scan_dataset
+from studio.ml.data import find_midi_files, read_split, resolve_source
+from studio.ml.evaluate import model_scan
 from studio.ml.metrics import voice_leading
 from studio.ml.sample import generate_rolls, load_generator
 from studio.ml.voicing import VoiceDecoding
@@ -41,14 +42,7 @@ TARGETS = {
 
 def window_sets(model: Any, training_limit: int, seed: int) -> dict[str, np.ndarray]:
     """Held-out and (a sample of) training windows with the file each came from."""
-    meta = model.meta.get("data", {})
-    scan = scan_dataset(
-        meta.get("summary", {}).get("source", "bach-chorales"),
-        mapping=meta.get("mapping", "auto"),
-        bars=model.bars,
-        time_signature=tuple(model.time_signature),
-        n_steps=model.config.n_steps,
-    )
+    scan, _source = model_scan(model)
     rng = np.random.default_rng(seed)
     train_set, held_set = scan.train_set, scan.heldout_set
     train_idx = np.sort(

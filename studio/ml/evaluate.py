@@ -15,16 +15,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from studio.ml.data import scan_dataset
+from studio.ml.data import DatasetScan, scan_dataset
 from studio.ml.errors import DatasetError
 from studio.ml.generation import SamplingOptions
 from studio.ml.metrics import compare, evaluate_rolls, format_table, voice_leading
 from studio.ml.sample import LoadedModel, _latents, generate_rolls, load_generator, run_windows
 
 
-def reference_rolls(
-    model: LoadedModel, data: str | None, limit: int = 2048
-) -> tuple[np.ndarray, str]:
+def model_scan(model: LoadedModel, data: str | None = None) -> tuple[DatasetScan, str]:
+    """The windows of the data a model learnt from (or ``data``), cut as it saw them:
+    its metre and window length. Returns the scan and the data's name."""
     meta = model.meta.get("data", {})
     source = data or meta.get("summary", {}).get("source")
     if not source:
@@ -35,12 +35,20 @@ def reference_rolls(
         mapping=meta.get("mapping", "auto"),
         bars=model.bars,
         time_signature=tuple(model.time_signature),
-        n_steps=model.config.n_steps,
+        n_steps=cfg.n_steps,
     )
     if scan.train_set is None or scan.train_set.n_tracks != cfg.n_tracks:
         raise DatasetError(
             f"{source} maps to {len(scan.tracks)} tracks; the model has {cfg.n_tracks}"
         )
+    return scan, str(source)
+
+
+def reference_rolls(
+    model: LoadedModel, data: str | None, limit: int = 2048
+) -> tuple[np.ndarray, str]:
+    cfg = model.config
+    scan, source = model_scan(model, data)
     windows = (
         scan.heldout_set
         if scan.heldout_set is not None and len(scan.heldout_set)
