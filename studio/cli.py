@@ -359,7 +359,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also run the engine-v2 tests: classifier two-sample tests (feature and conv, "
         "beside real-vs-real), note lengths, consecutive fifths/octaves, memorisation, keys "
-        "and whole-piece harmonization, on --samples windows (minutes on a CPU)",
+        "and whole-piece harmonization, on --samples windows, for the default decoding and the "
+        "network alone whatever --refine/--free-voicing say (minutes on a CPU)",
     )
     e.add_argument("--json", action="store_true", help="print JSON instead of a table")
     return p
