@@ -145,6 +145,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"random seed of the run {rng(gen.SEED_RANGE)}",
     )
     t.add_argument("--resume", action="store_true", help="continue from the latest checkpoint")
+    t.add_argument(
+        "--init-from",
+        metavar="MODEL",
+        help="start from a trained model's weights (checkpoint, run folder or 'default') "
+        "instead of at random; a key-conditioned run may start from a model without keys",
+    )
     t.add_argument("--dry-run", action="store_true", help="print parameters and FLOPs, then exit")
     t.add_argument(
         "--mapping",
@@ -390,6 +396,7 @@ def _train_config(args: argparse.Namespace) -> Any:
         seed=args.seed,
         device=args.device,
         resume=args.resume,
+        init_from=args.init_from,
         mapping=args.mapping,
         bars=args.bars,
         steps_per_beat=args.steps_per_beat,

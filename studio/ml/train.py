@@ -120,6 +120,9 @@ class TrainConfig:
     log_every: int = 1
     min_batch_size: int = 2
     max_minutes: float = 0.0  # stop (and save) after this much training time; 0: no limit
+    # Start the networks from a trained model's weights (a checkpoint, run folder or
+    # ``default``) instead of at random; see `warm_start`.
+    init_from: str | None = None
 
 
 class TrainControl:
@@ -295,6 +298,41 @@ def task_masks(
 
 
 # ----------------------------------------------------------------------------- helpers
+def warm_start(module: nn.Module, source: dict[str, torch.Tensor]) -> None:
+    """Copy ``source`` weights into ``module``, which may take more input planes.
+
+    A weight with more input channels than its source (the key planes a key-conditioned
+    model adds after the others) gets the source's weights for the old channels and zeros
+    for the new ones, so the warm-started network computes exactly what the source did
+    until training teaches it to use the new inputs. Any other mismatch is an error.
+    """
+    own = module.state_dict()
+    missing = sorted(set(own) - set(source))
+    if missing:
+        raise ValueError(f"the source model lacks {len(missing)} weights ({missing[0]}, ...)")
+    with torch.no_grad():
+        for name, target in own.items():
+            weight = source[name].to(target.dtype)
+            if weight.shape == target.shape:
+                target.copy_(weight)
+            elif name.endswith(("._u", "._v")):
+                # Spectral norm's power-iteration vectors: estimates, not weights; the
+                # fresh ones converge again within a few steps.
+                continue
+            elif (
+                weight.dim() == target.dim() >= 2
+                and weight.shape[0] == target.shape[0]
+                and weight.shape[2:] == target.shape[2:]
+                and weight.shape[1] < target.shape[1]
+            ):
+                target.zero_()
+                target[:, : weight.shape[1]].copy_(weight)
+            else:
+                raise ValueError(
+                    f"{name}: shape {tuple(weight.shape)} cannot seed {tuple(target.shape)}"
+                )
+
+
 def _dist_info() -> tuple[int, int, int]:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
@@ -361,6 +399,9 @@ class Trainer:
             cache_dir=config.cache_dir,
         )
         self.windows: WindowSet = self.scan.train_set  # type: ignore[assignment]
+        self.init_source = (
+            ckpt.load_checkpoint(ckpt.resolve_model(config.init_from)) if config.init_from else None
+        )
         lo, hi = self.scan.pitch_range
         spb = self.windows.n_steps // self.scan.bars
         self.model_cfg = self._model_config(lo, hi, spb)
@@ -376,6 +417,9 @@ class Trainer:
         torch.manual_seed(config.seed)
         self.g = Generator(self.model_cfg).to(self.device)
         self.d = Discriminator(self.model_cfg).to(self.device)
+        if self.init_source is not None:
+            self._warm_start(*self.init_source)
+            self.init_source = None  # the weights are copied; do not hold a second set
         self.opt_g = torch.optim.Adam(self.g.parameters(), config.lr_g, betas=config.betas)
         self.opt_d = torch.optim.Adam(self.d.parameters(), config.lr_d, betas=config.betas)
         self.g_run: nn.Module = self.g
@@ -407,6 +451,16 @@ class Trainer:
         preset_probe = preset_config(self.config.preset) if self.config.preset else None
         levels = 2 ** (len(preset_probe.g_channels) - 1) if preset_probe else 16
         lowest, n = model_pitch_window(lo, hi, margin=3, multiple=levels)
+        if self.init_source is not None:
+            # The pitch rows are the weights' coordinates: keep the source model's rows.
+            source = self.init_source[1]
+            lowest = int(source["data"]["lowest_pitch"])
+            n = int(source["model_config"]["n_pitches"])
+            if lo < lowest or hi >= lowest + n:
+                raise TrainingError(
+                    f"--init-from: the data spans MIDI {lo}..{hi}, outside the {n} pitch rows "
+                    f"from {lowest} that model was trained on"
+                )
         self.lowest_pitch = lowest
         n_steps = self.windows.n_steps
         if n_steps % levels:
@@ -424,6 +478,26 @@ class Trainer:
             key_conditioning=self.config.key_conditioning,
             lowest_pitch=lowest,
         )
+
+    def _warm_start(self, state: dict[str, Any], meta: dict[str, Any]) -> None:
+        source_cfg = ModelConfig.from_dict(meta.get("model_config", {}))
+        mine = self.model_cfg
+        if (source_cfg.g_channels, source_cfg.n_tracks, source_cfg.n_steps) != (
+            mine.g_channels,
+            mine.n_tracks,
+            mine.n_steps,
+        ):
+            raise TrainingError(
+                f"--init-from {self.config.init_from}: that model has another shape "
+                f"({source_cfg.n_tracks} tracks, {source_cfg.n_steps} steps, channels "
+                f"{source_cfg.g_channels}); use the same preset, track layout and --bars"
+            )
+        try:
+            warm_start(self.g, state["generator"])
+            if "discriminator" in state:
+                warm_start(self.d, state["discriminator"])
+        except (KeyError, ValueError) as exc:
+            raise TrainingError(f"--init-from {self.config.init_from}: {exc}") from exc
 
     def data_meta(self) -> dict[str, Any]:
         return {

@@ -214,3 +214,54 @@ def test_time_limit_stops_and_saves(chorales, cache_dir, tmp_path):
     events = _run(config)
     assert events[-1].reason == "time limit" and events[-1].step == 1
     assert ckpt.step_of(ckpt.latest_checkpoint(tmp_path / "run")) == 1
+
+
+def test_init_from_a_model_without_keys_starts_where_it_left_off(
+    tiny_run, chorales, cache_dir, tmp_path
+):
+    """A key-conditioned run seeded from a keyless model computes what that model did
+    (the new key inputs start at zero), then trains from there."""
+    from studio.ml.models import Generator, ModelConfig
+
+    config = tiny_config(
+        chorales,
+        tmp_path / "run",
+        cache_dir,
+        steps=1,
+        init_from=str(tiny_run),
+        key_conditioning=True,
+    )
+    trainer = tr.Trainer(config)
+    source, meta = ckpt.load_checkpoint(ckpt.latest_checkpoint(tiny_run))
+    keyless = Generator(ModelConfig.from_dict(meta["model_config"]))
+    keyless.load_state_dict(source["generator"])
+    assert not keyless.cfg.key_conditioning and trainer.model_cfg.key_conditioning
+    keyless.eval()
+    trainer.g.eval()
+    cfg = trainer.model_cfg
+    torch.manual_seed(3)
+    z = torch.randn(2, cfg.z_dim)
+    context = (torch.rand(2, 2 * cfg.n_tracks, cfg.n_steps, cfg.n_pitches) > 0.9).float()
+    mask = torch.zeros(2, cfg.n_tracks, cfg.n_steps)
+    mask[:, 0] = 1
+    with torch.no_grad():
+        expected = keyless(z, context, mask)
+        got = trainer.g(z, context, mask, keys=torch.tensor([0, 19]))
+    torch.testing.assert_close(got, expected)
+    events = _run(config)
+    assert isinstance(events[-1], tr.Finished) and events[-1].reason == "completed"
+
+
+def test_init_from_refuses_another_shape(tiny_run, chorales, cache_dir, tmp_path):
+    config = tiny_config(chorales, tmp_path / "run", cache_dir, steps=1, init_from=str(tiny_run))
+    config.bars = 2
+    with pytest.raises(TrainingError, match="--init-from"):
+        tr.Trainer(config)
+
+
+def test_warm_start_refuses_weights_that_do_not_fit():
+    target = torch.nn.Conv2d(3, 4, 3)
+    with pytest.raises(ValueError, match="cannot seed"):
+        tr.warm_start(target, {"weight": torch.zeros(5, 3, 3, 3), "bias": torch.zeros(4)})
+    with pytest.raises(ValueError, match="lacks"):
+        tr.warm_start(target, {"weight": torch.zeros(4, 3, 3, 3)})
