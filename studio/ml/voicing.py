@@ -16,9 +16,10 @@ right holding one pitch at a time:
 
 With ``rules`` on, the voice also obeys the two voice-leading rules a composition
 teacher checks first, against every voice already fixed (given or decoded earlier): no
-parallel fifths or octaves/unisons (both voices move to a new pitch in the same
-direction and form the same perfect interval as a step before) and no crossing
-(the voice stays between its neighbours). A held note never makes a parallel, so the
+consecutive fifths or octaves/unisons (both voices move to a new pitch and form the same
+perfect interval class as a step before, in similar motion or in contrary motion such
+as octave to unison or fifth to twelfth) and no crossing (the voice stays between its
+neighbours). A held note never makes consecutive perfects, so the
 voice can always hold instead of breaking a rule.
 
 `studio.ml.sample.run_windows` decodes the outer voices first, then the inner ones,
@@ -65,7 +66,7 @@ class VoiceDecoding:
     shortest_note: int = 2  # steps before a sounding voice may move on
     onset_grid: int = 2  # steps; 1 lets a sounding voice move on any step
     repeat_penalty: float = 0.3  # 1: no penalty
-    rules: bool = True  # no parallel fifths/octaves, no crossings
+    rules: bool = True  # no consecutive fifths/octaves, no crossings
     refine_rounds: int = 2  # 0: one pass, every voice at once
 
     def __post_init__(self) -> None:
@@ -113,7 +114,6 @@ class VoiceRules:
         prev = np.concatenate([np.full_like(tops[:, :, :1], -1), tops[:, :, :-1]], axis=2)
         self.prev = prev
         self.moves = (prev >= 0) & sounding & (tops != prev)  # [V, N, S]
-        self.direction = np.sign(tops - prev)
         # Intervals upper minus lower voice, as a teacher reads them: [V, N, S, P].
         diff = self.cand[None, None, None, :] - tops[..., None]
         self.after = np.where(self.below[:, None, None, None], diff, -diff) % 12
@@ -131,14 +131,11 @@ class VoiceRules:
         own_minus_other = current[None, :] - prev
         before = np.where(self.below[:, None], own_minus_other, -own_minus_other) % 12
         after = self.after[:, :, step]  # [V, N, P]
-        own = np.sign(cand - current[:, None])  # [N, P]
-        parallel = (
-            (before[:, :, None] == after)
-            & self.perfect_after[:, :, step]
-            & (own[None] == self.direction[:, :, step, None])
-            & moving[:, :, None]
+        # Similar and contrary motion alike: a teacher marks octave -> unison as well.
+        consecutive = (
+            (before[:, :, None] == after) & self.perfect_after[:, :, step] & moving[:, :, None]
         )
-        return out | (parallel.any(axis=0) & (cand != current[:, None]))
+        return out | (consecutive.any(axis=0) & (cand != current[:, None]))
 
 
 def forbidden_pitches(

@@ -48,11 +48,11 @@ def fixed_line(pitches: list[int], below: bool) -> FixedVoice:
 
 
 # ----------------------------------------------------------------------------- rules
-def test_parallel_fifths_and_octaves_against_a_moving_voice_are_forbidden():
+def test_consecutive_fifths_and_octaves_against_a_moving_voice_are_forbidden():
     bass = fixed_line([0, 2], below=True)  # C -> D
     banned = forbidden_pitches(np.array([7]), 1, [bass], P)[0]  # we sang G over C
     assert banned[9]  # G -> A: fifth to fifth, both up
-    assert not banned[5]  # G -> F: contrary motion
+    assert not banned[5]  # G -> F: contrary motion to a third
     assert not banned[11]  # G -> B: a sixth
     assert not banned[7]  # holding G is never a parallel
     banned = forbidden_pitches(np.array([12]), 1, [bass], P)[0]  # an octave over C
@@ -60,7 +60,12 @@ def test_parallel_fifths_and_octaves_against_a_moving_voice_are_forbidden():
     falling_bass = fixed_line([12, 10], below=True)  # C4 -> Bb3 under a G4
     banned = forbidden_pitches(np.array([19]), 1, [falling_bass], 36)[0]
     assert banned[17]  # G4 -> F4: fifths, both falling
-    assert not banned[29]  # G4 -> F5: a fifth again, but in contrary motion
+    assert banned[29]  # G4 -> F5: a fifth again by contrary motion, consecutive all the same
+    assert not banned[22]  # G4 -> Bb4: contrary motion to an octave from a fifth
+    octave_bass = fixed_line([12, 14], below=True)  # C4 -> D4 under a C5
+    banned = forbidden_pitches(np.array([24]), 1, [octave_bass], 36)[0]
+    assert banned[14]  # C5 -> D4: octave to unison by contrary motion
+    assert banned[26] and not banned[24]  # octave -> octave up; holding C5 is allowed
 
 
 def test_a_voice_may_not_cross_its_neighbours():
