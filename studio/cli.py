@@ -797,13 +797,22 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     report = evaluate_model(
-        args.model, data=args.data, samples=args.samples, seed=args.seed, sampling=_sampling(args)
+        args.model,
+        data=args.data,
+        samples=args.samples,
+        seed=args.seed,
+        sampling=_sampling(args),
+        keep_rolls=args.c2st,
     )
     report["seconds"] = round(time.perf_counter() - t0, 2)
+    windows = report.pop("windows", None)
     if args.c2st:
         from studio.ml.engine_eval import engine_report, markdown
 
-        report["engine_v2"] = engine_report(args.model, samples=args.samples, seed=args.seed)
+        # With the default decoding its windows are the ones just generated: reuse them.
+        report["engine_v2"] = engine_report(
+            args.model, samples=args.samples, seed=args.seed, known=windows
+        )
     if args.json:
         print(json.dumps(report, indent=2, default=float))
     else:

@@ -518,13 +518,24 @@ def test_convert_by_extension(workspace, tmp_path, capsys):
 
 
 def test_evaluate_c2st_reports_the_engine_v2_measures(workspace, capsys, monkeypatch):
-    from studio.ml import c2st
+    from studio.ml import c2st, engine_eval
 
     monkeypatch.setattr(c2st, "CONV_STEPS", 20)  # the plumbing, not the classifier's skill
+    made = []
+    real_generate = engine_eval.generate_rolls
+
+    def counting_generate(model, *args, **kwargs):
+        made.append(model.voicing)
+        return real_generate(model, *args, **kwargs)
+
+    monkeypatch.setattr(engine_eval, "generate_rolls", counting_generate)
     code = cli.main(
         ["evaluate", "--model", str(workspace["run"]), "--samples", "12", "--c2st", "--json"]
     )
     assert code == 0
+    # The default decoding's windows are the evaluation's own; only the network-alone
+    # reading is generated again.
+    assert [v.rules for v in made] == [False]
     engine = json.loads(capsys.readouterr().out)["engine_v2"]
     default = engine["results"]["default decoding"]
     for name in ("feature", "conv", "feature_real_vs_real", "conv_real_vs_real"):

@@ -27,7 +27,7 @@ from studio.core.midi_io import load_midi
 from studio.core.pianoroll import song_to_roll
 from studio.ml import c2st, generation, quality
 from studio.ml.data import find_midi_files, read_split, resolve_source
-from studio.ml.evaluate import model_scan
+from studio.ml.evaluate import GeneratedWindows, model_scan
 from studio.ml.metrics import voice_leading
 from studio.ml.sample import generate_rolls, load_generator
 from studio.ml.voicing import VoiceDecoding
@@ -261,8 +261,11 @@ def engine_report(
     seed: int = 0,
     training_windows: int = 1500,
     progress: Any = None,
+    known: GeneratedWindows | None = None,
 ) -> dict[str, Any]:
-    """Every engine-v2 measure of a model (see the module docstring)."""
+    """Every engine-v2 measure of a model (see the module docstring). ``known``: windows
+    an evaluation already generated; used instead of generating them again when they
+    are exactly what one of the decodings here would give."""
     say = progress or (lambda _text: None)
     t0 = time.perf_counter()
     model = load_generator(model_source)
@@ -285,7 +288,10 @@ def engine_report(
     results, verdicts = {}, {}
     for name, voicing in decodings.items():
         model.voicing = voicing
-        gen = generate_rolls(model, samples, seed)
+        if known is not None and known.made_with(voicing, samples, seed):
+            gen = known.rolls
+        else:
+            gen = generate_rolls(model, samples, seed)
         results[name] = measure(gen, sets, model, seed, baseline)
         results[name]["decoding"] = dataclasses.asdict(voicing)
         verdicts[name] = checks(results[name], bach)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ from studio.ml.errors import DatasetError
 from studio.ml.generation import SamplingOptions
 from studio.ml.metrics import compare, evaluate_rolls, format_table, voice_leading
 from studio.ml.sample import LoadedModel, _latents, generate_rolls, load_generator, run_windows
+from studio.ml.voicing import VoiceDecoding
 
 
 def model_scan(model: LoadedModel, data: str | None = None) -> tuple[DatasetScan, str]:
@@ -122,15 +124,40 @@ def _key_agreement(rolls: np.ndarray, half: int, lowest_pitch: int) -> float:
     return float(np.mean(rates)) if rates else math.nan
 
 
+@dataclass(frozen=True)
+class GeneratedWindows:
+    """The windows an evaluation generated and how, so a second measure can reuse them."""
+
+    seed: int
+    sampling: SamplingOptions
+    voicing: VoiceDecoding
+    rolls: np.ndarray
+
+    def made_with(self, voicing: VoiceDecoding, samples: int, seed: int) -> bool:
+        """Whether these are the windows ``generate_rolls(model, samples, seed)`` gives
+        with ``voicing`` and the default threshold, temperature and note filter."""
+        plain = SamplingOptions()
+        return (
+            self.voicing == voicing
+            and self.seed == seed
+            and len(self.rolls) == samples
+            and (self.sampling.temperature, self.sampling.threshold, self.sampling.min_note_steps)
+            == (plain.temperature, plain.threshold, plain.min_note_steps)
+        )
+
+
 def evaluate_model(
     model_source: str,
     data: str | None = None,
     samples: int = 500,
     seed: int = 0,
     sampling: SamplingOptions | None = None,
+    keep_rolls: bool = False,
 ) -> dict[str, Any]:
     """Metrics of ``samples`` windows made from scratch (and of the conditional tasks)
-    next to the reference data's, decoded with ``sampling`` (default: the defaults)."""
+    next to the reference data's, decoded with ``sampling`` (default: the defaults).
+    ``keep_rolls``: the report's ``"windows"`` holds the generated windows
+    (`GeneratedWindows`, not JSON)."""
     sampling = sampling or SamplingOptions()
     temperature, threshold = sampling.temperature, sampling.threshold
     min_note_steps = sampling.min_note_steps
@@ -157,6 +184,8 @@ def evaluate_model(
         "reference_metrics": result["reference"],
         "distances": result["distances"],
     }
+    if keep_rolls:
+        report["windows"] = GeneratedWindows(seed, sampling, model.voicing, gen)
     if mapping == "bach":
         report["tasks"] = conditional_tasks(
             model, ref, seed, temperature, min_note_steps, threshold=threshold
