@@ -29,6 +29,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from studio.core.atomic import atomic_write_bytes, write_error_message
@@ -43,6 +44,7 @@ GENERATOR_FILE = "generator.pt"
 DAMAGED_SUFFIX = ".damaged"
 _ZIP_MAGIC = b"PK\x03\x04"
 
+_NUMPY_FLOATS = (torch.float16, torch.float32, torch.float64, torch.complex64, torch.complex128)
 log = logging.getLogger(__name__)
 
 
@@ -196,11 +198,20 @@ def verify_container(path: Path) -> None:
         )
 
 
+def _all_finite(tensor: torch.Tensor) -> bool:
+    # numpy where it can: one thread, no OpenMP. torch.isfinite on the bundled model's 92
+    # tensors took 0.13-0.6 s of a CLI run on 2 busy cores (parallel regions waiting for
+    # a core another process holds); numpy takes 12-17 ms.
+    if tensor.device.type == "cpu" and tensor.dtype in _NUMPY_FLOATS:
+        return bool(np.isfinite(tensor.detach().numpy()).all())
+    return bool(torch.isfinite(tensor).all())
+
+
 def first_non_finite(value: Any, name: str = "") -> str | None:
     """Name of the first float tensor in a nested state holding NaN/inf, else None."""
     if isinstance(value, torch.Tensor):
         floating = value.is_floating_point() or value.is_complex()
-        if floating and value.numel() and not bool(torch.isfinite(value).all()):
+        if floating and value.numel() and not _all_finite(value):
             return name or "a tensor"
         return None
     if isinstance(value, dict):
