@@ -20,16 +20,16 @@ import hashlib
 import json
 import sys
 import time
-from fractions import Fraction
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from studio.core import musicxml  # noqa: E402
 from studio.core.midi_io import save_midi  # noqa: E402
-from studio.core.song import Notes, Song, TempoChange, TimeSignature, Track  # noqa: E402
+from studio.core.song import Song, Track  # noqa: E402
 
-TICKS_PER_BEAT = 480
+TICKS_PER_BEAT = musicxml.IMPORT_TICKS_PER_BEAT  # 480
 DEFAULT_BPM = 90.0
 VELOCITY = 90
 PROGRAM = 52  # General MIDI "Choir Aahs": the chorales are vocal music
@@ -46,10 +46,6 @@ SPLIT_PERCENT = 10
 def is_held_out(file_name: str) -> bool:
     digest = hashlib.sha256(f"{SPLIT_SALT}:{file_name}".encode()).digest()
     return int.from_bytes(digest[:8], "big") % 100 < SPLIT_PERCENT
-
-
-def _ticks(quarter_length: float | Fraction) -> int:
-    return round(Fraction(quarter_length) * TICKS_PER_BEAT)
 
 
 def chorale_sources() -> list[Path]:
@@ -69,50 +65,14 @@ def chorale_sources() -> list[Path]:
 
 def score_to_song(score, title: str) -> Song | None:  # score: a music21 Score
     """Convert a four-part music21 score to a Song, or None if it has not four parts."""
-    from music21 import meter, stream, tempo
-
-    parts = list(score.parts)
-    if len(parts) != 4:
+    if len(score.parts) != 4:
         return None
-    measures = parts[0].getElementsByClass(stream.Measure)
-    shift = Fraction(0)
-    if len(measures):
-        first = measures[0]
-        bar = Fraction(first.barDuration.quarterLength)
-        length = Fraction(first.duration.quarterLength)
-        if 0 < length < bar:
-            shift = bar - length  # pad the pickup so bar 1 starts on a bar line
-
-    signatures: dict[int, TimeSignature] = {}
-    for ts in parts[0].flatten().getElementsByClass(meter.TimeSignature):
-        tick = 0 if ts.offset == 0 else _ticks(Fraction(ts.offset) + shift)
-        signatures[tick] = TimeSignature(tick, int(ts.numerator), int(ts.denominator))
-    tempos: dict[int, TempoChange] = {}
-    for mark in score.flatten().getElementsByClass(tempo.MetronomeMark):
-        bpm = mark.getQuarterBPM()
-        if bpm:
-            tick = 0 if mark.offset == 0 else _ticks(Fraction(mark.offset) + shift)
-            tempos[tick] = TempoChange(tick, float(min(max(bpm, 20.0), 300.0)))
-    if 0 not in tempos:
-        tempos[0] = TempoChange(0, DEFAULT_BPM)
-
-    tracks = []
-    for voice, colour, part in zip(VOICES, VOICE_COLOURS, parts, strict=True):
-        pitch: list[int] = []
-        start: list[int] = []
-        duration: list[int] = []
-        for element in part.stripTies().flatten().notes:
-            length = _ticks(element.duration.quarterLength)
-            if length <= 0:  # grace notes carry no time of their own
-                continue
-            onset = _ticks(Fraction(element.offset) + shift)
-            for p in element.pitches:
-                pitch.append(int(p.midi))
-                start.append(onset)
-                duration.append(length)
-        notes = Notes(pitch, start, duration, [VELOCITY] * len(pitch))
-        tracks.append(Track(voice, PROGRAM, False, colour, notes=notes))
-    return Song(title, TICKS_PER_BEAT, tempos.values(), signatures.values(), tracks)
+    song = musicxml.score_to_song(score, title, velocity=VELOCITY, default_bpm=DEFAULT_BPM)
+    song.tracks = [
+        Track(voice, PROGRAM, False, colour, notes=track.notes)
+        for voice, colour, track in zip(VOICES, VOICE_COLOURS, song.tracks, strict=True)
+    ]
+    return song
 
 
 def build(out_dir: Path) -> dict:

@@ -24,16 +24,15 @@ import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from studio.core import musicxml  # noqa: E402
 from studio.core.midi_io import save_midi  # noqa: E402
-from studio.core.song import Notes, Song, TempoChange, TimeSignature, Track  # noqa: E402
+from studio.core.song import Song, Track  # noqa: E402
 
-TICKS_PER_BEAT = 480
 DEFAULT_BPM = 90.0
 VELOCITY = 90
 
@@ -50,10 +49,6 @@ SETS: dict[str, CorpusSet] = {
     "palestrina": CorpusSet("palestrina", ("4/2", "3/2"), 52, r"\*M(\d+/\d+)"),
     "jigs": CorpusSet("ryansMammoth", ("6/8",), 73, r"^M:\s*(\d+/\d+)"),
 }
-
-
-def _ticks(quarter_length: float | Fraction) -> int:
-    return round(Fraction(quarter_length) * TICKS_PER_BEAT)
 
 
 def sources(name: str) -> Iterator[Path]:
@@ -79,45 +74,27 @@ def sources(name: str) -> Iterator[Path]:
 
 
 def score_to_song(score, title: str, program: int) -> Song | None:  # a music21 Score
-    """Every part of a music21 score as a track of a Song (None: no notes)."""
-    from music21 import meter, stream
+    """Every part of a music21 score with notes as a track of a Song (None: no notes).
 
-    parts = list(score.parts) or [score]
-    measures = parts[0].getElementsByClass(stream.Measure)
-    shift = Fraction(0)
-    if len(measures):
-        first = measures[0]
-        bar = Fraction(first.barDuration.quarterLength)
-        length = Fraction(first.duration.quarterLength)
-        if 0 < length < bar:
-            shift = bar - length  # pad the pickup so bar 1 starts on a bar line
-    signatures: dict[int, TimeSignature] = {}
-    for ts in parts[0].flatten().getElementsByClass(meter.TimeSignature):
-        tick = 0 if ts.offset == 0 else _ticks(Fraction(ts.offset) + shift)
-        signatures[tick] = TimeSignature(tick, int(ts.numerator), int(ts.denominator))
-    tracks = []
-    for k, part in enumerate(parts):
-        pitch: list[int] = []
-        start: list[int] = []
-        duration: list[int] = []
-        for element in part.stripTies().flatten().notes:
-            length = _ticks(element.duration.quarterLength)
-            if length <= 0:  # grace notes carry no time of their own
-                continue
-            onset = _ticks(Fraction(element.offset) + shift)
-            for p in element.pitches:
-                pitch.append(int(p.midi))
-                start.append(onset)
-                duration.append(length)
-        if pitch:
-            name = (part.partName or f"Voice {k + 1}").strip() or f"Voice {k + 1}"
-            notes = Notes(pitch, start, duration, [VELOCITY] * len(pitch))
-            tracks.append(Track(name, program, False, notes=notes))
-    if not tracks:
-        return None
-    return Song(
-        title, TICKS_PER_BEAT, [TempoChange(0, DEFAULT_BPM)], signatures.values() or None, tracks
+    The song plays at 90 quarter notes per minute whatever the score's metronome marks
+    say, every note at velocity 90, every track on ``program``.
+    """
+    song = musicxml.score_to_song(
+        score, title, velocity=VELOCITY, default_bpm=DEFAULT_BPM, read_tempos=False
     )
+    if not song.tracks:  # a Score without parts
+        return None
+    parts = list(score.parts) or [score]  # score_to_song: one track per part, in order
+    song.tracks = [
+        Track(_part_name(part, k), program, False, notes=track.notes)
+        for k, (part, track) in enumerate(zip(parts, song.tracks, strict=True))
+        if len(track.notes)
+    ]
+    return song if song.tracks else None
+
+
+def _part_name(part, index: int) -> str:
+    return (part.partName or f"Voice {index + 1}").strip() or f"Voice {index + 1}"
 
 
 def build_folder(name: str, out: Path, limit: int) -> list[Path]:

@@ -12,7 +12,7 @@ from studio.core.midi_io import load_midi
 from studio.paths import bach_dataset_dir
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-from build_bach_dataset import is_held_out
+from build_bach_dataset import is_held_out, score_to_song
 
 FILES = sorted(bach_dataset_dir().glob("*.mid"))
 
@@ -52,3 +52,36 @@ def test_split_is_fixed_disjoint_and_reproducible() -> None:
     assert held | train == names and not held & train
     assert 0.05 * len(names) < len(held) < 0.15 * len(names)
     assert held == {n for n in names if is_held_out(n)}
+
+
+def test_score_to_song_makes_four_named_choir_voices_at_the_dataset_defaults() -> None:
+    music21 = pytest.importorskip("music21")
+    stream, note, meter, tie = music21.stream, music21.note, music21.meter, music21.tie
+
+    def part(pitch: str) -> stream.Part:
+        bar1, bar2 = stream.Measure(number=1), stream.Measure(number=2)
+        held = note.Note(pitch, quarterLength=2)
+        held.tie = tie.Tie("start")
+        end = note.Note(pitch, quarterLength=1)
+        end.tie = tie.Tie("stop")
+        end.volume.velocity = 40  # the dataset ignores dynamics
+        bar1.append([meter.TimeSignature("3/4"), note.Rest(quarterLength=1), held])
+        bar2.append([end, note.Rest(quarterLength=2)])
+        out = stream.Part()
+        out.append([bar1, bar2])
+        return out
+
+    score = stream.Score()
+    for pitch in ("G4", "D4", "B3", "G2"):
+        score.insert(0, part(pitch))
+    song = score_to_song(score, "Test")
+    assert [t.name for t in song.tracks] == ["Soprano", "Alto", "Tenor", "Bass"]
+    assert all(t.program == 52 and not t.is_drum for t in song.tracks)
+    assert [t.notes.pitch.tolist() for t in song.tracks] == [[67], [62], [59], [43]]
+    # After a beat's rest, a note tied over the bar line: one three-beat note at velocity 90.
+    assert {(int(t.notes.start[0]), int(t.notes.duration[0])) for t in song.tracks} == {(480, 1440)}
+    assert {int(v) for t in song.tracks for v in t.notes.velocity} == {90}
+    assert [(ts.numerator, ts.denominator) for ts in song.time_signatures] == [(3, 4)]
+    assert [t.bpm for t in song.tempos] == [90.0]  # no metronome mark: 90 bpm
+    score.remove(score.parts[3])
+    assert score_to_song(score, "Three voices") is None

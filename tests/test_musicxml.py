@@ -16,6 +16,7 @@ from studio.core.musicxml import (
     estimate_key,
     load_musicxml,
     save_musicxml,
+    score_to_song,
 )
 from studio.core.song import Notes, Song, TempoChange, TimeSignature, Track
 
@@ -187,3 +188,79 @@ def test_pedal_inside_a_long_note_moves_to_the_note_boundaries(tmp_path: Path) -
     back = load_musicxml(tmp_path / "p.musicxml")
     # Down at the first note starting while it is down, up where the last one ends.
     assert back.tracks[0].controllers.sustain_spans(back.end_tick).tolist() == [[960, 1920]]
+
+
+def _small_score(pickup: bool = False):
+    """Two parts in 3/4 at 100 bpm. Melody: C4, a rest, D4 tied over the bar line,
+    E4 (velocity 64); bass: a C3-G3 chord, a rest, and a bar of rest. ``pickup``: the
+    first bar is a one-beat anacrusis (the tied D4; a rest in the bass), padded as
+    music21's readers pad one."""
+    from music21 import chord, metadata, meter, note, stream, tempo, tie
+
+    score = stream.Score()
+    score.metadata = metadata.Metadata(title="Small")
+    melody = stream.Part()
+    melody.partName = "Melody"
+    bass = stream.Part()
+    first, second = stream.Measure(number=1), stream.Measure(number=2)
+    first.append([meter.TimeSignature("3/4"), tempo.MetronomeMark(number=100)])
+    tied = note.Note("D4", quarterLength=1)
+    tied.tie = tie.Tie("start")
+    if pickup:
+        first.append(tied)
+        first.padAsAnacrusis()
+    else:
+        first.append([note.Note("C4", quarterLength=1), note.Rest(quarterLength=1), tied])
+    held = note.Note("D4", quarterLength=1)
+    held.tie = tie.Tie("stop")
+    loud = note.Note("E4", quarterLength=2)
+    loud.volume.velocity = 64
+    second.append([held, loud])
+    melody.append([first, second])
+    low, empty = stream.Measure(number=1), stream.Measure(number=2)
+    low.append(meter.TimeSignature("3/4"))
+    if pickup:
+        low.append(note.Rest(quarterLength=1))
+        low.padAsAnacrusis()
+    else:
+        low.append([chord.Chord(["C3", "G3"], quarterLength=2), note.Rest(quarterLength=1)])
+    empty.append(note.Rest(quarterLength=3))
+    bass.append([low, empty])
+    score.insert(0, melody)
+    score.insert(0, bass)
+    return score
+
+
+def test_score_to_song_joins_ties_keeps_rests_and_reads_the_score() -> None:
+    song = score_to_song(_small_score())
+    assert song.title == "Small" and song.ticks_per_beat == 480
+    assert song.time_signatures == [TimeSignature(0, 3, 4)]
+    assert song.tempos == [TempoChange(0, 100)]
+    assert [t.name for t in song.tracks] == ["Melody", "Part 2"]
+    # (pitch, start, duration, velocity): the rest leaves a beat's gap, the tie makes one
+    # two-beat D4 across the bar line, E4 keeps its own velocity (90 where none is given).
+    assert _rows(song.tracks[0].notes) == [
+        (60, 0, 480, 90),
+        (62, 960, 960, 90),
+        (64, 1920, 960, 64),
+    ]
+    assert _rows(song.tracks[1].notes) == [(48, 0, 960, 90), (55, 0, 960, 90)]
+
+
+def test_score_to_song_options_for_the_dataset_scripts() -> None:
+    song = score_to_song(_small_score(), "Given", velocity=70, default_bpm=90, read_tempos=False)
+    assert song.title == "Given"
+    assert song.tempos == [TempoChange(0, 90)]  # the score's mark ignored
+    assert {int(v) for t in song.tracks for v in t.notes.velocity} == {70}
+    # default_bpm fills only the start; a mark there wins.
+    assert score_to_song(_small_score(), default_bpm=90).tempos == [TempoChange(0, 100)]
+
+
+def test_score_to_song_pads_a_pickup_to_the_bar_line() -> None:
+    song = score_to_song(_small_score(pickup=True))
+    assert len(song.tracks[1].notes) == 0  # a part of rests is a track without notes
+    # A one-beat pickup of a 3/4 bar starts two beats in; bar 2 starts on the bar line.
+    assert _rows(song.tracks[0].notes) == [(62, 960, 960, 90), (64, 1920, 960, 64)]
+    # What stands at the score's start (metre, tempo) holds from tick 0.
+    assert song.time_signatures == [TimeSignature(0, 3, 4)]
+    assert song.tempos == [TempoChange(0, 100)]

@@ -26,6 +26,10 @@ controllers (modulation, expression, pitch bend) have no notation; mute, solo an
 colours are not notation. On import, tied notes become one note, grace notes (which take no
 time) are dropped, repeats are not unfolded, and a pickup bar is kept as a bar that
 starts with rests so that the bar lines stay where the score has them.
+
+`score_to_song` is the one reader of music21 scores: MusicXML import and the scripts that
+build training folders from the music21 corpus (scripts/build_bach_dataset.py,
+scripts/build_corpus_folders.py) share it.
 """
 
 from __future__ import annotations
@@ -138,7 +142,7 @@ def load_musicxml(path: str | os.PathLike[str]) -> Song:
             raise MusicXmlImportError(path, "it contains no score")
         parsed = scores[0]
     try:
-        song = _score_to_song(parsed, path.stem)
+        song = score_to_song(parsed, _score_title(parsed, path.stem))
     except MusicXmlImportError:
         raise
     except Exception as exc:
@@ -153,15 +157,38 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
 
 
-def _score_to_song(score: Any, default_title: str) -> Song:
+def score_to_song(
+    score: Any,
+    title: str | None = None,
+    *,
+    velocity: int | None = None,
+    default_bpm: float | None = None,
+    read_tempos: bool = True,
+) -> Song:
+    """A `Song` at 480 ticks per beat from a music21 Score (or a single Part or Stream).
+
+    The one music21 reader: MusicXML import (`load_musicxml`) and the scripts that build
+    training folders from the music21 corpus all go through it. Each part becomes one
+    track, in score order, even when it has no notes (callers that want only sounding
+    tracks drop them): its name, General MIDI program, drum flag and pedal marks come
+    from the score. Tied notes become one note, grace notes are dropped, and a pickup bar
+    (music21's ``paddingLeft``, which its MusicXML, Humdrum and ABC readers all set) is
+    padded with rests at its start so that later bars start on the song's bar lines. The
+    first time signature holds from tick 0; a metronome mark at the score's start does too.
+
+    ``title``: the song's title; None takes the score's (metadata title or movement
+    name), else "Untitled". ``velocity``: every note at this velocity; None reads each
+    note's dynamics (90 where it has none). ``default_bpm``: the tempo from tick 0 when
+    the score has no metronome mark there; None keeps the first mark's tempo from the
+    start (120 when there is none, as `Song` does). ``read_tempos``: False ignores the
+    score's metronome marks (the song plays at ``default_bpm``, or 120).
+    """
     from music21 import meter, stream, tempo
 
     tpb = IMPORT_TICKS_PER_BEAT
     parts = list(score.parts) if isinstance(score, stream.Score) else [score]
-    title = default_title
-    meta = getattr(score, "metadata", None)
-    if meta is not None:
-        title = meta.title or meta.movementName or default_title
+    if title is None:
+        title = _score_title(score, "Untitled")
 
     # A pickup bar is shorter than its time signature; shift everything right by the
     # missing part so that the song's bar lines (which start at tick 0) match the score's.
@@ -174,21 +201,27 @@ def _score_to_song(score: Any, default_title: str) -> Song:
     def ticks(ql: Any) -> int:
         return round((Fraction(ql) + shift) * tpb)
 
+    def start_tick(ql: Any) -> int:
+        # What stands at the score's start holds over the pickup's padding too.
+        return 0 if ql == 0 else ticks(ql)
+
     time_signatures: dict[int, tuple[int, int]] = {}
     tempos: dict[int, float] = {}
     if parts:
         for ts in parts[0].recurse().getElementsByClass(meter.TimeSignature):
             numerator, denominator = int(ts.numerator), int(ts.denominator)
             if 1 <= numerator <= 64 and denominator in (1, 2, 4, 8, 16, 32, 64):
-                tick = 0 if not time_signatures else ticks(ts.getOffsetInHierarchy(parts[0]))
+                tick = 0 if not time_signatures else start_tick(ts.getOffsetInHierarchy(parts[0]))
                 time_signatures[tick] = (numerator, denominator)
-    for part in parts:
+    for part in parts if read_tempos else []:
         for mark in part.recurse().getElementsByClass(tempo.MetronomeMark):
             bpm = mark.getQuarterBPM()
             if bpm:
-                tick = ticks(mark.getOffsetInHierarchy(part))
+                tick = start_tick(mark.getOffsetInHierarchy(part))
                 tempos.setdefault(tick, min(max(float(bpm), 1.0), 999.0))
-    tracks = [_part_to_track(part, k, ticks) for k, part in enumerate(parts)]
+    if default_bpm is not None:
+        tempos.setdefault(0, float(default_bpm))
+    tracks = [_part_to_track(part, k, ticks, velocity) for k, part in enumerate(parts)]
     return Song(
         title,
         tpb,
@@ -198,7 +231,14 @@ def _score_to_song(score: Any, default_title: str) -> Song:
     )
 
 
-def _part_to_track(part: Any, index: int, ticks: Any) -> Track:
+def _score_title(score: Any, default: str) -> str:
+    meta = getattr(score, "metadata", None)
+    if meta is None:
+        return default
+    return meta.title or meta.movementName or default
+
+
+def _part_to_track(part: Any, index: int, ticks: Any, velocity: int | None) -> Track:
     from music21 import instrument
 
     inst = part.getInstrument(returnDefault=False)
@@ -217,7 +257,7 @@ def _part_to_track(part: Any, index: int, ticks: Any) -> Track:
             continue  # grace notes take no time in the score
         start = ticks(offset)
         end = ticks(offset + element.quarterLength)
-        velocity = _velocity(element)
+        chord_velocity = _velocity(element)
         members = list(element.notes) if element.isChord else [element]
         for member in members:
             midi = _midi_pitch(member)
@@ -225,7 +265,8 @@ def _part_to_track(part: Any, index: int, ticks: Any) -> Track:
                 continue
             tie = member.tie if member.tie is not None else element.tie
             tie_type = tie.type if tie is not None else None
-            events.append((midi, start, end, _velocity(member, velocity), tie_type, voice))
+            vel = _velocity(member, chord_velocity) if velocity is None else velocity
+            events.append((midi, start, end, vel, tie_type, voice))
     return Track(
         str(name),
         min(max(program, 0), MIDI_MAX),

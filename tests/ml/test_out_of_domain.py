@@ -39,6 +39,26 @@ def folders(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+def test_score_to_song_keeps_parts_with_notes_on_the_set_program_at_90_bpm() -> None:
+    from music21 import meter, note, stream, tempo
+
+    score = stream.Score()
+    for name, content in (("Cantus ", note.Note("A4", quarterLength=2)), (None, None)):
+        bar = stream.Measure(number=1)
+        bar.append([meter.TimeSignature("3/2"), tempo.MetronomeMark(number=60)])
+        bar.append(content or note.Rest(quarterLength=6))
+        part = stream.Part()
+        part.partName = name
+        part.append(bar)
+        score.insert(0, part)
+    song = _script().score_to_song(score, "Piece", program=73)
+    # The part of rests is dropped; the score's metronome mark is not read.
+    assert [(t.name, t.program) for t in song.tracks] == [("Cantus", 73)]
+    assert song.tracks[0].notes.columns()[0].tolist() == [69]
+    assert [t.bpm for t in song.tempos] == [90.0]
+    assert [(ts.numerator, ts.denominator) for ts in song.time_signatures] == [(3, 2)]
+
+
 def _metres(folder: Path) -> set[tuple[int, int]]:
     return {
         (ts.numerator, ts.denominator)
