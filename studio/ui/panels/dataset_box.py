@@ -184,6 +184,11 @@ class DataSourceBox(QWidget):
     def is_scanning(self) -> bool:
         return self._handle is not None and self._handle.is_running
 
+    @property
+    def summary(self) -> str:
+        """The line that says what the scan found (or that it is reading)."""
+        return self._summary.text()
+
     def skipped_rows(self) -> list[tuple[str, str]]:
         return [
             (self._skipped.topLevelItem(k).text(0), self._skipped.topLevelItem(k).text(1))

@@ -1,9 +1,10 @@
-"""Live training plots: losses, gradient penalty and sample-quality metrics.
+"""Live training plots: losses, gradient penalty and sample-quality tiles.
 
 pyqtgraph habits (see STYLE.md): one `PlotDataItem` per series, created once; points
 go into preallocated arrays that grow by doubling; curves are redrawn by a timer (a few
 times a second), never per training step; `setDownsampling(mode='peak')` and
 `setClipToView(True)` keep a 100,000-step run as cheap to draw as a 1,000-step one.
+The quality metrics are tiles with their numbers (`quality_tiles`), not tiny plots.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QResizeEvent
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
+from studio.ui.panels.quality_tiles import METRIC_LABELS, QualityTile, QualityTiles, metric_label
+
 BACKGROUND = "#1e1f22"
 FOREGROUND = "#b8bcc4"
 GRID_ALPHA = 0.15
@@ -24,36 +27,12 @@ GENERATOR_COLOUR = "#4fc3f7"
 CRITIC_COLOUR = "#ffb74d"
 PENALTY_COLOUR = "#ba68c8"
 RECON_COLOUR = "#81c784"
-METRIC_COLOURS = ("#4db6ac", "#ba68c8", "#f06292", "#fff176", "#90a4ae", "#e57373", "#aed581")
 REFRESH_MS = 250
 RAW_ALPHA = 45
 # Smoothing as in TensorBoard: an exponential moving average, debiased at the start.
 SMOOTHING = 0.97
 
-# What the engine calls its metrics, in words a composer reads at a glance.
-METRIC_LABELS = {
-    "empty_bar_rate": "Empty bars",
-    "pitch_classes_per_bar": "Pitch classes per bar",
-    "qualified_note_rate": "Notes long enough",
-    "polyphonic_rate": "Steps with chords",
-    "pitch_class_entropy": "Pitch variety",
-    "scale_consistency": "In one key",
-    "empty_bars": "Empty bars",
-    "empty_bar_ratio": "Empty bars",
-    "used_pitch_classes": "Pitch classes used",
-    "pitch_classes": "Pitch classes used",
-    "polyphony": "Notes at once",
-    "polyphonicity": "Notes at once",
-    "notes_per_bar": "Notes per bar",
-    "pitch_range": "Pitch range",
-    "tonal_distance": "Tonal distance",
-    "in_scale": "In key",
-    "qualified_notes": "Note lengths OK",
-}
-
-
-def metric_label(name: str) -> str:
-    return METRIC_LABELS.get(name, name.replace("_", " ").capitalize())
+__all__ = ["METRIC_LABELS", "GrowingSeries", "LossPlots", "metric_label"]
 
 
 class GrowingSeries:
@@ -175,7 +154,7 @@ class _RawSample(pg.PlotDataItem):
 
 
 class _View(pg.GraphicsLayoutWidget):
-    """A plot view that says when its size changes (legends and tiles then re-flow)."""
+    """A plot view that says when its size changes (its legend then re-flows)."""
 
     resized = Signal()
 
@@ -184,58 +163,8 @@ class _View(pg.GraphicsLayoutWidget):
         self.resized.emit()
 
 
-class _MetricPlot:
-    """One small plot: a quality metric of fresh samples and the dataset's value."""
-
-    def __init__(self, plot: pg.PlotItem, name: str, colour: str) -> None:
-        self.plot = plot
-        self.name = name
-        self.colour = colour
-        self.series = GrowingSeries(64)
-        self.curve = plot.plot(
-            pen=_pen(colour, 2.0),
-            symbol="o",
-            symbolSize=5,
-            symbolBrush=colour,
-            symbolPen=None,
-            name="samples",
-        )
-        self.reference = pg.InfiniteLine(
-            angle=0,
-            movable=False,
-            pen=_pen(colour, 1.5, 200, dashed=True),
-        )
-        self.reference.setVisible(False)
-        plot.addItem(self.reference, ignoreBounds=False)
-        # The name sits inside the tile, over the curve's top-left corner: a title row
-        # would take a third of a small tile's height.
-        self.label = pg.LabelItem("", color=FOREGROUND, size="8pt", justify="left")
-        self.label.setParentItem(plot.getViewBox())
-        self.label.anchor(itemPos=(0, 0), parentPos=(0, 0), offset=(2, -4))
-        self.set_title(None)
-        plot.showGrid(x=True, y=True, alpha=GRID_ALPHA)
-        plot.setMenuEnabled(False)
-        plot.getViewBox().setDefaultPadding(0.3)  # room for the name above the curve
-        _style_axes(plot)
-        # Steps are on the plots above; small plots need their height for the curve.
-        # What matters is the curve against the dashed line of the data (whose value is
-        # in the title), so the small plots give their space to the curve, not to axes.
-        plot.getAxis("bottom").setStyle(showValues=False)
-        plot.getAxis("bottom").setHeight(6)
-        plot.getAxis("left").setStyle(showValues=False)
-        plot.getAxis("left").setWidth(6)
-
-    def set_title(self, reference: float | None) -> None:
-        # The data's value goes in the title, not on the line: a label on the line is
-        # clipped whenever the line sits at the edge of the view.
-        title = metric_label(self.name)
-        if reference is not None:
-            title += f" <span style='color:{self.colour}'>— data {reference:.3g}</span>"
-        self.label.setText(title)
-
-
 class LossPlots(QWidget):
-    """Losses (raw + smoothed), gradient penalty and per-metric plots of a run."""
+    """Losses (raw + smoothed), gradient penalty and quality tiles of a run."""
 
     MIN_PLOT_HEIGHT = 150  # below this the axis labels, title and legend crowd the curve
 
@@ -249,21 +178,25 @@ class LossPlots(QWidget):
         # panel is a wide, short dock under the editor.
         self._graphics = _View()
         self._penalty_view = _View()
-        self._metrics_view = _View()
+        # The quality metrics are widgets (text that elides, tooltips, a scrolling grid
+        # that wraps), not a graphics view: in a 150 px dock, twelve tiny plots with
+        # their names drawn over them were unreadable.
+        self._metrics_view = QualityTiles()
         splitter = QSplitter(Qt.Orientation.Horizontal)
         for view, stretch, width in (
             (self._graphics, 3, 240),
             (self._penalty_view, 1, 140),
-            (self._metrics_view, 2, 120),
+            (self._metrics_view, 2, 130),
         ):
-            view.setBackground(BACKGROUND)
-            view.ci.setSpacing(2)
-            view.ci.setContentsMargins(2, 2, 4, 2)
+            if isinstance(view, _View):
+                view.setBackground(BACKGROUND)
+                view.ci.setSpacing(2)
+                view.ci.setContentsMargins(2, 2, 4, 2)
             view.setMinimumSize(width, self.MIN_PLOT_HEIGHT)
             splitter.addWidget(view)
             splitter.setStretchFactor(splitter.count() - 1, stretch)
         splitter.setChildrenCollapsible(False)
-        splitter.setSizes([420, 180, 300])
+        splitter.setSizes([420, 150, 330])  # the note-error plot needs the least width
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
@@ -327,33 +260,22 @@ class LossPlots(QWidget):
         for curve in self._curves.values():
             curve.setData(x=np.zeros(0), y=np.zeros(0), connect="finite")
 
-        self._metrics_layout = self._metrics_view.ci
-        self._metric_plots: dict[str, _MetricPlot] = {}
-        # Until the first quality check the metrics view says what will appear there.
-        self._metrics_placeholder = pg.LabelItem(
-            "Quality checks of fresh samples<br>against your data appear here.",
-            color=FOREGROUND,
-            size="9pt",
-        )
-        self._metrics_layout.addItem(self._metrics_placeholder, row=0, col=0)
-        self._metric_columns = 0
-        self._metrics_view.resized.connect(self._arrange_metrics)
-
         self._losses_dirty = False
-        self._metrics_dirty = False
         self._x_bound = 10.0
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.refresh)
         self._timer.start()
+        # Two short lines in the middle of the empty plot (x 0..10, y 0..1): one long
+        # line anchored near x=0 lost its first words in the plot's left edge.
         self._placeholder = pg.TextItem(
-            "Start training to watch the generator and the critic learn.",
+            "Start training to watch\nthe generator and the critic learn.",
             color=FOREGROUND,
             anchor=(0.5, 0.5),
         )
-        self._placeholder.setFont(QFont(self.font().family(), 10))
+        self._placeholder.setFont(QFont(self.font().family(), 9))
         self.loss_plot.addItem(self._placeholder, ignoreBounds=True)
-        self._placeholder.setPos(0.5, 0.5)
+        self._placeholder.setPos(5.0, 0.5)
 
     # -- feeding data (cheap: arrays only, drawing happens in `refresh`) ------------------
     def add_losses(
@@ -378,27 +300,15 @@ class LossPlots(QWidget):
     def add_metrics(
         self, step: int, generated: Mapping[str, float], reference: Mapping[str, float]
     ) -> None:
-        for name, value in generated.items():
-            plot = self._metric_plot(name)
-            plot.series.extend(np.array([step], dtype=np.float64), np.array([float(value)]))
-            ref = reference.get(name)
-            if ref is not None and math.isfinite(float(ref)):
-                plot.reference.setValue(float(ref))
-                plot.reference.setVisible(True)
-                plot.set_title(float(ref))
-        self._metrics_dirty = True
+        self._metrics_view.add(step, generated, reference)
 
     def clear(self) -> None:
         for series in (self.g_series, self.d_series, self.gp_series, self.recon_series):
             series.clear()
         self._gp_seen = False
-        for plot in self._metric_plots.values():
-            self._metrics_layout.removeItem(plot.plot)
-        self._metric_plots.clear()
-        self._metric_columns = 0
-        self._show_metrics_placeholder(True)
+        self._metrics_view.clear()
         self._x_bound = -1.0  # forces the x range back to the start
-        self._losses_dirty = self._metrics_dirty = True
+        self._losses_dirty = True
         self.refresh()
 
     # -- drawing ----------------------------------------------------------------------------
@@ -409,7 +319,19 @@ class LossPlots(QWidget):
 
     @property
     def metric_names(self) -> list[str]:
-        return list(self._metric_plots)
+        return self._metrics_view.names
+
+    @property
+    def quality_tiles(self) -> QualityTiles:
+        return self._metrics_view
+
+    @property
+    def _metric_plots(self) -> dict[str, QualityTile]:
+        return self._metrics_view.tiles
+
+    @property
+    def _metric_columns(self) -> int:
+        return self._metrics_view.columns
 
     def curve_point_count(self, key: str = "g") -> int:
         """Points the named curve currently draws (for tests: proves `refresh` ran)."""
@@ -417,18 +339,13 @@ class LossPlots(QWidget):
         return 0 if x is None else len(x)
 
     def metric_point_count(self, name: str) -> int:
-        x, _ = self._metric_plots[name].curve.getOriginalDataset()
-        return 0 if x is None else len(x)
+        return self._metrics_view.tiles[name].point_count()
 
     def refresh(self) -> None:
         if self._losses_dirty:
             self._losses_dirty = False
             self._refresh_losses()
-        if self._metrics_dirty:
-            self._metrics_dirty = False
-            for plot in self._metric_plots.values():
-                x, y, _ = plot.series.view()
-                plot.curve.setData(x=x, y=y, connect="finite")
+        self._metrics_view.refresh()
 
     def _grow_x_range(self) -> None:
         last = float(self.g_series.x[self.g_series.count - 1]) if self.g_series.count else 0.0
@@ -460,50 +377,3 @@ class LossPlots(QWidget):
         columns = 3 if self._graphics.width() >= 300 else 2
         if self.loss_legend.columnCount != columns:
             self.loss_legend.setColumnCount(columns)
-
-    def _columns_for(self, count: int) -> int:
-        """Tiles about twice as wide as tall use a short, wide (or a tall) view best."""
-        width = max(1, self._metrics_view.width())
-        height = max(1, self._metrics_view.height())
-
-        def tile_size(columns: int) -> float:
-            rows = max(1, math.ceil(count / columns))
-            return min(width / columns / 2.0, height / rows)
-
-        return max(range(1, max(1, count) + 1), key=tile_size)
-
-    def _arrange_metrics(self, force: bool = False) -> None:
-        plots = list(self._metric_plots.values())
-        columns = self._columns_for(len(plots))
-        if not plots or (columns == self._metric_columns and not force):
-            return
-        self._metric_columns = columns
-        for plot in plots:
-            if plot.plot in self._metrics_layout.items:
-                self._metrics_layout.removeItem(plot.plot)
-        for index, plot in enumerate(plots):
-            row, col = divmod(index, columns)
-            self._metrics_layout.addItem(plot.plot, row=row, col=col)
-
-    def _show_metrics_placeholder(self, show: bool) -> None:
-        placed = self._metrics_placeholder.parentItem() is not None
-        if show and not placed:
-            self._metrics_layout.addItem(self._metrics_placeholder, row=0, col=0)
-        elif not show and placed:
-            self._metrics_layout.removeItem(self._metrics_placeholder)
-
-    def _metric_plot(self, name: str) -> _MetricPlot:
-        found = self._metric_plots.get(name)
-        if found is not None:
-            return found
-        if not self._metric_plots:
-            self._show_metrics_placeholder(False)
-        index = len(self._metric_plots)
-        item = pg.PlotItem()
-        # Small plots may shrink: the panel is often a short dock.
-        item.setMinimumWidth(60)
-        item.setMinimumHeight(30)
-        plot = _MetricPlot(item, name, METRIC_COLOURS[index % len(METRIC_COLOURS)])
-        self._metric_plots[name] = plot
-        self._arrange_metrics(force=True)
-        return plot

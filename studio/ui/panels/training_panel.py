@@ -21,8 +21,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QSize, Qt, QThread, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QSize, Qt, QThread, QTimer, Signal
 from PySide6.QtWidgets import (
+    QDockWidget,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -111,6 +112,7 @@ class TrainingPanel(QWidget):
         self._rate_window: deque[tuple[float, int]] = deque(maxlen=64)
         self._total_steps = 0
         self._pause_wanted = False
+        self._dock: QDockWidget | None = None  # the dock the panel lives in, if any
         self._playing_timer = QTimer(self)
         self._playing_timer.setSingleShot(True)
         self._playing_timer.timeout.connect(lambda: self.previews.set_playing(None))
@@ -158,6 +160,7 @@ class TrainingPanel(QWidget):
         self._build_layout()
         self._show_planned_steps()
         self._update_buttons()
+        self._follow_dock()  # when made with a dock as its parent
 
     def _build_layout(self) -> None:
         # Left: what to learn from and how (scrolls when the dock is short), with the
@@ -250,10 +253,37 @@ class TrainingPanel(QWidget):
             self.stop_and_wait()
         super().closeEvent(event)
 
+    # Scan lazily: only when the composer first looks at the panel (or changes the data),
+    # so a composer who never opens Training pays nothing for it at start-up. A dock in
+    # the background of a tab group is "visible" to Qt (it is only moved off screen), so
+    # in a dock the panel waits for the dock's visibilityChanged(True), which Qt sends
+    # when the dock is shown *and on screen*: its tab is current, or it stands alone.
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ParentChange and hasattr(self, "_dock"):
+            self._follow_dock()
+        return super().event(event)
+
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
-        # Scan lazily: only when the composer first looks at the panel.
-        QTimer.singleShot(0, self.data_box.ensure_scanned)
+        if self._dock is None:  # a window of its own, or inside some other widget
+            QTimer.singleShot(0, self.data_box.ensure_scanned)
+
+    def _follow_dock(self) -> None:
+        dock = self.parentWidget()
+        while dock is not None and not isinstance(dock, QDockWidget):
+            dock = dock.parentWidget()
+        if dock is self._dock:
+            return
+        if self._dock is not None:
+            with contextlib.suppress(RuntimeError, TypeError):  # the old dock is gone
+                self._dock.visibilityChanged.disconnect(self._on_dock_visibility)
+        self._dock = dock
+        if dock is not None:
+            dock.visibilityChanged.connect(self._on_dock_visibility)
+
+    def _on_dock_visibility(self, visible: bool) -> None:
+        if visible:
+            QTimer.singleShot(0, self.data_box.ensure_scanned)
 
     # -- run control --------------------------------------------------------------------------
     def start(self) -> bool:
