@@ -544,3 +544,6 @@ def test_evaluate_c2st_reports_the_engine_v2_measures(workspace, capsys, monkeyp
     assert set(engine["checks"]["default decoding"]) >= {"feature C2ST <= 0.70"}
     harmonization = engine["harmonization"]
     assert harmonization is not None and harmonization["melody_kept"] == 1.0
+    asked = engine["key_requests"]
+    assert asked["samples"] == 12 and set(asked["shares"]) == set(engine_eval.KEY_REQUESTS)
+    assert all(0.0 <= share <= 1.0 for share in asked["shares"].values())
