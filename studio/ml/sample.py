@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import math
 import os
+import threading
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,6 +44,49 @@ PassCallback = Callable[[int, int], None]  # (passes done, passes in all), befor
 # between them, so a Cancel waits for half a 16-variation pass, not all of it (chunks of 4
 # cost 25% more time; a variation's result does not depend on the chunk it is in).
 CPU_FORWARD_CHUNK = 8
+
+
+class _FirstPassMemo:
+    """The network's answer to the first pass of the latest `run_windows` call.
+
+    The generation service drafts a batch (one pass per window), then refines it from
+    scratch: the refined run's first pass has the very same inputs as the draft's, so
+    it is answered from here instead of the network (one pass of the 30 of 8 x 8 bars).
+    Inputs are compared exactly, and the weights by their in-place version counters.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entry: tuple[Any, tuple[int, ...], list[torch.Tensor], torch.Tensor] | None = None
+
+    @staticmethod
+    def _versions(generator: Generator) -> tuple[int, ...]:
+        return tuple(t._version for t in generator.state_dict(keep_vars=True).values())
+
+    def get(self, generator: Generator, inputs: list[torch.Tensor]) -> torch.Tensor | None:
+        with self._lock:
+            entry = self._entry
+        if entry is None or entry[0]() is not generator:
+            return None
+        _, versions, seen, logits = entry
+        same = len(seen) == len(inputs) and all(
+            a.shape == b.shape and a.dtype == b.dtype and bool(torch.equal(a, b))
+            for a, b in zip(seen, inputs, strict=False)
+        )
+        return logits if same and versions == self._versions(generator) else None
+
+    def put(self, generator: Generator, inputs: list[torch.Tensor], logits: torch.Tensor) -> None:
+        kept = [t.clone() for t in inputs]  # the caller may reuse its tensors
+        entry = (weakref.ref(generator), self._versions(generator), kept, logits)
+        with self._lock:
+            self._entry = entry
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entry = None
+
+
+FIRST_PASS = _FirstPassMemo()
 
 
 @dataclass
@@ -415,20 +460,25 @@ def run_windows(
             done += 1
             ctx = planes_from_roll(window).to(device)
             m = torch.from_numpy(given_mask).float().to(device)
-            chunk = CPU_FORWARD_CHUNK if device.type == "cpu" else n
-            parts = []
-            for k in range(0, n, chunk):
-                if k and on_pass is not None:
-                    on_pass(done - 1, total_passes)
-                parts.append(
-                    model.generator(
-                        z[k : k + chunk],
-                        ctx[k : k + chunk],
-                        m[k : k + chunk],
-                        **{name: v[k : k + chunk] for name, v in cond.items()},
+            inputs = [z, ctx, m, *cond.values()]
+            logits = FIRST_PASS.get(model.generator, inputs) if done == 1 else None
+            if logits is None:
+                chunk = CPU_FORWARD_CHUNK if device.type == "cpu" else n
+                parts = []
+                for k in range(0, n, chunk):
+                    if k and on_pass is not None:
+                        on_pass(done - 1, total_passes)
+                    parts.append(
+                        model.generator(
+                            z[k : k + chunk],
+                            ctx[k : k + chunk],
+                            m[k : k + chunk],
+                            **{name: v[k : k + chunk] for name, v in cond.items()},
+                        )
                     )
-                )
-            logits = torch.cat(parts)
+                logits = torch.cat(parts)
+                if done == 1:
+                    FIRST_PASS.put(model.generator, inputs, logits)
             out = decode(
                 logits,
                 model.monophonic,

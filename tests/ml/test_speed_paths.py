@@ -3,6 +3,7 @@ only; how fast they are is bench/bench_ml.py's business)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -38,3 +39,52 @@ def test_the_finite_check_finds_nan_and_inf_in_every_float_type(dtype):
         broken = ok.clone()
         broken[3] = bad
         assert ckpt.first_non_finite({"a": ok, "b": [ok, broken]}) == "b.1"
+
+
+def _counting(model):
+    calls = []
+    forward = model.generator.forward
+
+    def counted(*args, **kwargs):
+        calls.append(args[0].shape[0])
+        return forward(*args, **kwargs)
+
+    model.generator.forward = counted
+    return calls
+
+
+def _notes(songs):
+    return [[t.notes for t in s.tracks] for s in songs]
+
+
+def test_the_refined_run_takes_its_first_pass_from_the_draft_and_writes_the_same_music(tiny_run):
+    from studio.ml.generation import GenerationRequest, SamplingOptions, run
+
+    model = sample.load_generator(tiny_run)
+    request = GenerationRequest(
+        "generate", bars=8, variations=3, seed=5, sampling=SamplingOptions(temperature=0.7)
+    )
+    sample.FIRST_PASS.clear()
+    alone = next(iter(run(request, model=model, drafts=False)))
+    calls = _counting(model)
+    sample.FIRST_PASS.clear()
+    draft, refined = run(request, model=model)
+    c = model.config
+    plan = sample.plan_windows(
+        np.zeros((c.n_tracks, 8 * c.steps_per_bar), bool), c.n_steps, c.steps_per_bar, 2
+    )
+    assert draft.stage == "draft" and refined.stage == "refined"
+    assert len(calls) == len(plan) + sum(p for _, p in plan) - 1  # one answered by the memo
+    assert _notes(refined.songs) == _notes(alone.songs)
+
+
+def test_the_first_pass_memo_is_not_used_after_the_weights_change(tiny_run):
+    model = sample.load_generator(tiny_run)
+    sample.FIRST_PASS.clear()
+    before = sample.generate(model, bars=4, variations=2, seed=1)
+    calls = _counting(model)
+    with torch.no_grad():
+        model.generator.head.bias.add_(3.0)  # in place: the memo must notice
+    after = sample.generate(model, bars=4, variations=2, seed=1)
+    assert len(calls) == 1 + 2 * model.config.n_tracks  # every pass computed
+    assert _notes(after) != _notes(before)
