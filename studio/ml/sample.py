@@ -12,10 +12,16 @@ voice-leading rules (`studio.ml.voicing`); ``model.voicing`` holds those setting
 the number of refinement rounds, in which each voice is redrawn given all the others.
 ``min_note_steps`` removes fragments shorter than that (a monophonic voice holds its
 previous note instead).
+
+``PIANOLA_INFERENCE_PRECISION=bf16`` runs the network on a CPU in bfloat16 (autocast, a
+channels-last copy of the weights): about twice as fast where the CPU has bfloat16
+units (AVX512-BF16/AMX), but the notes are not bit-identical to float32's. Off by
+default; see bench/bench_ml.py for its speed and the quality measurements it needs.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import threading
@@ -87,6 +93,42 @@ class _FirstPassMemo:
 
 
 FIRST_PASS = _FirstPassMemo()
+_BF16_COPIES: weakref.WeakKeyDictionary[Generator, tuple[tuple[int, ...], Generator]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def inference_precision(device: torch.device) -> str:
+    """ "bfloat16" when ``PIANOLA_INFERENCE_PRECISION`` asks for it on a CPU that has it,
+    else "float32" (the default: bit-identical notes)."""
+    wanted = os.environ.get("PIANOLA_INFERENCE_PRECISION", "").strip().lower()
+    if wanted not in {"bf16", "bfloat16"} or device.type != "cpu":
+        return "float32"
+    return "bfloat16" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else "float32"
+
+
+def _network(generator: Generator, precision: str) -> Generator:
+    """The module to run: the generator itself, or its channels-last copy for bfloat16
+    (made once per generator and weight version)."""
+    if precision == "float32":
+        return generator
+    versions = _FirstPassMemo._versions(generator)
+    kept = _BF16_COPIES.get(generator)
+    if kept is None or kept[0] != versions:
+        fast = copy.deepcopy(generator).to(memory_format=torch.channels_last).eval()
+        kept = (versions, fast)
+        _BF16_COPIES[generator] = kept
+    return kept[1]
+
+
+def _forward(
+    network: Generator, precision: str, z: torch.Tensor, ctx: torch.Tensor, m: torch.Tensor, **cond
+) -> torch.Tensor:
+    if precision == "float32":
+        return network(z, ctx, m, **cond)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        ctx = ctx.contiguous(memory_format=torch.channels_last)
+        return network(z, ctx, m, **cond).float()
 
 
 @dataclass
@@ -444,6 +486,8 @@ def run_windows(
     voicing = voicing or model.voicing
     device = model.device
     z = z.to(device)
+    precision = inference_precision(device)
+    network = _network(model.generator, precision)
     total_passes = sum(p for _, p in plan_windows(known.all(axis=0), w, bar, voicing.refine_rounds))
     done = 0
     while True:
@@ -461,7 +505,7 @@ def run_windows(
             ctx = planes_from_roll(window).to(device)
             m = torch.from_numpy(given_mask).float().to(device)
             inputs = [z, ctx, m, *cond.values()]
-            logits = FIRST_PASS.get(model.generator, inputs) if done == 1 else None
+            logits = FIRST_PASS.get(network, inputs) if done == 1 else None
             if logits is None:
                 chunk = CPU_FORWARD_CHUNK if device.type == "cpu" else n
                 parts = []
@@ -469,7 +513,9 @@ def run_windows(
                     if k and on_pass is not None:
                         on_pass(done - 1, total_passes)
                     parts.append(
-                        model.generator(
+                        _forward(
+                            network,
+                            precision,
                             z[k : k + chunk],
                             ctx[k : k + chunk],
                             m[k : k + chunk],
@@ -478,7 +524,7 @@ def run_windows(
                     )
                 logits = torch.cat(parts)
                 if done == 1:
-                    FIRST_PASS.put(model.generator, inputs, logits)
+                    FIRST_PASS.put(network, inputs, logits)
             out = decode(
                 logits,
                 model.monophonic,

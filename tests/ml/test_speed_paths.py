@@ -88,3 +88,26 @@ def test_the_first_pass_memo_is_not_used_after_the_weights_change(tiny_run):
     after = sample.generate(model, bars=4, variations=2, seed=1)
     assert len(calls) == 1 + 2 * model.config.n_tracks  # every pass computed
     assert _notes(after) != _notes(before)
+
+
+def test_bfloat16_inference_is_opt_in_and_writes_valid_music(tiny_run, monkeypatch):
+    model = sample.load_generator(tiny_run)
+    cpu = torch.device("cpu")
+    monkeypatch.delenv("PIANOLA_INFERENCE_PRECISION", raising=False)
+    assert sample.inference_precision(cpu) == "float32"
+    assert sample._network(model.generator, "float32") is model.generator
+    plain = sample.generate(model, bars=8, variations=2, seed=3)
+    monkeypatch.setenv("PIANOLA_INFERENCE_PRECISION", "bf16")
+    if not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        assert sample.inference_precision(cpu) == "float32"
+        return
+    assert sample.inference_precision(cpu) == "bfloat16"
+    assert sample.inference_precision(torch.device("meta")) == "float32"  # CPUs only
+    fast = sample.generate(model, bars=8, variations=2, seed=3)
+    copy = sample._network(model.generator, "bfloat16")
+    assert copy is not model.generator and copy is sample._network(model.generator, "bfloat16")
+    for song, other in zip(fast, plain, strict=True):
+        assert [t.name for t in song.tracks] == [t.name for t in other.tracks]
+        assert song.end_tick <= 8 * 4 * song.ticks_per_beat
+    monkeypatch.delenv("PIANOLA_INFERENCE_PRECISION")
+    assert _notes(sample.generate(model, bars=8, variations=2, seed=3)) == _notes(plain)
