@@ -99,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base-compute", default="{}", help="JSON compute of --base")
     parser.add_argument("--samples", type=int, default=300, help="generated windows each")
     parser.add_argument("--key-samples", type=int, default=32, help="variations per key")
+    parser.add_argument("--steps", help="only these checkpoint steps, e.g. 500,1000")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="models/training/bach-default-curve", help="stem")
     args = parser.parse_args(argv)
@@ -108,8 +109,11 @@ def main(argv: list[str] | None = None) -> int:
         base_compute.update(json.loads(args.base_compute))
         models.append((f"start ({args.base})", args.base, base_compute))
     folder = Path(args.run) / ckpt.CHECKPOINT_DIR
+    wanted = {int(v) for v in args.steps.split(",")} if args.steps else None
     for path in sorted(folder.glob("step_*.pt")):
-        models.append((path.stem, str(path), compute_of(path)))
+        compute = compute_of(path)
+        if wanted is None or compute["step"] in wanted:
+            models.append((path.stem, str(path), compute))
     rows: list[dict[str, Any]] = []
     baseline = None
     bach: dict[str, Any] = {}
