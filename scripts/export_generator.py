@@ -1,0 +1,36 @@
+"""Write a generator-only model file (what Pianola ships) from a training checkpoint.
+
+    .venv/bin/python scripts/export_generator.py runs/bundled/stage2/checkpoints/step_0001000.pt \
+        models/bach-default.pt
+
+The training checkpoint also holds the critic, both optimizers and the RNG state (for an
+exact --resume); a composer's app needs only the generator and the metadata.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from studio.ml import checkpoint as ckpt  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("checkpoint", help="a training checkpoint (or run folder)")
+    parser.add_argument("out", help="the generator-only file to write")
+    args = parser.parse_args(argv)
+    state, meta = ckpt.load_checkpoint(ckpt.resolve_model(args.checkpoint))
+    if "generator" not in state:
+        parser.error(f"{args.checkpoint} holds no generator weights")
+    ckpt.save_checkpoint(Path(args.out), {"generator": state["generator"]}, meta)
+    print(f"wrote {args.out} (step {meta.get('step')})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
