@@ -1,7 +1,9 @@
 """ML engine benchmarks: training throughput vs the machine's peak, generation latency,
 MIDI ingestion speed (pretty_midi vs our reader, which training and the editor share).
 
-``python -m bench.run ml`` (CPU, plus the same figures on CUDA when a GPU is present).
+``python -m bench.run ml`` (CPU, plus the same figures on CUDA when a GPU is present);
+``python -m bench.bench_ml interactive`` only issue 12's speed rows, ``... quiet`` only
+those measured without a training run (about a minute).
 """
 
 from __future__ import annotations
@@ -178,11 +180,12 @@ def timed_request(model: object, bars: int, variations: int, seed: int) -> tuple
     return first or 0.0, time.perf_counter() - t0
 
 
-def interactive_rows(cache: Path, repeat: int = 3) -> list[Row]:
+def interactive_rows(cache: Path, repeat: int = 3, quiet_only: bool = False) -> list[Row]:
     """Issue 12 point 5: 8 variations x 8 bars with the default refinement, quiet and
     while a training run goes in another thread of this process (with the arbiter of
     studio.ml.compute, and without it: the app before it), in one run so the ratios
-    compare like with like; and one `pianola generate --bars 8` process. Medians."""
+    compare like with like; and one `pianola generate --bars 8` process. Medians.
+    ``quiet_only``: without the training runs (a minute instead of several)."""
     import sys
     from statistics import median
 
@@ -213,7 +216,21 @@ def interactive_rows(cache: Path, repeat: int = 3) -> list[Row]:
         add(
             Row("ml", f"{what}, refined, quiet, {threads} thread(s)", forced * 1000, "ms", "", note)
         )
-    for preset, niced in (("tiny", True), ("default", True), ("default", False)):
+    from studio.ml.sample import inference_precision
+
+    with mock.patch.dict(os.environ, {"PIANOLA_INFERENCE_PRECISION": "bf16"}):
+        if inference_precision(torch.device("cpu")) == "bfloat16":
+            fast_draft, fast = measure()
+            note = f"opt-in, notes differ from float32; {fast / refined:.2f}× float32"
+            add(Row("ml", f"{what}, refined, quiet, bfloat16", fast * 1000, "ms", "", note))
+            note = f"opt-in; {fast_draft / draft:.2f}× float32"
+            add(
+                Row(
+                    "ml", f"{what}, first draft, quiet, bfloat16", fast_draft * 1000, "ms", "", note
+                )
+            )
+    trainings = () if quiet_only else (("tiny", True), ("default", True), ("default", False))
+    for preset, niced in trainings:
         training = BackgroundTraining(preset, cache, niced=niced)
         preset = preset if niced else f"{preset} (not niced)"
         try:
@@ -232,6 +249,8 @@ def interactive_rows(cache: Path, repeat: int = 3) -> list[Row]:
             compute.ARBITER.enabled = True
             training.stop()
     add(cli_row())
+    if quiet_only:
+        return rows
     for name, ms, diff in forward_variants(model):
         note = f"max |Δ logit| vs eager {diff:.0e}" if diff else "bit-identical"
         add(Row("ml", f"generator pass, 8 windows, {name}", ms, "ms", "", f"1 thread; {note}"))
@@ -250,6 +269,11 @@ def forward_variants(model: object, rounds: int = 8) -> list[tuple[str, float, f
     mask = torch.zeros(8, c.n_tracks, c.n_steps)
     channels_last = copy.deepcopy(g).to(memory_format=torch.channels_last)
     ctx_cl = ctx.to(memory_format=torch.channels_last)
+
+    def bf16() -> torch.Tensor:
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            return channels_last(z, ctx_cl, mask).float()
+
     with torch.no_grad():
         frozen = torch.jit.freeze(torch.jit.trace(copy.deepcopy(g), (z, ctx, mask)))
         reference = g(z, ctx, mask)
@@ -258,6 +282,7 @@ def forward_variants(model: object, rounds: int = 8) -> list[tuple[str, float, f
         "inference_mode": (torch.inference_mode, lambda: g(z, ctx, mask)),
         "channels_last": (torch.inference_mode, lambda: channels_last(z, ctx_cl, mask)),
         "TorchScript trace + freeze": (torch.no_grad, lambda: frozen(z, ctx, mask)),
+        "bfloat16 autocast + channels_last (opt-in)": (torch.inference_mode, bf16),
     }
     best = dict.fromkeys(variants, float("inf"))
     diff = {}
@@ -441,10 +466,10 @@ if __name__ == "__main__":
     import sys
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    if sys.argv[1:] == ["interactive"]:  # only the issue-12 speed rows
+    if sys.argv[1:] in (["interactive"], ["quiet"]):  # only the issue-12 speed rows
         torch.set_num_threads(1)
         with tempfile.TemporaryDirectory() as tmp:
-            for row in interactive_rows(Path(tmp)):
+            for row in interactive_rows(Path(tmp), quiet_only=sys.argv[1] == "quiet"):
                 print(row)
     else:
         for row in run():

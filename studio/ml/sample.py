@@ -67,7 +67,11 @@ class _FirstPassMemo:
 
     @staticmethod
     def _versions(generator: Generator) -> tuple[int, ...]:
-        return tuple(t._version for t in generator.state_dict(keep_vars=True).values())
+        # Inference tensors (made inside torch.inference_mode) keep no version counter.
+        return tuple(
+            -1 if t.is_inference() else t._version
+            for t in generator.state_dict(keep_vars=True).values()
+        )
 
     def get(self, generator: Generator, inputs: list[torch.Tensor]) -> torch.Tensor | None:
         with self._lock:
@@ -115,7 +119,8 @@ def _network(generator: Generator, precision: str) -> Generator:
     versions = _FirstPassMemo._versions(generator)
     kept = _BF16_COPIES.get(generator)
     if kept is None or kept[0] != versions:
-        fast = copy.deepcopy(generator).to(memory_format=torch.channels_last).eval()
+        with torch.inference_mode(False):  # ordinary tensors, with version counters
+            fast = copy.deepcopy(generator).to(memory_format=torch.channels_last).eval()
         kept = (versions, fast)
         _BF16_COPIES[generator] = kept
     return kept[1]

@@ -111,3 +111,14 @@ def test_bfloat16_inference_is_opt_in_and_writes_valid_music(tiny_run, monkeypat
         assert song.end_tick <= 8 * 4 * song.ticks_per_beat
     monkeypatch.delenv("PIANOLA_INFERENCE_PRECISION")
     assert _notes(sample.generate(model, bars=8, variations=2, seed=3)) == _notes(plain)
+
+
+@pytest.mark.parametrize("precision", ["", "bf16"])
+def test_sampling_inside_inference_mode_works_in_both_precisions(tiny_run, monkeypatch, precision):
+    monkeypatch.setenv("PIANOLA_INFERENCE_PRECISION", precision)
+    model = sample.load_generator(tiny_run)  # a new generator: no bfloat16 copy yet
+    with torch.inference_mode():  # as bench/bench_ml.py calls the service
+        inside = sample.generate(model, bars=8, variations=2, seed=6)
+        again = sample.generate(model, bars=8, variations=2, seed=6)
+    outside = sample.generate(model, bars=8, variations=2, seed=6)
+    assert _notes(inside) == _notes(outside) == _notes(again)
