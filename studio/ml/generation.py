@@ -511,29 +511,35 @@ def _songs(
     voicing: VoiceDecoding,
     on_pass: PassCallback,
     notes: list[str] | None = None,
+    fit_key: bool = True,
 ) -> list[Song]:
     """One batch of variations (one per seed); ``notes`` collects what the user should
-    read about how they were made (the key post-processing)."""
+    read about how they were made (the key post-processing). ``fit_key`` False: the
+    candidates `studio.ml.keying` draws (no key post-processing of their own)."""
     from studio.ml import sample
 
     r, o = request, request.sampling
     wanted = request_key(r)
-    if r.mode == "generate" and wanted is not None and not model.key_conditioned:
+    if r.mode == "generate" and wanted is not None and fit_key:
         from studio.ml.keying import keyed_variations
 
-        # Post-processing (the network has no key input): see studio.ml.keying.
-        plain = replace(r, key=None)
+        # A model without key input: post-processing alone (see studio.ml.keying). A
+        # key-conditioned one is told the key, and a candidate that still comes out in
+        # another key is redrawn: the result's note says how many were.
+        conditioned = model.key_conditioned
+        plain = r if conditioned else replace(r, key=None)
         draft = replace(voicing, refine_rounds=0)
+
+        def draw(cands: list[int], decoding: VoiceDecoding) -> list[Song]:
+            return _songs(plain, model, cands, decoding, on_pass, fit_key=False)
+
         fit = keyed_variations(
-            lambda cands: _songs(plain, model, cands, voicing, on_pass),
+            lambda cands: draw(cands, voicing),
             list(seeds),
             wanted,
             [(lo - 2, hi + 2) for lo, hi in voice_ranges(model)],
-            screen=(
-                (lambda cands: _songs(plain, model, cands, draft, on_pass))
-                if voicing.refine_rounds
-                else None
-            ),
+            screen=(lambda cands: draw(cands, draft)) if voicing.refine_rounds else None,
+            exact=conditioned,
         )
         if notes is not None:
             notes.append(fit.message)
@@ -625,9 +631,6 @@ def _run(
         weights += [1.0, refine_weight] if with_draft else [refine_weight]
     meter = _Meter(progress, cancel, weights)
     notes_before = request_notes(request, model)
-    wanted = request_key(request)
-    if wanted is not None and request.mode == "generate" and model.key_conditioned:
-        notes_before.append(f"key {wanted.name}: the network was given the key")
     n = len(seeds)
     for b, chunk in enumerate(batches):
         first = b * batch

@@ -5,11 +5,17 @@ Two ways a sample comes out in the key a composer asked for:
 * **Key-conditioned models** (``ModelConfig.key_conditioning``) are told the key: the
   training windows carry their Krumhansl key (`window_key_labels`), transposed with the
   window's random transposition, and the network writes in the key it is given.
-* **Models without key conditioning** (the bundled ``pianola-cgan-1`` model) are not:
-  `fit_to_key` is *post-processing* — it estimates each drawn candidate's key, keeps
-  candidates in the requested mode and transposes each to the requested tonic by the
-  smallest shift that keeps every voice in its range. The network did not choose the key;
-  the result says so.
+* **Models without key conditioning** are not: `keyed_variations` is *post-processing* —
+  it estimates each drawn candidate's key, keeps candidates in the requested mode and
+  transposes each to the requested tonic by the smallest shift that keeps every voice in
+  its range. The network did not choose the key; the result says so.
+
+A key-conditioned network does not always obey (the bundled model, fine-tuned with key
+input, writes most samples in the key it is given, not all), so its candidates go through
+`keyed_variations` too with ``exact=True``: a candidate is kept only when it came out in
+the requested key itself, otherwise the variation draws its next candidate; only a
+variation with none in the key after every round is transposed. The result says how many
+variations needed a redraw or a transposition.
 """
 
 from __future__ import annotations
@@ -149,8 +155,9 @@ def keyed_variations(
     ranges: Sequence[tuple[float, float]] | None = None,
     rounds: int = KEY_ROUNDS,
     screen: Callable[[list[int]], list[Song]] | None = None,
+    exact: bool = False,
 ) -> KeyFit:
-    """Post-processing for models without key conditioning (see the module docstring).
+    """Post-processing of the key (see the module docstring).
 
     Variation seed ``s`` tries candidates ``s``, ``s + KEY_SEED_STRIDE``, … (at most
     ``rounds``) until one is in ``wanted``'s mode, and that candidate is transposed to
@@ -158,13 +165,20 @@ def keyed_variations(
     a cheap draft per seed, so only candidates whose draft is in the mode are finished.
     A variation with no candidate in the mode keeps its first, transposed likewise, and
     the message says how many did. Each variation depends on its own seed alone.
+    ``exact`` (a key-conditioned model, told the key): a candidate must come out in the
+    wanted key itself, untransposed; a variation with none in ``rounds`` candidates keeps
+    its first candidate moved to the key, as above.
     """
     pending = list(range(len(seeds)))
     chosen: dict[int, tuple[Song, int, bool]] = {}
+    redrawn: set[int] = set()
     drawn = 0
 
     def cand(i: int, r: int) -> int:
         return int(seeds[i]) + r * KEY_SEED_STRIDE
+
+    def accepted(fit: tuple[Song, int, bool] | None) -> bool:
+        return fit is not None and fit[2] and (not exact or fit[1] % 12 == 0)
 
     for r in range(max(1, rounds)):
         if not pending:
@@ -175,14 +189,17 @@ def keyed_variations(
             trying = [
                 i
                 for i, song in zip(pending, drafts, strict=True)
-                if (fit := fit_song_to_key(song, wanted)) is not None and fit[2]
+                if accepted(fit_song_to_key(song, wanted))
             ]
         songs = draw([cand(i, r) for i in trying]) if trying else []
         drawn += len(songs)
         for i, song in zip(trying, songs, strict=True):
             fit = fit_song_to_key(song, wanted, ranges)
-            if fit is not None and fit[2]:
+            if accepted(fit):
+                assert fit is not None
                 chosen[i] = fit
+                if r:
+                    redrawn.add(i)
         pending = [i for i in pending if i not in chosen]
     if pending:  # no candidate in the mode: the first candidate, moved to the tonic
         songs = draw([cand(i, 0) for i in pending])
@@ -192,6 +209,18 @@ def keyed_variations(
     ordered = [chosen[i] for i in range(len(seeds))]
     in_mode = sum(1 for f in ordered if f[2])
     shifts = [f[1] for f in ordered]
+    if exact:
+        moved = sum(1 for v in shifts if v)
+        message = (
+            f"key {wanted.name}: the network was given the key; "
+            f"{len(ordered) - len(redrawn) - moved} of {len(ordered)} variations came out in it "
+            f"at the first draw"
+        )
+        if redrawn:
+            message += f", {len(redrawn)} at a later candidate (post-processing: redrawn)"
+        if moved:
+            message += f", {moved} transposed to it (post-processing: none in {rounds} draws)"
+        return KeyFit([f[0] for f in ordered], shifts, in_mode, drawn, message)
     message = (
         f"key {wanted.name} by post-processing: this model has no key input, so each "
         f"variation is its first candidate (of up to {rounds}) written in {wanted.mode}, "

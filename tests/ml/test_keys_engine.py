@@ -61,6 +61,24 @@ def test_variations_keep_drawing_until_one_is_in_the_mode():
     assert "post-processing" in fit.message and "Bb minor" in fit.message
 
 
+def test_a_key_conditioned_model_keeps_only_candidates_in_the_key_itself():
+    """exact: right mode, wrong tonic is not enough; the next candidate is drawn, and a
+    variation that never hits the key is transposed, and the note counts both."""
+    stride = keying.KEY_SEED_STRIDE
+
+    def draw(seeds: list[int]) -> list[Song]:
+        # Seed 1 obeys at once; seed 2 writes D minor first, G minor next; seed 3 never.
+        tonic = {1: 7, 2: 2, 2 + stride: 7}
+        return [_scale_song(tonic.get(s, 2), minor=True) for s in seeds]
+
+    fit = keying.keyed_variations(draw, [1, 2, 3], parse_key("G minor"), rounds=3, exact=True)
+    assert [keying.song_key(s).name for s in fit.songs] == ["G minor"] * 3
+    assert fit.shifts[:2] == [0, 0] and fit.shifts[2] != 0
+    assert "the network was given the key" in fit.message
+    assert "1 of 3 variations came out in it at the first draw" in fit.message
+    assert "1 at a later candidate" in fit.message and "1 transposed" in fit.message
+
+
 @pytest.fixture(scope="module")
 def bundled():
     return gen.load_model("default")
@@ -143,8 +161,8 @@ def test_a_key_conditioned_model_trains_loads_and_is_told_the_key(
     )
     (result,) = list(gen.run(request, model=model, drafts=False))
     assert seen and all(k is not None and (k == parse_key("F# major").index).all() for k in seen)
-    assert not any("post-processing" in n for n in result.notes)
     assert any("the network was given the key" in n for n in result.notes)
+    assert not any("has no key input" in n for n in result.notes)
 
 
 def test_notes_block_is_immutable_so_transposition_copies():
