@@ -488,12 +488,9 @@ def test_clicking_a_variation_without_an_audio_device_says_so(qtbot, window, scr
 
 
 def test_the_real_transport_without_a_device_explains_a_silent_audition(qtbot, scripted):
-    from studio.audio.stream import DeviceScan
-    from studio.ui.app import create_main_window
+    from audio_fakes import SilentBackend
 
-    class SilentBackend:  # a sound system without output devices
-        def scan(self, refresh: bool = False) -> DeviceScan:
-            return DeviceScan((), "No audio: no output device found.")
+    from studio.ui.app import create_main_window
 
     window = create_main_window(audio_backend=SilentBackend(), threaded_audio=False)
     panel = window.panels.generation

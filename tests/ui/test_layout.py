@@ -6,28 +6,15 @@ the layout the composer leaves comes back (in the tests' own settings, never the
 from __future__ import annotations
 
 import pytest
+from audio_fakes import SilentBackend
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication, QWidget
 
-from studio.audio.stream import DeviceScan
 from studio.paths import bach_dataset_dir
 from studio.ui.app import create_main_window
 from studio.ui.layout import EDITOR_SHARE, FITTED, bottom_docks, editor_height
 
 SIZES = ((1280, 720), (1400, 860), (1920, 1080))
-
-
-class SilentBackend:
-    """A sound system without output devices (the layout must not depend on one)."""
-
-    def scan(self, refresh: bool = False) -> DeviceScan:
-        return DeviceScan((), "No audio: no output device found.")
-
-    def choose_rate(self, device, wanted):  # pragma: no cover - never called without devices
-        return wanted, ""
-
-    def open(self, device, sample_rate, callback, blocksize):  # pragma: no cover
-        raise OSError("no device")
 
 
 @pytest.fixture

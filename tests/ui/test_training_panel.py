@@ -7,9 +7,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from audio_fakes import SilentBackend
 from PySide6.QtCore import QRect, QSettings
 
-from studio.audio.stream import DeviceScan
 from studio.ui.app import create_main_window
 from studio.ui.layout import FITTED
 from studio.ui.panels.dataset_box import SETTINGS_GROUP
@@ -34,19 +34,6 @@ GENERATED = {
     "parallel_rate": 0.041,
 }
 REFERENCE = {name: value * 1.07 for name, value in GENERATED.items()}
-
-
-class SilentBackend:
-    """A sound system without output devices (the layout must not depend on one)."""
-
-    def scan(self, refresh: bool = False) -> DeviceScan:
-        return DeviceScan((), "No audio: no output device found.")
-
-    def choose_rate(self, device, wanted):  # pragma: no cover - never called without devices
-        return wanted, ""
-
-    def open(self, device, sample_rate, callback, blocksize):  # pragma: no cover
-        raise OSError("no device")
 
 
 @pytest.fixture
