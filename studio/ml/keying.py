@@ -201,6 +201,7 @@ def keyed_variations(
                 if r:
                     redrawn.add(i)
         pending = [i for i in pending if i not in chosen]
+    fallback = set(pending)
     if pending:  # no candidate in the mode: the first candidate, moved to the tonic
         songs = draw([cand(i, 0) for i in pending])
         drawn += len(songs)
@@ -210,16 +211,17 @@ def keyed_variations(
     in_mode = sum(1 for f in ordered if f[2])
     shifts = [f[1] for f in ordered]
     if exact:
-        moved = sum(1 for v in shifts if v)
         message = (
             f"key {wanted.name}: the network was given the key; "
-            f"{len(ordered) - len(redrawn) - moved} of {len(ordered)} variations came out in it "
-            f"at the first draw"
+            f"{len(ordered) - len(redrawn) - len(fallback)} of {len(ordered)} variations came "
+            f"out in it at the first draw"
         )
         if redrawn:
             message += f", {len(redrawn)} at a later candidate (post-processing: redrawn)"
-        if moved:
-            message += f", {moved} transposed to it (post-processing: none in {rounds} draws)"
+        if fallback:
+            message += (
+                f", {len(fallback)} transposed towards it (post-processing: none in {rounds} draws)"
+            )
         return KeyFit([f[0] for f in ordered], shifts, in_mode, drawn, message)
     message = (
         f"key {wanted.name} by post-processing: this model has no key input, so each "

@@ -76,7 +76,7 @@ def test_a_key_conditioned_model_keeps_only_candidates_in_the_key_itself():
     assert fit.shifts[:2] == [0, 0] and fit.shifts[2] != 0
     assert "the network was given the key" in fit.message
     assert "1 of 3 variations came out in it at the first draw" in fit.message
-    assert "1 at a later candidate" in fit.message and "1 transposed" in fit.message
+    assert "1 at a later candidate" in fit.message and "1 transposed towards" in fit.message
 
 
 @pytest.fixture(scope="module")
