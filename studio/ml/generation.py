@@ -538,7 +538,13 @@ def _songs(
             list(seeds),
             wanted,
             [(lo - 2, hi + 2) for lo, hi in voice_ranges(model)],
-            screen=(lambda cands: draw(cands, draft)) if voicing.refine_rounds else None,
+            # A one-pass draft is tonally vague (refinement settles the key), so only the
+            # mode screen of a keyless model uses it; a told network is mostly right at once.
+            screen=(
+                (lambda cands: draw(cands, draft))
+                if voicing.refine_rounds and not conditioned
+                else None
+            ),
             exact=conditioned,
         )
         if notes is not None:
