@@ -129,8 +129,24 @@ def test_key_planes_mark_the_keys_pitch_classes():
     assert weight.topk(2).indices.tolist() == [7, 10] and float(weight[7]) > 0.99
 
 
-def test_old_checkpoints_load_without_key_inputs(bundled):
+def test_old_checkpoints_load_without_key_inputs(bundled, tiny_run, tmp_path):
+    """The bundled file (pianola-cgan-1, written before engine v2) and any file without
+    key settings in its model config load as keyless models; a key request to one is
+    post-processing, said so."""
+    from studio.ml import checkpoint as ckpt
+
     assert not bundled.key_conditioned and bundled.config.extra_planes == 0
+    state, meta = ckpt.load_checkpoint(ckpt.latest_checkpoint(tiny_run))
+    for new_key in ("key_conditioning", "lowest_pitch"):
+        meta["model_config"].pop(new_key)
+    old = ckpt.save_checkpoint(tmp_path / "old.pt", {"generator": state["generator"]}, meta)
+    model = gen.load_model(str(old))
+    assert not model.key_conditioned and model.config.extra_planes == 0
+    request = gen.GenerationRequest(
+        "generate", bars=2, key="D major", sampling=gen.SamplingOptions(refine_rounds=0)
+    )
+    (result,) = list(gen.run(request, model=model, drafts=False))
+    assert any("by post-processing: this model has no key input" in n for n in result.notes)
 
 
 def test_a_key_conditioned_model_trains_loads_and_is_told_the_key(
