@@ -20,8 +20,10 @@ What survives a round trip Pianola -> MusicXML -> Pianola:
   so a press starts at the first note or rest that begins while the pedal is down and
   ends where the last one ends: exact when the pedal moves with the notes.
 
-What does not: the song model has no key, so export writes the key that the notes
-suggest (Krumhansl-Schmuckler) and import drops the file's key signature; other
+What does not: export writes the key that the notes suggest (Krumhansl-Schmuckler), not
+the song's key signatures, and import drops the file's key signature (reading it would
+also change the bytes the corpus scripts write, so the bundled dataset would need a
+rebuild); other
 controllers (modulation, expression, pitch bend) have no notation; mute, solo and
 colours are not notation. On import, tied notes become one note, grace notes (which take no
 time) are dropped, repeats are not unfolded, and a pickup bar is kept as a bar that
