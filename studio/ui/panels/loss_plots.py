@@ -15,9 +15,10 @@ from collections.abc import Mapping
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QResizeEvent
+from PySide6.QtGui import QFont, QResizeEvent
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
+from studio.ui.panels.plot_pens import plot_pen
 from studio.ui.panels.quality_tiles import METRIC_LABELS, QualityTile, QualityTiles, metric_label
 
 BACKGROUND = "#1e1f22"
@@ -82,18 +83,6 @@ class GrowingSeries:
         return self.x[:n], self.y[:n], self.smooth[:n]
 
 
-def _pen(
-    colour: str, width: float = 1.0, alpha: int = 255, dashed: bool = False, bright: bool = False
-) -> pg.QtGui.QPen:
-    c = QColor(colour).lighter(125) if bright else QColor(colour)
-    c.setAlpha(alpha)
-    pen = pg.mkPen(c, width=width)
-    if dashed:
-        pen.setStyle(Qt.PenStyle.DashLine)
-    pen.setCosmetic(True)
-    return pen
-
-
 def _style_axes(plot: pg.PlotItem) -> None:
     for side in ("left", "bottom"):
         axis = plot.getAxis(side)
@@ -150,7 +139,7 @@ class _RawSample(pg.PlotDataItem):
     """A legend sample only (never drawn in a plot): a faint grey line."""
 
     def __init__(self) -> None:
-        super().__init__(pen=_pen(FOREGROUND, 1.0, 110))
+        super().__init__(pen=plot_pen(FOREGROUND, 1.0, 110))
 
 
 class _View(pg.GraphicsLayoutWidget):
@@ -235,14 +224,14 @@ class LossPlots(QWidget):
         self._curves = {
             # Width-1 pens only: Qt's raster engine draws wider (and translucent wide)
             # lines several times slower, and this view repaints at every step.
-            "g": self.loss_plot.plot(pen=_pen(GENERATOR_COLOUR, bright=True)),
-            "d": self.loss_plot.plot(pen=_pen(CRITIC_COLOUR, bright=True)),
-            "g_raw": self.loss_plot.plot(pen=_pen(GENERATOR_COLOUR, 1.0, RAW_ALPHA)),
-            "d_raw": self.loss_plot.plot(pen=_pen(CRITIC_COLOUR, 1.0, RAW_ALPHA)),
-            "recon": self.penalty_plot.plot(pen=_pen(RECON_COLOUR, bright=True)),
-            "recon_raw": self.penalty_plot.plot(pen=_pen(RECON_COLOUR, 1.0, RAW_ALPHA)),
-            "gp_raw": self.penalty_plot.plot(pen=_pen(PENALTY_COLOUR, 1.0, RAW_ALPHA)),
-            "gp": self.penalty_plot.plot(pen=_pen(PENALTY_COLOUR, bright=True)),
+            "g": self.loss_plot.plot(pen=plot_pen(GENERATOR_COLOUR, bright=True)),
+            "d": self.loss_plot.plot(pen=plot_pen(CRITIC_COLOUR, bright=True)),
+            "g_raw": self.loss_plot.plot(pen=plot_pen(GENERATOR_COLOUR, 1.0, RAW_ALPHA)),
+            "d_raw": self.loss_plot.plot(pen=plot_pen(CRITIC_COLOUR, 1.0, RAW_ALPHA)),
+            "recon": self.penalty_plot.plot(pen=plot_pen(RECON_COLOUR, bright=True)),
+            "recon_raw": self.penalty_plot.plot(pen=plot_pen(RECON_COLOUR, 1.0, RAW_ALPHA)),
+            "gp_raw": self.penalty_plot.plot(pen=plot_pen(PENALTY_COLOUR, 1.0, RAW_ALPHA)),
+            "gp": self.penalty_plot.plot(pen=plot_pen(PENALTY_COLOUR, bright=True)),
         }
         for key in ("g", "d", "recon", "gp"):
             self._curves[key].setZValue(1)  # smoothed curves over the raw ones

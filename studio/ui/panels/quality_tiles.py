@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QResizeEvent
+from PySide6.QtGui import QFont, QFontMetrics, QResizeEvent
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -34,6 +34,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from studio.ui.panels.plot_pens import plot_pen
 
 BACKGROUND = "#1e1f22"
 TILE_BACKGROUND = "#26282d"
@@ -204,16 +206,6 @@ def tile_width(base: QFont) -> int:
     return max(TILE_MIN_WIDTH, numbers + ACCENT_WIDTH + left + right)
 
 
-def _pen(colour: str, width: float = 1.0, alpha: int = 255, dashed: bool = False) -> Any:
-    c = QColor(colour)
-    c.setAlpha(alpha)
-    pen = pg.mkPen(c, width=width)
-    if dashed:
-        pen.setStyle(Qt.PenStyle.DashLine)
-    pen.setCosmetic(True)
-    return pen
-
-
 class GrowingPoints:
     """x/y points in arrays that double when full (a check every few hundred steps)."""
 
@@ -283,14 +275,14 @@ class QualityTile(QFrame):
         plot.layout.setContentsMargins(0, 0, 0, 0)
         plot.getViewBox().setDefaultPadding(0.15)
         self.curve = plot.plot(
-            pen=_pen(colour, 1.5),
+            pen=plot_pen(colour, 1.5),
             symbol="o",
             symbolSize=3,
             symbolBrush=colour,
             symbolPen=None,
         )
         self.reference = pg.InfiniteLine(
-            angle=0, movable=False, pen=_pen(colour, 1.0, 200, dashed=True)
+            angle=0, movable=False, pen=plot_pen(colour, 1.0, 200, dashed=True)
         )
         self.reference.setVisible(False)
         plot.addItem(self.reference, ignoreBounds=False)
