@@ -22,9 +22,7 @@ from typing import Any
 
 from studio.core.atomic import atomic_write_text
 from studio.ml import checkpoint as ckpt
-from studio.ml.engine_eval import engine_report
-
-DEFAULT, ALONE = "default decoding", "network alone (one pass, no rules)"
+from studio.ml.engine_eval import DEFAULT_DECODING, NETWORK_ALONE, engine_report
 
 
 def compute_of(path: Path) -> dict[str, Any]:
@@ -43,7 +41,7 @@ def compute_of(path: Path) -> dict[str, Any]:
 
 def point(report: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for label, name in (("default", DEFAULT), ("alone", ALONE)):
+    for label, name in (("default", DEFAULT_DECODING), ("alone", NETWORK_ALONE)):
         r = report["results"][name]
         out[label] = {
             "feature_c2st": r["c2st"]["feature"]["accuracy"],

@@ -41,6 +41,9 @@ TARGETS = {
     "memorisation": 0.05,
     "key_agreement": 0.90,
 }
+# The two readings every report measures (their names head the report's columns).
+DEFAULT_DECODING = "default decoding"
+NETWORK_ALONE = "network alone (one pass, no rules)"
 # Keys asked for in the key measure: both modes, sharps and flats, and keys the bundled
 # model's own samples rarely fall in (see its key histogram).
 KEY_REQUESTS = ("G minor", "D major", "Bb major", "E minor")
@@ -334,8 +337,8 @@ def engine_report(
     held, train = sets["held"], sets["train"]
     spb, bar = model.config.steps_per_beat, model.config.steps_per_bar
     decodings = {
-        "default decoding": VoiceDecoding(),
-        "network alone (one pass, no rules)": VoiceDecoding(refine_rounds=0, rules=False),
+        DEFAULT_DECODING: VoiceDecoding(),
+        NETWORK_ALONE: VoiceDecoding(refine_rounds=0, rules=False),
     }
     bach = {
         "note_lengths": quality.length_shares(held, spb),
