@@ -112,6 +112,7 @@ class TrainingPanel(QWidget):
         self._rate_window: deque[tuple[float, int]] = deque(maxlen=64)
         self._total_steps = 0
         self._pause_wanted = False
+        self._paused_seen = False
         self._dock: QDockWidget | None = None  # the dock the panel lives in, if any
         self._playing_timer = QTimer(self)
         self._playing_timer.setSingleShot(True)
@@ -235,8 +236,12 @@ class TrainingPanel(QWidget):
 
     @property
     def is_paused(self) -> bool:
-        """True once the worker holds training between two steps."""
-        return self._handle is not None and self._handle.worker.is_paused
+        """True once the panel has heard that the worker holds training between two steps.
+
+        Read from the worker's `paused` signal, not its flag: the signal is queued behind
+        the last step's points, so once this is True the curves have everything.
+        """
+        return self._handle is not None and self._paused_seen
 
     @property
     def run_dir(self) -> str | None:
@@ -371,6 +376,7 @@ class TrainingPanel(QWidget):
         self._rate_window.clear()
         self._finished_event = None
         self._pause_wanted = False
+        self._paused_seen = False
         self._last_checkpoint = None
         self._run_dir = config.out_dir
         self._total_steps = config.steps
@@ -391,8 +397,8 @@ class TrainingPanel(QWidget):
                 "yielded": self._on_event,
                 "yieldedBatch": self._on_steps,
                 "errored": self._on_error,
-                "paused": self._update_buttons,
-                "resumed": self._update_buttons,
+                "paused": self._on_paused,
+                "resumed": self._on_resumed,
                 "finished": self._on_finished,
             },
         )
@@ -401,6 +407,14 @@ class TrainingPanel(QWidget):
         self._update_buttons()
         self.trainingStarted.emit(config.out_dir)
         return True
+
+    def _on_paused(self) -> None:
+        self._paused_seen = True
+        self._update_buttons()
+
+    def _on_resumed(self) -> None:
+        self._paused_seen = False
+        self._update_buttons()
 
     def toggle_pause(self) -> None:
         if not self.is_training or self._control.stopping:
@@ -525,6 +539,7 @@ class TrainingPanel(QWidget):
             return  # a run already closed (by stop_and_wait), or an older run's relay
         self._handle = None
         self._pause_wanted = False
+        self._paused_seen = False
         self.plots.refresh()
         if self._finished_event is not None or self.message.is_error:
             self.speed_label.setText(self.speed_label.text().split(" · about")[0])
