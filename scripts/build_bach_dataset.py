@@ -4,7 +4,9 @@
 
 Writes one MIDI file per chorale (``bwv253.mid`` ...) with exactly four tracks named
 Soprano, Alto, Tenor and Bass (program 52, Choir Aahs), plus ``split.json`` (the fixed
-held-out evaluation set) and ``README.md`` (count, size, provenance). Pieces without
+held-out evaluation set), ``phrases.json`` (each chorale's fermatas, the phrase ends MIDI
+cannot carry; ``--phrases-only`` rewrites just that file) and ``README.md`` (count, size,
+provenance). Pieces without
 exactly four parts are skipped and counted. music21 is a development dependency: the
 app itself only reads the MIDI files.
 
@@ -28,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 from studio.core import musicxml  # noqa: E402
 from studio.core.midi_io import save_midi  # noqa: E402
 from studio.core.song import Song, Track  # noqa: E402
+from studio.ml.phrases import write_sidecar  # noqa: E402
 
 TICKS_PER_BEAT = musicxml.IMPORT_TICKS_PER_BEAT  # 480
 DEFAULT_BPM = 90.0
@@ -83,6 +86,7 @@ def build(out_dir: Path) -> dict:
         old.unlink()
     written: list[str] = []
     skipped: list[tuple[str, str]] = []
+    fermatas: dict[str, list[int]] = {}
     sources = chorale_sources()
     t0 = time.perf_counter()
     for k, source in enumerate(sources):
@@ -101,6 +105,7 @@ def build(out_dir: Path) -> dict:
             continue
         save_midi(song, out_dir / name)
         written.append(name)
+        fermatas[name] = musicxml.fermata_ticks(score)
         if (k + 1) % 50 == 0:
             print(f"  {k + 1}/{len(sources)} ({time.perf_counter() - t0:.0f} s)", flush=True)
 
@@ -116,10 +121,24 @@ def build(out_dir: Path) -> dict:
         "train": sorted(n for n in written if n not in set(held_out)),
     }
     (out_dir / "split.json").write_text(json.dumps(split, indent=1) + "\n", encoding="utf-8")
+    write_sidecar(out_dir, fermatas, TICKS_PER_BEAT)
     total = sum((out_dir / n).stat().st_size for n in written)
     summary = {"written": len(written), "skipped": skipped, "bytes": total, "eval": len(held_out)}
     _write_readme(out_dir, summary)
     return summary
+
+
+def build_phrases(out_dir: Path) -> int:
+    """Rewrite only ``phrases.json`` for the chorales already in ``out_dir``."""
+    from music21 import corpus
+
+    fermatas: dict[str, list[int]] = {}
+    for source in chorale_sources():
+        name = f"{source.stem}.mid"
+        if (out_dir / name).is_file():
+            fermatas[name] = musicxml.fermata_ticks(corpus.parse(str(source)))
+    write_sidecar(out_dir, fermatas, TICKS_PER_BEAT)
+    return sum(1 for ticks in fermatas.values() if ticks)
 
 
 def _write_readme(out_dir: Path, summary: dict) -> None:
@@ -142,6 +161,9 @@ from the corpus of music21 {music21.__version__}; {len(skipped)} corpus pieces w
 - A pickup (anacrusis) is padded with rest at its start, so every full bar of the music
   starts on a bar line of the file.
 - Tied notes are merged into one note; repeats are not expanded.
+- `phrases.json`: the tick of every fermata (phrase end) per chorale, which MIDI files
+  drop; training reads it as phrase-end conditioning (`studio/ml/phrases.py`). A chorale
+  whose encoding has no fermatas is listed with none and trains as "phrases unknown".
 
 ## Evaluation split
 `split.json` lists {summary["eval"]} held-out chorales (`eval`) and the rest (`train`),
@@ -161,7 +183,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--out", type=Path, default=ROOT / "resources" / "datasets" / "bach_chorales"
     )
+    parser.add_argument(
+        "--phrases-only", action="store_true", help="rewrite phrases.json only (fast)"
+    )
     args = parser.parse_args(argv)
+    if args.phrases_only:
+        marked = build_phrases(args.out)
+        print(f"wrote {args.out / 'phrases.json'}: {marked} chorales with fermatas")
+        return 0
     summary = build(args.out)
     print(
         f"wrote {summary['written']} chorales ({summary['bytes'] / 1024:.0f} KiB) to {args.out}; "

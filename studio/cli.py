@@ -176,6 +176,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="tell the network each window's key, so --key asks the network itself",
     )
+    t.add_argument(
+        "--phrase-conditioning",
+        action="store_true",
+        help="tell the network where phrases end (the folder's phrases.json, e.g. Bach's "
+        "fermatas), so --cadence-every places cadences",
+    )
     for flag, net in (("--lr-g", "generator"), ("--lr-d", "critic")):
         t.add_argument(
             flag,
@@ -282,6 +288,15 @@ def build_parser() -> argparse.ArgumentParser:
             help=f"pieces to write, made {gen.BATCH} at a time {rng(gen.VARIATIONS_RANGE)}",
         )
         sampling_args(q)
+        q.add_argument(
+            "--cadence-every",
+            type=ranged(int, gen.CADENCE_EVERY_RANGE),
+            default=None,
+            metavar="BARS",
+            help="a phrase end (cadence) every BARS bars, for a model trained with "
+            "--phrase-conditioning; 0 lets the network phrase on its own "
+            f"{rng(gen.CADENCE_EVERY_RANGE)} (default: the model's, 2)",
+        )
         q.add_argument("--out", required=True, help="folder for the MIDI files")
 
     bars = ranged(int, gen.BARS_RANGE)
@@ -401,6 +416,7 @@ def _train_config(args: argparse.Namespace) -> Any:
         bars=args.bars,
         steps_per_beat=args.steps_per_beat,
         key_conditioning=args.key_conditioning,
+        phrase_conditioning=args.phrase_conditioning,
         loss=args.loss,
         n_critic=5 if args.loss == "wgan-gp" else 1,
         recon_weight=args.recon_weight,
@@ -655,6 +671,7 @@ def _generate_files(args: argparse.Namespace, stem: str, **fields: Any) -> int:
         variations=args.variations,
         seed=args.seed,
         sampling=_sampling(args),
+        cadence_every=args.cadence_every,
         **fields,
     )
     model = gen.load_model(args.model)

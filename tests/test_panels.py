@@ -893,3 +893,63 @@ def test_model_pickers_start_in_the_last_folder_used(qtbot, tmp_path, monkeypatc
     panel._choose_checkpoint()
     assert starts == [str(runs), str(runs)]
     panel.shutdown()
+
+
+# -- phrase ends (cadences) ----------------------------------------------------------------
+@pytest.fixture(scope="module")
+def phrase_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A few steps of `tiny` trained with phrase ends (the bundled fermatas)."""
+    from studio.ml.phrases import read_sidecar, write_sidecar
+    from studio.ml.train import TrainConfig, train
+
+    root = tmp_path_factory.mktemp("phrase-run")
+    data = root / "chorales"
+    data.mkdir()
+    for name in CHORALES:
+        shutil.copy(BACH / name, data / name)
+    fermatas, tpb = read_sidecar(BACH)  # type: ignore[misc]
+    write_sidecar(data, {name: fermatas[name] for name in CHORALES}, tpb)
+    config = TrainConfig(
+        data=str(data),
+        out_dir=str(root / "run"),
+        preset="tiny",
+        steps=2,
+        batch_size=4,
+        checkpoint_every=2,
+        preview_every=0,
+        metrics_every=0,
+        cache_dir=str(root / "cache"),
+        phrase_conditioning=True,
+    )
+    finished = [e for e in train(config) if type(e).__name__ == "Finished"]
+    assert finished and finished[0].checkpoint
+    return finished[0].checkpoint
+
+
+def test_the_phrases_control_places_cadences_with_a_model_trained_on_phrase_ends(
+    qtbot, window, tiny_checkpoint, phrase_checkpoint
+):
+    panel = window.panels.generation
+    window.document.set_song(g_minor())
+    panel.set_model_source(tiny_checkpoint)
+    qtbot.waitUntil(lambda: panel.model is not None and not panel.is_working, timeout=30_000)
+    assert not panel.phrase_combo.isEnabled()  # trained without phrase ends: says so
+    assert "without phrase ends" in panel.phrase_combo.toolTip()
+
+    panel.set_model_source(phrase_checkpoint)
+    qtbot.waitUntil(
+        lambda: panel.model is not None and panel.model.phrase_conditioned, timeout=30_000
+    )
+    qtbot.waitUntil(lambda: not panel.is_working, timeout=30_000)
+    assert panel.phrase_combo.isEnabled()
+    assert panel.phrase_combo.currentText() == "Cadence every 2 bars"  # the default
+    panel.phrase_combo.setCurrentIndex(panel.phrase_combo.findText("Cadence every 4 bars"))
+    panel.set_mode("generate")
+    panel.variations.setValue(1)
+    panel.bars.setValue(4)
+    generate_and_wait(qtbot, panel)
+    assert panel.session.last_planned.request.cadence_every == 4
+    assert len(panel.session.variations) == 1
+    settings = QSettings()
+    settings.beginGroup(GROUP)
+    assert int(settings.value("cadence_every")) == 4  # remembered

@@ -192,13 +192,7 @@ def score_to_song(
     if title is None:
         title = _score_title(score, "Untitled")
 
-    # A pickup bar is shorter than its time signature; shift everything right by the
-    # missing part so that the song's bar lines (which start at tick 0) match the score's.
-    shift = Fraction(0)
-    if parts:
-        measures = list(parts[0].getElementsByClass(stream.Measure))
-        if measures and measures[0].paddingLeft:
-            shift = Fraction(measures[0].paddingLeft)
+    shift = _pickup_shift(parts)
 
     def ticks(ql: Any) -> int:
         return round((Fraction(ql) + shift) * tpb)
@@ -231,6 +225,36 @@ def score_to_song(
         [TimeSignature(t, n, d) for t, (n, d) in sorted(time_signatures.items())],
         tracks,
     )
+
+
+def _pickup_shift(parts: list[Any]) -> Fraction:
+    """How far a pickup bar is padded: a pickup is shorter than its time signature, so
+    everything moves right by the missing part and the song's bar lines (which start at
+    tick 0) match the score's."""
+    from music21 import stream
+
+    if parts:
+        measures = list(parts[0].getElementsByClass(stream.Measure))
+        if measures and measures[0].paddingLeft:
+            return Fraction(measures[0].paddingLeft)
+    return Fraction(0)
+
+
+def fermata_ticks(score: Any) -> list[int]:
+    """Ticks (at `IMPORT_TICKS_PER_BEAT`, on `score_to_song`'s time line) where a note or
+    chord with a fermata starts, in any part: the phrase ends of a chorale, which MIDI
+    files cannot carry. Sorted, without repeats."""
+    from music21 import expressions, stream
+
+    parts = list(score.parts) if isinstance(score, stream.Score) else [score]
+    shift = _pickup_shift(parts)
+    found: set[int] = set()
+    for part in parts:
+        for element in part.recurse().notes:
+            if any(isinstance(e, expressions.Fermata) for e in element.expressions):
+                offset = Fraction(element.getOffsetInHierarchy(part))
+                found.add(round((offset + shift) * IMPORT_TICKS_PER_BEAT))
+    return sorted(found)
 
 
 def _score_title(score: Any, default: str) -> str:

@@ -36,6 +36,13 @@ from studio.core.song import Song
 from studio.ml.errors import DatasetError
 from studio.ml.keying import window_key_labels
 from studio.ml.metre import bar_steps_exact, fits_grid, metre_name
+from studio.ml.phrases import (
+    PHRASE_PLANES,
+    PhraseFileError,
+    cadence_positions,
+    file_phrase_steps,
+    window_marks,
+)
 from studio.paths import bach_dataset_dir, user_data_dir
 
 BACH_NAME = "bach-chorales"
@@ -425,6 +432,15 @@ class WindowSet:
     metre: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int64))
     key: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     origin: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # [W] first step
+    # [W, PHRASE_PLANES, steps] phrase marks (`studio.ml.phrases`; empty: unknown everywhere).
+    phrase: np.ndarray = field(default_factory=lambda: np.zeros((0, 2, 0), np.float32))
+
+    def phrases_of(self, indices: np.ndarray) -> np.ndarray:
+        """``[B, PHRASE_PLANES, steps]`` phrase marks of some windows (zeros: unknown)."""
+        indices = np.asarray(indices, dtype=np.int64)
+        if len(self.phrase) != len(self):
+            return np.zeros((len(indices), PHRASE_PLANES, self.n_steps), np.float32)
+        return self.phrase[indices]
 
     def metres_of(self, indices: np.ndarray, default: tuple[int, int] = (4, 4)) -> np.ndarray:
         """``[B, 2]`` metres of some windows (``default`` for a set cut without them)."""
@@ -669,6 +685,10 @@ class DatasetScan:
     templates: list[dict[str, Any]] = field(default_factory=list)
     metres: dict[str, int] = field(default_factory=dict)
     any_metre: bool = True
+    # Files whose phrase ends (fermatas) the folder's phrases.json gives, and where in
+    # the bar they fall most often per metre (`studio.ml.phrases.cadence_positions`).
+    phrase_files: int = 0
+    cadence_positions: dict[str, int] = field(default_factory=dict)
     train_set: WindowSet | None = field(default=None, repr=False)
     heldout_set: WindowSet | None = field(default=None, repr=False)
 
@@ -689,6 +709,8 @@ class DatasetScan:
             "time_signature": list(self.time_signature),
             "metres": dict(self.metres),
             "steps_per_beat": self.steps_per_beat,
+            "phrase_files": self.phrase_files,
+            "cadence_positions": dict(self.cadence_positions),
             "fingerprint": self.fingerprint,
         }
 
@@ -754,6 +776,17 @@ def scan_dataset(
         raise DatasetError(
             f"no {where} in {folder}: the pieces are shorter than the model's window {other}"
         )
+    try:
+        per_file = file_phrase_steps(folder, corpus.names, steps_per_beat)
+    except PhraseFileError as exc:
+        raise DatasetError(str(exc)) from exc
+    for windows in (train_set, held_set):
+        windows.phrase = window_marks(
+            per_file, windows.file_index, windows.origin, windows.n_steps, steps_per_beat
+        )
+    ts_per_file = [
+        corpus.ts[corpus.ts_offsets[f] : corpus.ts_offsets[f + 1]] for f in range(len(corpus.names))
+    ]
     metres = train_set.metre_counts()
     if time_signature is None:
         num, den = next(iter(metres)).split("/")
@@ -784,6 +817,10 @@ def scan_dataset(
         templates=templates,
         metres=metres,
         any_metre=any_metre,
+        phrase_files=sum(1 for f in train_rows if per_file[f] is not None),
+        cadence_positions=cadence_positions(
+            [per_file[f] for f in train_rows], [ts_per_file[f] for f in train_rows], steps_per_beat
+        ),
         train_set=train_set,
         heldout_set=held_set,
     )

@@ -88,6 +88,9 @@ class GenerationRequest:
     # generate: the metre to write in (None: the song's, else the model's); the other
     # modes follow the song's time signature.
     time_signature: tuple[int, int] | None = None
+    # Bars between phrase ends (cadences) for a phrase-conditioned model: None its
+    # default (`phrases.DEFAULT_EVERY_BARS`), 0 no plan (the network phrases on its own).
+    cadence_every: int | None = None
     title: str | None = None  # None: a title that says what was made
 
 
@@ -115,6 +118,7 @@ Progress = Callable[[float, str], None]
 Cancel = Callable[[], bool]
 
 INTERPOLATION_STEPS_RANGE = (2, 64)
+CADENCE_EVERY_RANGE = (0, 16)  # bars between phrase ends; 0: the network phrases on its own
 SATB_NAMES = ("soprano", "alto", "tenor", "bass")
 # Bytes per roll cell of a variation held while it is made (rolls, masks, decoded copies,
 # the finished notes) and per cell of a window in the network (every layer's float32
@@ -346,6 +350,13 @@ def validate(request: GenerationRequest, model: LoadedModel) -> None:
                 f"{r.mode} keeps the given music's key ({found.name}); a key can be chosen "
                 "only when generating from scratch"
             )
+    if r.cadence_every is not None:
+        _in_range("cadence_every", r.cadence_every, CADENCE_EVERY_RANGE)
+        if not model.phrase_conditioned:
+            raise GenerationError(
+                "this model was trained without phrase ends, so it cannot place cadences; "
+                "a model trained with --phrase-conditioning can"
+            )
     _in_range("variations", r.variations, VARIATIONS_RANGE)
     _in_range("seed", r.seed, SEED_RANGE)
     if r.mode in ("generate", "continue"):
@@ -560,6 +571,7 @@ def _songs(
         "voicing": voicing,
         "on_pass": on_pass,
         "key": wanted.index if wanted is not None else None,
+        "cadence_every": r.cadence_every,
     }
     song = r.song
     if r.mode == "generate":

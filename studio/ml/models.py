@@ -37,6 +37,8 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils.parametrizations import spectral_norm
 
+from studio.ml.phrases import PHRASE_PLANES
+
 ARCH_VERSION = "pianola-cgan-1"  # bump when a checkpoint of the old layout cannot load
 
 
@@ -56,10 +58,14 @@ class ModelConfig:
     # pitch) lets the key planes mark pitch classes.
     key_conditioning: bool = False
     lowest_pitch: int = 0
+    # Phrase-end conditioning adds `PHRASE_PLANES` inputs (known, cadence) after the key's.
+    phrase_conditioning: bool = False
 
     @property
     def extra_planes(self) -> int:
-        return KEY_PLANES if self.key_conditioning else 0
+        return (KEY_PLANES if self.key_conditioning else 0) + (
+            PHRASE_PLANES if self.phrase_conditioning else 0
+        )
 
     @property
     def levels(self) -> int:
@@ -186,6 +192,25 @@ def key_planes(
     return out + rows[:, :, None, :].to(dtype)
 
 
+def phrase_planes(
+    cfg: ModelConfig,
+    phrases: torch.Tensor | None,
+    batch: int,
+    device: torch.device,
+    dtype: torch.dtype,
+) -> torch.Tensor:
+    """``[B, PHRASE_PLANES, S, P]`` from per-step phrase marks ``[B or 1, PHRASE_PLANES, S]``
+    (`studio.ml.phrases`: known, cadence); None: phrase ends unknown (all zeros)."""
+    if phrases is None:
+        return torch.zeros(
+            batch, PHRASE_PLANES, cfg.n_steps, cfg.n_pitches, device=device, dtype=dtype
+        )
+    marks = phrases.to(device=device, dtype=dtype)
+    if marks.shape[0] == 1 and batch > 1:
+        marks = marks.expand(batch, -1, -1)
+    return marks[:, :, :, None].expand(-1, -1, -1, cfg.n_pitches)
+
+
 N_COORDS = 5
 
 
@@ -269,15 +294,19 @@ class Generator(nn.Module):
         mask: torch.Tensor,
         metres: torch.Tensor | None = None,
         keys: torch.Tensor | None = None,
+        phrases: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """``metres`` ``[B, 2]`` (None: the config's fixed bar); ``keys`` ``[B]`` key labels
-        (-1 any; used only when ``cfg.key_conditioning``)."""
+        (-1 any; used only when ``cfg.key_conditioning``); ``phrases`` ``[B, 2, S]`` phrase
+        marks (None: unknown; used only when ``cfg.phrase_conditioning``)."""
         b = z.shape[0]
         cfg = self.cfg
         m = mask[:, :, :, None].expand(-1, -1, -1, cfg.n_pitches).to(context.dtype)
         inputs = [context * m.repeat(1, 2, 1, 1), m, _coords(cfg, context, b, metres)]
         if cfg.key_conditioning:
             inputs.append(key_planes(cfg, keys, b, context.device, context.dtype))
+        if cfg.phrase_conditioning:
+            inputs.append(phrase_planes(cfg, phrases, b, context.device, context.dtype))
         x = self.stem(torch.cat(inputs, dim=1))
         skips = [x]
         for layer in self.down:
@@ -314,6 +343,7 @@ class Discriminator(nn.Module):
         return_features: bool = False,
         metres: torch.Tensor | None = None,
         keys: torch.Tensor | None = None,
+        phrases: torch.Tensor | None = None,
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         b = roll.shape[0]
         cfg = self.cfg
@@ -321,6 +351,8 @@ class Discriminator(nn.Module):
         inputs = [roll, m, _coords(cfg, roll, b, metres)]
         if cfg.key_conditioning:
             inputs.append(key_planes(cfg, keys, b, roll.device, roll.dtype))
+        if cfg.phrase_conditioning:
+            inputs.append(phrase_planes(cfg, phrases, b, roll.device, roll.dtype))
         x = torch.cat(inputs, dim=1)
         for conv in self.convs:
             x = F.leaky_relu(conv(x), 0.2)

@@ -40,6 +40,7 @@ from studio.ml.errors import CheckpointError, MLError
 from studio.ml.metre import Metre, bar_steps, default_metre_of
 from studio.ml.metrics import note_runs, top_pitch
 from studio.ml.models import Generator, ModelConfig
+from studio.ml.phrases import DEFAULT_EVERY_BARS, cadence_plan, cadence_step
 from studio.ml.voicing import FixedVoice, Noise, VoiceDecoding, decode_voice, uniform, voice_order
 
 # Sampling noise of variation ``seed`` comes from seed + NOISE_OFFSET: a stream apart from
@@ -174,6 +175,30 @@ class LoadedModel:
     def key_conditioned(self) -> bool:
         """True when the network is told the key (engine v2 models trained with keys)."""
         return bool(self.config.key_conditioning)
+
+    @property
+    def phrase_conditioned(self) -> bool:
+        """True when the network is told where phrases end (a cadence plan)."""
+        return bool(self.config.phrase_conditioning)
+
+    def phrase_plan(
+        self, length: int, metre: Metre | None, every_bars: int | None
+    ) -> np.ndarray | None:
+        """``[PHRASE_PLANES, length]`` marks for a cadence every ``every_bars`` bars (None:
+        the default, `phrases.DEFAULT_EVERY_BARS`; 0: none, the network phrases on its
+        own), or None for a model without phrase conditioning."""
+        if not self.phrase_conditioned:
+            return None
+        every = DEFAULT_EVERY_BARS if every_bars is None else int(every_bars)
+        cfg = self.config
+        the_metre = tuple(metre) if metre is not None else tuple(self.time_signature)
+        positions = (
+            self.meta.get("data", {}).get("cadence_positions", {})
+            if isinstance(self.meta, dict)
+            else {}
+        )
+        position = cadence_step(positions, the_metre, cfg.steps_per_beat)  # type: ignore[arg-type]
+        return cadence_plan(length, self.bar_steps(metre), every, position, cfg.steps_per_beat)
 
     def bar_steps(self, metre: Metre | None = None) -> int:
         """Steps in one bar of ``metre`` (default: the model's own metre)."""
@@ -459,6 +484,7 @@ def run_windows(
     on_pass: PassCallback | None = None,
     metre: Metre | None = None,
     key: int | None = None,
+    cadence_every: int | None = None,
 ) -> np.ndarray:
     """Fill the hidden cells of ``given`` (``[N, T, L, P]``, any length L).
 
@@ -471,7 +497,8 @@ def run_windows(
     each network pass (it may raise to stop the work there). ``metre``: the bar the music
     follows (windows start on its bar lines and the network is given its bar and beat
     phase; None: the model's own bar). ``key``: a key label (`Key.index`) for a
-    key-conditioned model (ignored by others).
+    key-conditioned model (ignored by others). ``cadence_every``: bars between phrase
+    ends for a phrase-conditioned model (None: its default; 0: no plan; ignored by others).
     """
     cfg = model.config
     n, t, length, p = given.shape
@@ -481,6 +508,7 @@ def run_windows(
     bar = model.bar_steps(metre)
     cond = {k: v.to(model.device) for k, v in _conditions(model, n, metre, key).items()}
     total = padded_steps(length, w, bar)
+    plan = model.phrase_plan(total, metre, cadence_every)
     if total > length:
         pad = total - length
         given = np.concatenate([given, np.zeros((n, t, pad, p), np.int8)], axis=2)
@@ -502,6 +530,9 @@ def run_windows(
         s0 = window_start(unknown, w, bar)
         window_known = known[:, :, s0 : s0 + w].copy()
         window = roll[:, :, s0 : s0 + w]  # a view: writes land in roll
+        if plan is not None:
+            marks = torch.from_numpy(np.ascontiguousarray(plan[None, :, s0 : s0 + w]))
+            cond["phrases"] = marks.expand(n, -1, -1).to(device)
         passes = [window_known, *refinement_masks(window_known, voicing.refine_rounds)]
         for given_mask in passes:
             if on_pass is not None:
@@ -597,6 +628,7 @@ def generate(
     on_pass: PassCallback | None = None,
     time_signature: tuple[int, int] | None = None,
     key: int | None = None,
+    cadence_every: int | None = None,
 ) -> list[Song]:
     """New music from scratch: one Song of ``bars`` bars per variation (seed ``seed + k``,
     or each of ``seeds``), in ``time_signature`` (default: the model's metre)."""
@@ -618,6 +650,7 @@ def generate(
         on_pass,
         metre=metre,  # type: ignore[arg-type]
         key=key,
+        cadence_every=cadence_every,
     )
     return [
         _song(model, r, f"Generated (seed {s})", tempo, metre)  # type: ignore[arg-type]
@@ -753,6 +786,7 @@ def harmonize(
     voicing: VoiceDecoding | None = None,
     on_pass: PassCallback | None = None,
     key: int | None = None,
+    cadence_every: int | None = None,
 ) -> list[Song]:
     """Write the other voices under/around the kept tracks, for the whole song (in the
     song's opening metre; ``key``: for a key-conditioned model, the given music's key).
@@ -782,6 +816,7 @@ def harmonize(
         on_pass,
         metre=song_metre(song),
         key=key,
+        cadence_every=cadence_every,
     )
     return [
         _merge_output(model, song, r, shift, mapping, f"{song.title} (harmonized, seed {s})")
@@ -802,6 +837,7 @@ def _variations_of(
     *,
     metre: Metre | None = None,
     key: int | None = None,
+    cadence_every: int | None = None,
 ) -> np.ndarray:
     """One completion of a given roll and mask per seed, in a batch; each variation's
     latent and noise come from its seed alone."""
@@ -820,6 +856,7 @@ def _variations_of(
         on_pass=on_pass,
         metre=metre,
         key=key,
+        cadence_every=cadence_every,
     )
 
 
@@ -854,6 +891,7 @@ def continue_(
     voicing: VoiceDecoding | None = None,
     on_pass: PassCallback | None = None,
     key: int | None = None,
+    cadence_every: int | None = None,
 ) -> list[Song]:
     """The primer followed by ``bars`` new bars in the primer's metre. Primer tracks are
     mapped onto the model's (by name, else in order); model tracks the primer lacks are
@@ -885,6 +923,7 @@ def continue_(
         on_pass,
         metre=metre,
         key=key,
+        cadence_every=cadence_every,
     )
     primer_end_tick = round(primer_steps * primer.ticks_per_beat / cfg.steps_per_beat)
     results = []
@@ -926,6 +965,7 @@ def infill(
     voicing: VoiceDecoding | None = None,
     on_pass: PassCallback | None = None,
     key: int | None = None,
+    cadence_every: int | None = None,
 ) -> list[Song]:
     """Regenerate ``[start_tick, end_tick)`` of the given song tracks (default: all mapped),
     in the song's metre.
@@ -967,6 +1007,7 @@ def infill(
         on_pass,
         metre=song_metre(song),
         key=key,
+        cadence_every=cadence_every,
     )
     results = []
     for s, r in zip(seeds, roll, strict=True):

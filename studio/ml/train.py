@@ -75,6 +75,7 @@ from studio.ml.models import (
     flops_per_sample,
     preset_config,
 )
+from studio.ml.phrases import UNKNOWN_SHARE
 
 
 @dataclass
@@ -99,6 +100,9 @@ class TrainConfig:
     # metres (6/8: an eighth is 2 steps); 12 also holds triplets, at 3x the compute.
     steps_per_beat: int = 4
     key_conditioning: bool = False  # the network is told each window's key (engine v2)
+    # The network is told where phrases end (the folder's phrases.json: Bach's fermatas);
+    # `studio.ml.phrases.UNKNOWN_SHARE` of the windows are shown as "unknown".
+    phrase_conditioning: bool = False
     transpose: int | None = None  # max semitones of augmentation; None: 3 (Bach) / 5
     cache_dir: str | None = None
     # Objective
@@ -399,6 +403,12 @@ class Trainer:
             cache_dir=config.cache_dir,
         )
         self.windows: WindowSet = self.scan.train_set  # type: ignore[assignment]
+        if config.phrase_conditioning and not self.scan.phrase_files:
+            raise TrainingError(
+                "phrase conditioning needs the phrase ends of the music: this folder has no "
+                "phrases.json listing them (the bundled Bach chorales have one; see "
+                "studio/ml/phrases.py for the format)"
+            )
         self.init_source = (
             ckpt.load_checkpoint(ckpt.resolve_model(config.init_from)) if config.init_from else None
         )
@@ -476,6 +486,7 @@ class Trainer:
             steps_per_bar=steps_per_bar,
             steps_per_beat=self.scan.steps_per_beat,
             key_conditioning=self.config.key_conditioning,
+            phrase_conditioning=self.config.phrase_conditioning,
             lowest_pitch=lowest,
         )
 
@@ -509,6 +520,10 @@ class Trainer:
             # The metres the windows were in: generation in another one says so.
             "metres": [[int(v) for v in m.split("/")] for m in self.scan.metres],
             "key_conditioning": self.config.key_conditioning,
+            "phrase_conditioning": self.config.phrase_conditioning,
+            # Where this music puts its phrase ends in the bar, per metre: "a cadence
+            # every N bars" lands there (`studio.ml.phrases.cadence_step`).
+            "cadence_positions": dict(self.scan.cadence_positions),
             "mapping": self.scan.mapping,
             "bpm": 100.0,
             "transpose": self.transpose,
@@ -552,20 +567,33 @@ class Trainer:
         )
         return g, idx, shifts
 
-    def batch_conditions(self, step: int, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Metres ``[B, 2]`` and key labels ``[B]`` (transposed with the windows) of
-        ``make_batch(step, batch)``'s windows: the same draws, so they match it."""
+    def batch_conditions(self, step: int, batch: int) -> dict[str, torch.Tensor]:
+        """The network's conditions for ``make_batch(step, batch)``'s windows (the same
+        draws, so they match it): ``metres`` ``[B, 2]``, ``keys`` ``[B]`` (transposed
+        with the windows) and, for a phrase-conditioned model, ``phrases``
+        ``[B, 2, S]``, some of them hidden as "unknown" (`phrases.UNKNOWN_SHARE`)."""
         _, idx, shifts = self._batch_draw(step, batch)
         metres = self.windows.metres_of(idx, tuple(self.scan.time_signature))
         keys = self.windows.keys_of(idx, shifts)
-        return torch.from_numpy(metres).to(self.device), torch.from_numpy(keys).to(self.device)
+        cond = {
+            "metres": torch.from_numpy(metres).to(self.device),
+            "keys": torch.from_numpy(keys).to(self.device),
+        }
+        if self.model_cfg.phrase_conditioning:
+            marks = self.windows.phrases_of(idx)
+            # Its own stream: the batch's other draws stay what they were without phrases.
+            hide = torch.rand(
+                len(idx), generator=_step_generator(self.config.seed + 1, self.rank, step)
+            )
+            marks[hide.numpy() < UNKNOWN_SHARE] = 0.0
+            cond["phrases"] = torch.from_numpy(marks).to(self.device)
+        return cond
 
     def train_step(self, step: int) -> dict[str, float]:
         cfg, c = self.model_cfg, self.config
         real, mask, z, _ = self.make_batch(step, self.state.batch_size)
-        metres, keys = self.batch_conditions(step, len(real))
-        cond = {"metres": metres, "keys": keys}
-        cond2 = {"metres": torch.cat([metres, metres]), "keys": torch.cat([keys, keys])}
+        cond = self.batch_conditions(step, len(real))
+        cond2 = {k: torch.cat([v, v]) for k, v in cond.items()}
         t = cfg.n_tracks
         m = mask[:, :, :, None].expand(-1, -1, -1, cfg.n_pitches)
         m2 = m.repeat(1, 2, 1, 1)

@@ -54,6 +54,8 @@ from studio.ui.panels import generation_jobs as jobs
 from studio.ui.panels.common import MessageBox, control_column, describe_error, heading, hint
 from studio.ui.panels.generation_session import (
     ANY_KEY,
+    CADENCE_CHOICES,
+    CADENCE_TIP,
     DEFAULT_MODEL,
     GENERATE,
     HARMONIZE,
@@ -63,6 +65,7 @@ from studio.ui.panels.generation_session import (
     MAX_VARIATIONS,
     MODE_TEXT,
     MODES,
+    NO_CADENCE_TIP,
     SONG_KEY,
     EditingContext,
     GenerationSession,
@@ -218,6 +221,9 @@ class GenerationPanel(QWidget):
             self.key_combo.addItem(key_label(key), key.name)
         self._song_key_text = ""
         self._key_syncing = False
+        self.phrase_combo = QComboBox()
+        for every, text in CADENCE_CHOICES:
+            self.phrase_combo.addItem(text, every)
         self.variations = QSpinBox()
         self.variations.setRange(1, MAX_VARIATIONS)
         self.variations.setToolTip(
@@ -348,6 +354,7 @@ class GenerationPanel(QWidget):
         bars_row.addWidget(self.metre_label)
         grid.addRow("Length", bars_row)
         grid.addRow("Key", self.key_combo)
+        grid.addRow("Phrases", self.phrase_combo)
         grid.addRow("Variations", self.variations)
         temp_row = QHBoxLayout()
         temp_row.addWidget(self.temperature_slider, 1)
@@ -450,7 +457,9 @@ class GenerationPanel(QWidget):
         self.voice_rules.setChecked(st.strict_voicing)
         self._syncing = False
         self._show_key()
+        self._show_phrases()
         self.key_combo.currentIndexChanged.connect(self._on_key_chosen)
+        self.phrase_combo.currentIndexChanged.connect(self._on_phrases_chosen)
         self._mode_group.buttonToggled.connect(self._on_mode_changed)
         self.bars.valueChanged.connect(lambda v: setattr(st, "bars", v))
         self.variations.valueChanged.connect(lambda v: setattr(st, "variations", v))
@@ -465,6 +474,22 @@ class GenerationPanel(QWidget):
     def _on_key_chosen(self, index: int) -> None:
         if not self._key_syncing and index >= 0:
             self.session.settings.key = str(self.key_combo.itemData(index))
+
+    def _on_phrases_chosen(self, index: int) -> None:
+        if index >= 0:
+            self.session.settings.cadence_every = int(self.phrase_combo.itemData(index))
+
+    def _show_phrases(self) -> None:
+        """The Phrases control: the session's choice, usable when the loaded model was
+        trained with phrase ends (until a model is loaded, it is assumed to be)."""
+        model = self.session.model
+        able = model is None or bool(getattr(model, "phrase_conditioned", False))
+        self.phrase_combo.setEnabled(able)
+        self.phrase_combo.setToolTip(CADENCE_TIP if able else NO_CADENCE_TIP)
+        index = self.phrase_combo.findData(self.session.settings.cadence_every)
+        self.phrase_combo.blockSignals(True)
+        self.phrase_combo.setCurrentIndex(max(index, 0))
+        self.phrase_combo.blockSignals(False)
 
     def _show_key(self) -> None:
         """The Key control: a "Song's key (…)" entry while the song has a key, and the
@@ -573,6 +598,7 @@ class GenerationPanel(QWidget):
             return
         self.model_info.setText(model_description(model, metric_label))
         self.model_info.setToolTip(getattr(model, "path", ""))
+        self._show_phrases()
         self.modelLoaded.emit(job.source)
         follow, self._after_load = self._after_load, None
         if follow is not None:

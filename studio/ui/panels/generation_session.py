@@ -70,6 +70,22 @@ KEY_KEPT_TIP = (
     "{mode} keeps the key of the music it is given{key}: only New writes in a chosen key."
 )
 NEW_SUFFIX = " · new"
+# The Phrases control (models trained with phrase ends): bars between cadences; 0 lets
+# the network phrase on its own.
+CADENCE_CHOICES = (
+    (2, "Cadence every 2 bars"),
+    (4, "Cadence every 4 bars"),
+    (1, "Cadence every bar"),
+    (0, "Free phrasing"),
+)
+CADENCE_TIP = (
+    "Where phrases end: the model holds a cadence chord there, as Bach does at his "
+    "fermatas. Free phrasing lets the network decide."
+)
+NO_CADENCE_TIP = (
+    "This model was trained without phrase ends, so it phrases on its own. Train with "
+    "phrase ends (Bach chorales, phrases.json) to place cadences."
+)
 
 
 # ------------------------------------------------------------------------------ settings
@@ -96,6 +112,7 @@ class GenerationSettings:
     strict_voicing: bool = True
     tempo: float | None = None  # None: the open song's tempo
     key: str = SONG_KEY  # SONG_KEY, ANY_KEY or a key name ("G minor"); New only
+    cadence_every: int = 2  # bars between phrase ends (0: free), for phrase-trained models
     recent_models: list[str] = field(default_factory=list)
 
     def sampling(self) -> SamplingOptions:
@@ -116,6 +133,7 @@ class GenerationSettings:
             "refine_rounds": self.refine_rounds,
             "voice_rules": self.strict_voicing,
             "key": self.key,
+            "cadence_every": self.cadence_every,
             "recent_models": list(self.recent_models[:MAX_RECENT]),
         }
 
@@ -129,6 +147,7 @@ class GenerationSettings:
             "temperature": (*TEMPERATURE_RANGE, float),
             "seed": (*SEED_RANGE, int),
             "refine_rounds": (*REFINE_RANGE, int),
+            "cadence_every": (0, 16, int),
         }
         for name, (low, high, kind) in ranges.items():
             value = _clamp(values.get(name), low, high, kind) if name in values else None
@@ -447,13 +466,17 @@ class PlannedRequest:
 
 
 def plan_request(
-    settings: GenerationSettings, context: EditingContext, window_bars: int = 4
+    settings: GenerationSettings,
+    context: EditingContext,
+    window_bars: int = 4,
+    phrase_model: bool = False,
 ) -> PlannedRequest:
     """The request for the current settings and context, and where its results go.
 
     Raises `GenerationError` (one sentence the panel shows) when the context gives the
     mode nothing to work on. ``window_bars``: how many of the song's last bars Continue
-    starts from when nothing is selected (the model's window).
+    starts from when nothing is selected (the model's window). ``phrase_model``: the
+    model places cadences, so the request carries the Phrases choice.
     """
     song = context.song
     tpb = song.ticks_per_beat
@@ -463,6 +486,7 @@ def plan_request(
         seed=settings.seed,
         sampling=settings.sampling(),
         tempo=_tempo(settings, song),
+        cadence_every=settings.cadence_every if phrase_model else None,
     )
     mode = settings.mode
     ticked = tuple(context.ticked)
@@ -757,7 +781,8 @@ class GenerationSession:
         """Plan the request (may raise `GenerationError`) and start its job. The seed
         moves past the seeds this batch uses unless it is locked: next time, new music."""
         window_bars = int(getattr(self.model, "bars", 4) or 4)
-        planned = plan_request(self.settings, context, window_bars)
+        phrase_model = bool(getattr(self.model, "phrase_conditioned", False))
+        planned = plan_request(self.settings, context, window_bars, phrase_model)
         job = self._begin("generate", planned=planned)
         self.last_planned = planned
         self.notes = ()
