@@ -56,6 +56,7 @@ from studio.ui.panels.generation_session import (
     ANY_KEY,
     CADENCE_CHOICES,
     CADENCE_TIP,
+    CADENCE_UNKNOWN_TIP,
     DEFAULT_MODEL,
     GENERATE,
     HARMONIZE,
@@ -480,12 +481,15 @@ class GenerationPanel(QWidget):
             self.session.settings.cadence_every = int(self.phrase_combo.itemData(index))
 
     def _show_phrases(self) -> None:
-        """The Phrases control: the session's choice, usable when the loaded model was
-        trained with phrase ends (until a model is loaded, it is assumed to be)."""
+        """The Phrases control: the session's choice, usable once the loaded model is
+        known to have been trained with phrase ends."""
         model = self.session.model
-        able = model is None or bool(getattr(model, "phrase_conditioned", False))
+        able = bool(getattr(model, "phrase_conditioned", False))
         self.phrase_combo.setEnabled(able)
-        self.phrase_combo.setToolTip(CADENCE_TIP if able else NO_CADENCE_TIP)
+        if model is None:
+            self.phrase_combo.setToolTip(CADENCE_UNKNOWN_TIP)
+        else:
+            self.phrase_combo.setToolTip(CADENCE_TIP if able else NO_CADENCE_TIP)
         index = self.phrase_combo.findData(self.session.settings.cadence_every)
         self.phrase_combo.blockSignals(True)
         self.phrase_combo.setCurrentIndex(max(index, 0))
@@ -591,6 +595,7 @@ class GenerationPanel(QWidget):
         self._after_load = then
         job = self.session.begin_load(source)
         self.model_info.setText("Loading the model…")
+        self._show_phrases()
         self._start(job, jobs.load_model_job, source, engine=False)
 
     def _on_model_loaded(self, job: Job, model: Any) -> None:

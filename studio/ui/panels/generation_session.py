@@ -82,6 +82,10 @@ CADENCE_TIP = (
     "Where phrases end: the model holds a cadence chord there, as Bach does at his "
     "fermatas. Free phrasing lets the network decide."
 )
+CADENCE_UNKNOWN_TIP = (
+    "Available once the model is loaded, if it was trained with phrase ends: it then "
+    "holds a cadence chord where you ask."
+)
 NO_CADENCE_TIP = (
     "This model was trained without phrase ends, so it phrases on its own. Train with "
     "phrase ends (Bach chorales, phrases.json) to place cadences."
