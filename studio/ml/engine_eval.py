@@ -31,6 +31,7 @@ from studio.ml import c2st, generation, quality
 from studio.ml.data import find_midi_files, read_split, resolve_source
 from studio.ml.evaluate import GeneratedWindows, model_scan
 from studio.ml.metrics import voice_leading
+from studio.ml.phrases import DEFAULT_EVERY_BARS
 from studio.ml.sample import generate_rolls, load_generator
 from studio.ml.voicing import VoiceDecoding
 
@@ -44,6 +45,9 @@ TARGETS = {
 # The two readings every report measures (their names head the report's columns).
 DEFAULT_DECODING = "default decoding"
 NETWORK_ALONE = "network alone (one pass, no rules)"
+# A phrase-conditioned model is also measured with no cadence plan (the network phrases
+# on its own): what the plan itself adds.
+FREE_PHRASING = "default decoding, no cadence plan"
 # Keys asked for in the key measure: both modes, sharps and flats, and keys the bundled
 # model's own samples rarely fall in (see its key histogram).
 KEY_REQUESTS = ("G minor", "D major", "Bb major", "E minor")
@@ -253,6 +257,20 @@ def markdown(report: dict) -> str:
     )
     for label, bach, values in rows:
         lines.append(f"| {label} | {bach} | " + " | ".join(values) + " |")
+    plans = {
+        n: d["cadence_every"]
+        for n, d in zip(report["decodings"], dec, strict=True)
+        if "cadence_every" in d
+    }
+    if plans:
+        lines += [
+            "",
+            "Phrase-conditioned model; cadence plan per column: "
+            + "; ".join(
+                f"{n}: {'every ' + str(e) + ' bars' if e else 'none'}" for n, e in plans.items()
+            )
+            + ".",
+        ]
     lines += ["", "Targets (issue 12):", ""]
     for name in report["decodings"]:
         held = report["checks"][name]
@@ -350,15 +368,22 @@ def engine_report(
     if baseline is None:
         baseline = c2st.real_vs_real(train, held, spb, seed, groups)
         say(f"real-vs-real measured ({time.perf_counter() - t0:.0f} s)")
+    cadences = {name: None for name in decodings}
+    if model.phrase_conditioned:
+        decodings[FREE_PHRASING] = VoiceDecoding()
+        cadences[FREE_PHRASING] = 0
     results, verdicts = {}, {}
     for name, voicing in decodings.items():
         model.voicing = voicing
-        if known is not None and known.made_with(voicing, samples, seed):
+        if known is not None and cadences[name] is None and known.made_with(voicing, samples, seed):
             gen = known.rolls
         else:
-            gen = generate_rolls(model, samples, seed)
+            gen = generate_rolls(model, samples, seed, cadence_every=cadences[name])
         results[name] = measure(gen, sets, model, seed, baseline)
         results[name]["decoding"] = dataclasses.asdict(voicing)
+        if model.phrase_conditioned:
+            every = cadences[name]
+            results[name]["cadence_every"] = DEFAULT_EVERY_BARS if every is None else every
         verdicts[name] = checks(results[name], bach)
         say(f"{name}: measured ({time.perf_counter() - t0:.0f} s)")
     model.voicing = VoiceDecoding()

@@ -666,8 +666,10 @@ def generate_rolls(
     threshold: float = 0.5,
     min_note_steps: int = 1,
     batch: int = 256,
+    cadence_every: int | None = None,
 ) -> np.ndarray:
-    """``n`` window-length rolls from scratch (for metrics), batched, in the model's metre."""
+    """``n`` window-length rolls from scratch (for metrics), batched, in the model's metre
+    (``cadence_every``: see `run_windows`)."""
     cfg = model.config
     metre = tuple(model.time_signature)
     own = metre if metre != default_metre_of(cfg.steps_per_bar, cfg.steps_per_beat) else None
@@ -687,6 +689,7 @@ def generate_rolls(
                 seed + k,
                 min_note_steps,
                 metre=own,  # type: ignore[arg-type]
+                cadence_every=cadence_every,
             )
         )
     return np.concatenate(out) if out else np.zeros((0, *shape[1:]), np.int8)
