@@ -70,7 +70,11 @@ def score_to_song(score, title: str) -> Song | None:  # score: a music21 Score
     """Convert a four-part music21 score to a Song, or None if it has not four parts."""
     if len(score.parts) != 4:
         return None
-    song = musicxml.score_to_song(score, title, velocity=VELOCITY, default_bpm=DEFAULT_BPM)
+    # No key signatures: the committed set was built without them (training estimates
+    # each window's key from its notes), so a rebuild stays byte-identical.
+    song = musicxml.score_to_song(
+        score, title, velocity=VELOCITY, default_bpm=DEFAULT_BPM, read_keys=False
+    )
     song.tracks = [
         Track(voice, PROGRAM, False, colour, notes=track.notes)
         for voice, colour, track in zip(VOICES, VOICE_COLOURS, song.tracks, strict=True)

@@ -80,7 +80,12 @@ def score_to_song(score, title: str, program: int) -> Song | None:  # a music21 
     say, every note at velocity 90, every track on ``program``.
     """
     song = musicxml.score_to_song(
-        score, title, velocity=VELOCITY, default_bpm=DEFAULT_BPM, read_tempos=False
+        score,
+        title,
+        velocity=VELOCITY,
+        default_bpm=DEFAULT_BPM,
+        read_tempos=False,
+        read_keys=False,  # the folders are built as before key signatures were read
     )
     if not song.tracks:  # a Score without parts
         return None

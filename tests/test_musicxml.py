@@ -264,3 +264,35 @@ def test_score_to_song_pads_a_pickup_to_the_bar_line() -> None:
     # What stands at the score's start (metre, tempo) holds from tick 0.
     assert song.time_signatures == [TimeSignature(0, 3, 4)]
     assert song.tempos == [TempoChange(0, 100)]
+
+
+def test_key_signatures_round_trip_with_their_mode(tmp_path: Path) -> None:
+    """The song's key signature is written (with its mode) and read back; a song
+    without one gets the estimate, which reads back as the song's key signature."""
+    from studio.core.song import KeySignature
+
+    chorale = load_midi(CHORALES / "bwv10.7.mid")
+    assert chorale.key_signatures == []
+    save_musicxml(chorale, tmp_path / "g.musicxml")
+    assert load_musicxml(tmp_path / "g.musicxml").key_signatures == [KeySignature(0, -2, True)]
+
+    chorale.key_signatures = [KeySignature(0, 3, False), KeySignature(1920 * 2, 0, True)]
+    report = save_musicxml(chorale, tmp_path / "a.musicxml")
+    assert report.key == "A major"  # what the song says, not what its notes suggest
+    text = (tmp_path / "a.musicxml").read_text(encoding="utf-8")
+    assert "<fifths>3</fifths>" in text and "<mode>major</mode>" in text
+    back = load_musicxml(tmp_path / "a.musicxml")
+    assert back.key_signatures == chorale.key_signatures
+
+
+def test_a_key_signature_without_a_mode_reads_as_the_notes_suggest() -> None:
+    from music21 import key, note, stream
+
+    part = stream.Part()
+    part.insert(0, key.KeySignature(-2))  # two flats, no <mode>: B flat major or G minor
+    for k, name in enumerate(["G4", "B-4", "D5", "F#4", "G4", "D4", "E-4", "G4"]):
+        part.insert(k, note.Note(name, quarterLength=1))
+    part.insert(8, note.Note("G3", quarterLength=4))
+    score = stream.Score([part])
+    assert score_to_song(score).key_signatures[0].minor is True
+    assert score_to_song(score, read_keys=False).key_signatures == []

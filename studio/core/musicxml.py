@@ -52,6 +52,7 @@ from studio.core.song import (
     MIDI_MAX,
     SUSTAIN,
     Controllers,
+    KeySignature,
     Notes,
     Song,
     TempoChange,
@@ -166,6 +167,7 @@ def score_to_song(
     velocity: int | None = None,
     default_bpm: float | None = None,
     read_tempos: bool = True,
+    read_keys: bool = True,
 ) -> Song:
     """A `Song` at 480 ticks per beat from a music21 Score (or a single Part or Stream).
 
@@ -183,9 +185,11 @@ def score_to_song(
     note's dynamics (90 where it has none). ``default_bpm``: the tempo from tick 0 when
     the score has no metronome mark there; None keeps the first mark's tempo from the
     start (120 when there is none, as `Song` does). ``read_tempos``: False ignores the
-    score's metronome marks (the song plays at ``default_bpm``, or 120).
+    score's metronome marks (the song plays at ``default_bpm``, or 120). ``read_keys``:
+    the score's key signatures become the song's (False: none, as the bundled training
+    sets were built).
     """
-    from music21 import meter, stream, tempo
+    from music21 import key, meter, stream, tempo
 
     tpb = IMPORT_TICKS_PER_BEAT
     parts = list(score.parts) if isinstance(score, stream.Score) else [score]
@@ -218,13 +222,36 @@ def score_to_song(
     if default_bpm is not None:
         tempos.setdefault(0, float(default_bpm))
     tracks = [_part_to_track(part, k, ticks, velocity) for k, part in enumerate(parts)]
-    return Song(
+    song = Song(
         title,
         tpb,
         [TempoChange(t, round(b, 3)) for t, b in sorted(tempos.items())],
         [TimeSignature(t, n, d) for t, (n, d) in sorted(time_signatures.items())],
         tracks,
     )
+    if parts and read_keys:
+        song.key_signatures = _key_signatures(parts[0], start_tick, song)
+    return song
+
+
+def _key_signatures(part: Any, start_tick: Any, song: Song) -> list[KeySignature]:
+    """The part's key signatures. One without a stated mode (MusicXML's <mode> is
+    optional) is minor when the notes' key estimate is the relative minor."""
+    from music21 import key
+
+    estimated_sharps, estimated_name = estimate_key(song)
+    found: dict[int, KeySignature] = {}
+    for signature in part.recurse().getElementsByClass(key.KeySignature):
+        sharps = int(signature.sharps)
+        if not -7 <= sharps <= 7:
+            continue
+        if isinstance(signature, key.Key) and signature.mode in ("major", "minor"):
+            minor = signature.mode == "minor"
+        else:
+            minor = sharps == estimated_sharps and estimated_name.endswith("minor")
+        tick = start_tick(signature.getOffsetInHierarchy(part))
+        found[tick] = KeySignature(tick, sharps, minor)
+    return [found[t] for t in sorted(found)]
 
 
 def _pickup_shift(parts: list[Any]) -> Fraction:
@@ -440,7 +467,7 @@ def song_to_score(song: Song) -> tuple[Any, tuple[int, int, int, str]]:
     tpb = song.ticks_per_beat
     total_notes = 0
     moved = 0
-    sharps, key_name = estimate_key(song)
+    sharps, key_name = written_key(song)
     # Pad every part to the end of the last bar so that all parts have the same bars; a
     # tempo or meter change after the last note still gets a bar to live in.
     changes = [t.tick for t in song.tempos] + [t.tick for t in song.time_signatures]
@@ -461,7 +488,11 @@ def song_to_score(song: Song) -> tuple[Any, tuple[int, int, int, str]]:
             part.insert(
                 _to_grid(ts.tick, tpb), meter.TimeSignature(f"{ts.numerator}/{ts.denominator}")
             )
-        part.insert(0, key.KeySignature(sharps))
+        # With its mode (<mode>), so that a minor key reads back as minor.
+        part.insert(0, key.KeySignature(sharps).asKey(key_name.split(" ")[1]))
+        for change in song.key_signatures[1:]:
+            mode = "minor" if change.minor else "major"
+            part.insert(_to_grid(change.tick, tpb), key.KeySignature(change.sharps).asKey(mode))
         if k == 0:
             for change in song.tempos:
                 mark = tempo.MetronomeMark(number=_tidy(change.bpm), referent="quarter")
@@ -639,6 +670,54 @@ _MAJOR_NAMES = ("C", "D♭", "D", "E♭", "E", "F", "F♯", "G", "A♭", "A", "B
 _MINOR_NAMES = ("C", "C♯", "D", "E♭", "E", "F", "F♯", "G", "G♯", "A", "B♭", "B")
 # Sharps (+) or flats (-) of each major key by tonic pitch class (D♭, G♭ and friends as flats).
 _MAJOR_SHARPS = (0, -5, 2, -3, 4, -1, 6, 1, -4, 3, -2, 5)
+
+
+def written_key(song: Song) -> tuple[int, str]:
+    """(sharps, name) of the key signature to write: the song's first where it states
+    one, else the key its notes suggest (`estimate_key`)."""
+    if song.key_signatures:
+        first = song.key_signatures[0]
+        names = _MINOR_BY_SHARPS if first.minor else _MAJOR_BY_SHARPS
+        mode = "minor" if first.minor else "major"
+        return first.sharps, f"{names[first.sharps + 7]} {mode}"
+    return estimate_key(song)
+
+
+# Key names by key signature, 7 flats .. 7 sharps.
+_MAJOR_BY_SHARPS = (
+    "C♭",
+    "G♭",
+    "D♭",
+    "A♭",
+    "E♭",
+    "B♭",
+    "F",
+    "C",
+    "G",
+    "D",
+    "A",
+    "E",
+    "B",
+    "F♯",
+    "C♯",
+)
+_MINOR_BY_SHARPS = (
+    "A♭",
+    "E♭",
+    "B♭",
+    "F",
+    "C",
+    "G",
+    "D",
+    "A",
+    "E",
+    "B",
+    "F♯",
+    "C♯",
+    "G♯",
+    "D♯",
+    "A♯",
+)
 
 
 def estimate_key(song: Song) -> tuple[int, str]:
