@@ -189,7 +189,7 @@ def score_to_song(
     the score's key signatures become the song's (False: none, as the bundled training
     sets were built).
     """
-    from music21 import key, meter, stream, tempo
+    from music21 import meter, stream, tempo
 
     tpb = IMPORT_TICKS_PER_BEAT
     parts = list(score.parts) if isinstance(score, stream.Score) else [score]

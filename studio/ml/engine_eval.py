@@ -65,6 +65,7 @@ def window_sets(model: Any, training_limit: int, seed: int) -> dict[str, np.ndar
     render = lambda ws, idx: ws.render(idx, model.lowest_pitch, model.config.n_pitches)  # noqa: E731
     return {
         "held": render(held_set, held_idx),
+        "held_marks": held_set.phrases_of(held_idx),
         "held_files": held_set.file_index[held_idx],
         "train": render(train_set, train_idx),
         "train_files": train_set.file_index[train_idx],
@@ -262,6 +263,13 @@ def markdown(report: dict) -> str:
         for n, d in zip(report["decodings"], dec, strict=True)
         if "cadence_every" in d
     }
+    if plans and ref.get("cadence", {}).get("cadences"):
+        for key, label in (
+            ("arrive_share", "at phrase ends: voices arriving together"),
+            ("hold_share", "at phrase ends: voices holding 2 beats"),
+        ):
+            values = [f"{d['cadence'][key]:.2f}" if "cadence" in d else "—" for d in dec]
+            lines.append(f"| {label} | {ref['cadence'][key]:.2f} | " + " | ".join(values) + " |")
     if plans:
         lines += [
             "",
@@ -363,6 +371,7 @@ def engine_report(
         "voice_leading": quality.consecutive_perfects(held),
         "memorisation_share": quality.memorisation_share(held, train, bar),
         "keys": quality.key_histogram(held, model.lowest_pitch),
+        "cadence": quality.cadence_holds(held, sets["held_marks"], spb),
     }
     groups = (sets["train_files"], sets["held_files"])
     if baseline is None:
@@ -384,6 +393,11 @@ def engine_report(
         if model.phrase_conditioned:
             every = cadences[name]
             results[name]["cadence_every"] = DEFAULT_EVERY_BARS if every is None else every
+            # Measured where the default plan puts phrase ends, also without a plan: does
+            # the network hold there because it was asked?
+            plan = model.phrase_plan(model.config.n_steps, None, DEFAULT_EVERY_BARS)
+            marks = np.repeat(plan[None], len(gen), axis=0)
+            results[name]["cadence"] = quality.cadence_holds(gen, marks, spb)
         verdicts[name] = checks(results[name], bach)
         say(f"{name}: measured ({time.perf_counter() - t0:.0f} s)")
     model.voicing = VoiceDecoding()

@@ -13,6 +13,8 @@ Inputs are int8 rolls ``[N, T, S, P]`` (OFF/HOLD/ONSET, pitch row 0 = MIDI
 * `memorisation_share`: share of generated two-bar four-voice passages that occur
   verbatim (transposition-invariant) in the training windows.
 * `key_agreement`: share of samples whose Krumhansl key is the requested one.
+* `cadence_holds`: at the phrase ends a window is marked with (`studio.ml.phrases`),
+  how often the voices arrive together and hold for two beats, as Bach's do at fermatas.
 """
 
 from __future__ import annotations
@@ -190,3 +192,37 @@ def key_histogram(rolls: np.ndarray, lowest_pitch: int) -> dict[str, int]:
         name = key.name if key else "none"
         counts[name] = counts.get(name, 0) + 1
     return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def _cadence_onsets(cadence: np.ndarray, min_left: int) -> list[int]:
+    """Steps where a cadence mark starts, with at least ``min_left`` steps left."""
+    steps = len(cadence)
+    return [s for s in range(1, steps - min_left + 1) if cadence[s] > 0 and cadence[s - 1] == 0]
+
+
+def cadence_holds(rolls: np.ndarray, marks: np.ndarray, steps_per_beat: int) -> dict[str, float]:
+    """How the voices behave at marked phrase ends (``marks``: ``[N, 2, S]`` known and
+    cadence planes; windows marked unknown are skipped). Per (phrase end, voice):
+    ``arrive_share``, the voice starts a note on the phrase end's step; ``hold_share``,
+    the voice then sounds on without a new note for two beats. ``cadences``: how many
+    phrase ends (with two beats left in the window) were measured."""
+    rolls = np.asarray(rolls)
+    hold = 2 * steps_per_beat
+    arrive = held = count = 0
+    for n in range(len(rolls)):
+        if not marks[n, 0].any():
+            continue
+        for s in _cadence_onsets(marks[n, 1], hold):
+            count += 1
+            window = rolls[n, :, s : s + hold]  # [T, hold, P]
+            sounding = (window > 0).any(axis=-1)  # [T, hold]
+            new_note = (window[:, 1:] == ONSET).any(axis=-1)  # [T, hold - 1]
+            starts = (window[:, 0] == ONSET).any(axis=-1)
+            arrive += int(starts.sum())
+            held += int((starts & sounding.all(axis=1) & ~new_note.any(axis=1)).sum())
+    voices = max(count * rolls.shape[1], 1)
+    return {
+        "cadences": float(count),
+        "arrive_share": arrive / voices if count else float("nan"),
+        "hold_share": held / voices if count else float("nan"),
+    }

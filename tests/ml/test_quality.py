@@ -81,3 +81,22 @@ def test_key_agreement_of_a_g_minor_cadence() -> None:
         ]
     )
     assert quality.key_agreement(r[None], LOW, Key(7, "minor")) == 1.0
+
+
+def test_cadence_holds_counts_voices_that_arrive_together_and_hold() -> None:
+    """Four voices, 16 steps; a phrase end marked at step 8 (one beat of 4 steps)."""
+    roll = np.zeros((2, 4, 16, 8), np.int8)
+    for t in range(4):
+        roll[0, t, 8, t] = ONSET  # every voice arrives on step 8 ...
+        roll[0, t, 9:16, t] = HOLD  # ... and holds to the end (two beats and more)
+    roll[0, 3, 12, 3] = ONSET  # but the bass moves on after one beat
+    marks = np.zeros((2, 2, 16), np.float32)
+    marks[:, 0] = 1.0
+    marks[:, 1, 8:12] = 1.0
+    marks[1, 0] = 0.0  # the second window's phrase ends are unknown: not measured
+    held = quality.cadence_holds(roll, marks, steps_per_beat=4)
+    assert held == {"cadences": 1.0, "arrive_share": 1.0, "hold_share": 0.75}
+    late = marks.copy()
+    late[0, 1] = 0.0
+    late[0, 1, 12:16] = 1.0  # two beats would run past the window: not measured
+    assert quality.cadence_holds(roll, late, 4)["cadences"] == 0.0
