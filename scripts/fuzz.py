@@ -33,7 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from studio.core.import_report import SongFileError
-from studio.core.midi_io import midi_bytes, parse_midi
+from studio.core.midi_io import encode_vlq, midi_bytes, parse_midi
 from studio.core.project import Project, load_project, project_to_dict
 from studio.paths import bach_dataset_dir
 
@@ -47,15 +47,6 @@ INTERESTING_INTS = (0, -1, 1, 2**31 - 1, 2**31, 2**32, 2**53, 2**62, 2**63 - 1, 
 
 
 # ----------------------------------------------------------------------------- seeds
-def _vlq(value: int) -> bytes:
-    out = [value & 0x7F]
-    value >>= 7
-    while value:
-        out.append(0x80 | (value & 0x7F))
-        value >>= 7
-    return bytes(reversed(out))
-
-
 def _smf(division: int, *tracks: bytes, fmt: int = 1) -> bytes:
     head = b"MThd" + struct.pack(">IHHH", 6, fmt, len(tracks), division)
     chunks = b"".join(
@@ -68,7 +59,7 @@ def crafted_midi() -> list[tuple[str, bytes]]:
     """The classes of bad MIDI the reliability run found, small enough for CI."""
     same_pitch_on = b"".join(b"\x00\x90\x3c\x40" for _ in range(20_000))
     same_pitch_off = b"".join(b"\x00\x80\x3c\x00" for _ in range(20_000))
-    never_off = b"".join(_vlq(1) + bytes([0x90, 36 + k % 60, 100]) for k in range(30_000))
+    never_off = b"".join(encode_vlq(1) + bytes([0x90, 36 + k % 60, 100]) for k in range(30_000))
     system_common = b"".join(
         b"\x00\x90\x40\x50" + b"\x00" + bytes([status]) + data + b"\x60\x80\x40\x00"
         for status, data in (
@@ -83,8 +74,8 @@ def crafted_midi() -> list[tuple[str, bytes]]:
             (0xFE, b""),
         )
     )
-    huge_delta = b"\x00\x90\x40\x50" + _vlq(0x0FFFFFFF) + b"\x80\x40\x00"
-    tempo_far = _vlq(0x0FFFFFF0) + b"\xff\x51\x03\x07\xa1\x20"
+    huge_delta = b"\x00\x90\x40\x50" + encode_vlq(0x0FFFFFFF) + b"\x80\x40\x00"
+    tempo_far = encode_vlq(0x0FFFFFF0) + b"\xff\x51\x03\x07\xa1\x20"
     running = b"\x00\x90\x3c\x40\x00\x3e\x40\x60\x3c\x00\x00\x3e\x00"
     sysex = b"\x00\xf0\x05\x7e\x7f\x09\x01\xf7" + b"\x00\xf7\x02\x01\x02"
     return [

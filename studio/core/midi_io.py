@@ -838,7 +838,7 @@ def midi_bytes(song: Song) -> bytes:
     return header + b"".join(chunks)
 
 
-def _vlq(value: int) -> bytes:
+def encode_vlq(value: int) -> bytes:
     if value > MAX_VLQ:
         raise MidiExportError(f"a time step of {value} ticks is too long for a MIDI file")
     out = [value & 0x7F]
@@ -850,7 +850,7 @@ def _vlq(value: int) -> bytes:
 
 
 def _meta(meta: int, payload: bytes) -> bytes:
-    return bytes((0xFF, meta)) + _vlq(len(payload)) + payload
+    return bytes((0xFF, meta)) + encode_vlq(len(payload)) + payload
 
 
 def _chunk(events: list[tuple[int, bytes]]) -> bytes:
@@ -858,7 +858,7 @@ def _chunk(events: list[tuple[int, bytes]]) -> bytes:
     body = bytearray()
     tick = 0
     for at, event in events:
-        body += _vlq(at - tick)
+        body += encode_vlq(at - tick)
         body += event
         tick = at
     body += b"\x00\xff\x2f\x00"

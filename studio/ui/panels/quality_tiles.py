@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.ui.panels.plot_pens import plot_pen
+from studio.ui.panels.series import GrowingSeries
 
 BACKGROUND = "#1e1f22"
 TILE_BACKGROUND = "#26282d"
@@ -206,26 +207,6 @@ def tile_width(base: QFont) -> int:
     return max(TILE_MIN_WIDTH, numbers + ACCENT_WIDTH + left + right)
 
 
-class GrowingPoints:
-    """x/y points in arrays that double when full (a check every few hundred steps)."""
-
-    def __init__(self, capacity: int = 64) -> None:
-        self.x = np.empty(capacity, dtype=np.float64)
-        self.y = np.empty(capacity, dtype=np.float64)
-        self.count = 0
-
-    def append(self, x: float, y: float) -> None:
-        if self.count == len(self.x):
-            self.x = np.concatenate([self.x, np.empty_like(self.x)])
-            self.y = np.concatenate([self.y, np.empty_like(self.y)])
-        self.x[self.count] = x
-        self.y[self.count] = y
-        self.count += 1
-
-    def view(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.x[: self.count], self.y[: self.count]
-
-
 class QualityTile(QFrame):
     """Name; samples' latest value and the data's value; sparkline against the data."""
 
@@ -234,7 +215,7 @@ class QualityTile(QFrame):
         self.setObjectName("qualityTile")
         self.name = name
         self.colour = colour
-        self.series = GrowingPoints()
+        self.series = GrowingSeries(capacity=64)
         self.latest: float | None = None
         self.latest_step: int | None = None
         self.reference_value: float | None = None
@@ -321,7 +302,7 @@ class QualityTile(QFrame):
         self._update_tooltip()
 
     def refresh(self) -> None:
-        x, y = self.series.view()
+        x, y, _smooth = self.series.view()
         self.curve.setData(x=x, y=y, connect="finite")
 
     def point_count(self) -> int:
