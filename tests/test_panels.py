@@ -953,3 +953,9 @@ def test_the_phrases_control_places_cadences_with_a_model_trained_on_phrase_ends
     settings = QSettings()
     settings.beginGroup(GROUP)
     assert int(settings.value("cadence_every")) == 4  # remembered
+
+    panel.set_mode("harmonize")  # phrased by the given melody
+    assert not panel.phrase_combo.isEnabled()
+    assert "follows the phrasing of the music it is given" in panel.phrase_combo.toolTip()
+    generate_and_wait(qtbot, panel)
+    assert panel.session.last_planned.request.cadence_every is None

@@ -88,8 +88,8 @@ class GenerationRequest:
     # generate: the metre to write in (None: the song's, else the model's); the other
     # modes follow the song's time signature.
     time_signature: tuple[int, int] | None = None
-    # Bars between phrase ends (cadences) for a phrase-conditioned model: None its
-    # default (`phrases.DEFAULT_EVERY_BARS`), 0 no plan (the network phrases on its own).
+    # Bars between phrase ends (cadences) for a phrase-conditioned model: 0 no plan (the
+    # network phrases on its own); None the default (`cadence_every`).
     cadence_every: int | None = None
     title: str | None = None  # None: a title that says what was made
 
@@ -321,6 +321,15 @@ def batch_size(request: GenerationRequest, model: LoadedModel) -> int:
             f"{free / 2**30:.1f} GB is free: ask for fewer bars (or a shorter song)"
         )
     return max(1, min(wanted, int(budget // per_variation)))
+
+
+def cadence_every(request: GenerationRequest) -> int | None:
+    """Bars between phrase ends the network is told (None: the model's default plan).
+    Harmonize and regenerate are phrased by the music they are given, so they get no
+    plan unless one is asked for; new music and continuations get the default."""
+    if request.cadence_every is not None:
+        return request.cadence_every
+    return None if request.mode in ("generate", "continue") else 0
 
 
 def validate(request: GenerationRequest, model: LoadedModel) -> None:
@@ -571,7 +580,7 @@ def _songs(
         "voicing": voicing,
         "on_pass": on_pass,
         "key": wanted.index if wanted is not None else None,
-        "cadence_every": r.cadence_every,
+        "cadence_every": cadence_every(r),
     }
     song = r.song
     if r.mode == "generate":

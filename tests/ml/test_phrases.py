@@ -178,3 +178,13 @@ def test_cli_cadence_every(phrase_run: Path, tmp_path: Path):
     assert refused.returncode == 2 and "phrase" in refused.stderr
     bad = pianola("--model", str(phrase_run), "--cadence-every", "99", "--out", str(tmp_path / "c"))
     assert bad.returncode == 2 and "cadence-every" in bad.stderr
+
+
+def test_new_music_gets_the_default_plan_and_given_music_none_unless_asked():
+    from studio.ml.generation import GenerationRequest, cadence_every
+
+    assert cadence_every(GenerationRequest(mode="generate")) is None  # the model's default
+    assert cadence_every(GenerationRequest(mode="continue")) is None
+    assert cadence_every(GenerationRequest(mode="harmonize")) == 0
+    assert cadence_every(GenerationRequest(mode="infill")) == 0
+    assert cadence_every(GenerationRequest(mode="harmonize", cadence_every=4)) == 4

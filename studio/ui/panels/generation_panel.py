@@ -55,6 +55,7 @@ from studio.ui.panels.common import MessageBox, control_column, describe_error, 
 from studio.ui.panels.generation_session import (
     ANY_KEY,
     CADENCE_CHOICES,
+    CADENCE_GIVEN_TIP,
     CADENCE_TIP,
     CADENCE_UNKNOWN_TIP,
     DEFAULT_MODEL,
@@ -67,6 +68,7 @@ from studio.ui.panels.generation_session import (
     MODE_TEXT,
     MODES,
     NO_CADENCE_TIP,
+    PHRASED_MODES,
     SONG_KEY,
     EditingContext,
     GenerationSession,
@@ -484,12 +486,17 @@ class GenerationPanel(QWidget):
         """The Phrases control: the session's choice, usable once the loaded model is
         known to have been trained with phrase ends."""
         model = self.session.model
-        able = bool(getattr(model, "phrase_conditioned", False))
-        self.phrase_combo.setEnabled(able)
+        phrased = bool(getattr(model, "phrase_conditioned", False))
+        in_mode = self.mode() in PHRASED_MODES
+        self.phrase_combo.setEnabled(phrased and in_mode)
         if model is None:
             self.phrase_combo.setToolTip(CADENCE_UNKNOWN_TIP)
+        elif not phrased:
+            self.phrase_combo.setToolTip(NO_CADENCE_TIP)
+        elif not in_mode:
+            self.phrase_combo.setToolTip(CADENCE_GIVEN_TIP.format(mode=MODE_TEXT[self.mode()][0]))
         else:
-            self.phrase_combo.setToolTip(CADENCE_TIP if able else NO_CADENCE_TIP)
+            self.phrase_combo.setToolTip(CADENCE_TIP)
         index = self.phrase_combo.findData(self.session.settings.cadence_every)
         self.phrase_combo.blockSignals(True)
         self.phrase_combo.setCurrentIndex(max(index, 0))
@@ -939,6 +946,7 @@ class GenerationPanel(QWidget):
         mode = self.mode()
         self.tempo.setEnabled(mode == GENERATE)
         self.bars.setEnabled(mode not in (HARMONIZE, INFILL))
+        self._show_phrases()
         self.key_combo.setEnabled(mode == GENERATE)
         self.key_combo.setToolTip(
             KEY_TIP if mode == GENERATE else key_kept_tip(mode, self.document.song)

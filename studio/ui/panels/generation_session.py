@@ -82,6 +82,10 @@ CADENCE_TIP = (
     "Where phrases end: the model holds a cadence chord there, as Bach does at his "
     "fermatas. Free phrasing lets the network decide."
 )
+PHRASED_MODES = (GENERATE, CONTINUE)  # the modes a cadence plan applies to
+CADENCE_GIVEN_TIP = (
+    "{mode} follows the phrasing of the music it is given: only New and Continue place cadences."
+)
 CADENCE_UNKNOWN_TIP = (
     "Available once the model is loaded, if it was trained with phrase ends: it then "
     "holds a cadence chord where you ask."
@@ -490,7 +494,10 @@ def plan_request(
         seed=settings.seed,
         sampling=settings.sampling(),
         tempo=_tempo(settings, song),
-        cadence_every=settings.cadence_every if phrase_model else None,
+        # Harmonize and Regenerate follow the phrasing of the music they are given.
+        cadence_every=(
+            settings.cadence_every if phrase_model and settings.mode in PHRASED_MODES else None
+        ),
     )
     mode = settings.mode
     ticked = tuple(context.ticked)
