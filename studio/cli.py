@@ -197,6 +197,13 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"weight of the reconstruction loss {rng(LOSS_WEIGHT)}",
     )
     t.add_argument(
+        "--cadence-weight",
+        type=ranged(float, LOSS_WEIGHT),
+        default=4.0,
+        help="with --phrase-conditioning: weight of the reconstruction loss on the two "
+        f"beats from each phrase end, relative to the rest {rng(LOSS_WEIGHT)} (default: 4)",
+    )
+    t.add_argument(
         "--adv-weight",
         type=ranged(float, LOSS_WEIGHT),
         default=1.0,
@@ -420,6 +427,7 @@ def _train_config(args: argparse.Namespace) -> Any:
         loss=args.loss,
         n_critic=5 if args.loss == "wgan-gp" else 1,
         recon_weight=args.recon_weight,
+        cadence_weight=args.cadence_weight,
         adv_weight=args.adv_weight,
         keep_last=args.keep_last,
         threads=args.threads,

@@ -192,6 +192,9 @@ def key_planes(
     return out + rows[:, :, None, :].to(dtype)
 
 
+PHRASE_INPUT_GAIN = 8.0
+
+
 def phrase_planes(
     cfg: ModelConfig,
     phrases: torch.Tensor | None,
@@ -200,12 +203,19 @@ def phrase_planes(
     dtype: torch.dtype,
 ) -> torch.Tensor:
     """``[B, PHRASE_PLANES, S, P]`` from per-step phrase marks ``[B or 1, PHRASE_PLANES, S]``
-    (`studio.ml.phrases`: known, cadence); None: phrase ends unknown (all zeros)."""
+    (`studio.ml.phrases`: known, cadence); None: phrase ends unknown (all zeros).
+
+    The marks enter at `PHRASE_INPUT_GAIN`: their weights start at zero when a trained
+    model is given them (`train.warm_start`), and Adam moves a weight by about its
+    learning rate per step whatever the input's size, so a larger input makes the same
+    steps count for more (measured: at gain 1, after 500 CPU fine-tuning steps their
+    stem weights were a tenth the size of the others' and the plan changed nothing).
+    """
     if phrases is None:
         return torch.zeros(
             batch, PHRASE_PLANES, cfg.n_steps, cfg.n_pitches, device=device, dtype=dtype
         )
-    marks = phrases.to(device=device, dtype=dtype)
+    marks = phrases.to(device=device, dtype=dtype) * PHRASE_INPUT_GAIN
     if marks.shape[0] == 1 and batch > 1:
         marks = marks.expand(batch, -1, -1)
     return marks[:, :, :, None].expand(-1, -1, -1, cfg.n_pitches)

@@ -103,6 +103,10 @@ class TrainConfig:
     # The network is told where phrases end (the folder's phrases.json: Bach's fermatas);
     # `studio.ml.phrases.UNKNOWN_SHARE` of the windows are shown as "unknown".
     phrase_conditioning: bool = False
+    # Weight of the reconstruction losses on the two beats from each marked phrase end,
+    # relative to the other hidden cells: where the phrase planes tell the most, the
+    # loss listens the most (1: no extra weight).
+    cadence_weight: float = 4.0
     transpose: int | None = None  # max semitones of augmentation; None: 3 (Bach) / 5
     cache_dir: str | None = None
     # Objective
@@ -335,6 +339,14 @@ def warm_start(module: nn.Module, source: dict[str, torch.Tensor]) -> None:
                 raise ValueError(
                     f"{name}: shape {tuple(weight.shape)} cannot seed {tuple(target.shape)}"
                 )
+
+
+def cadence_zone(cadence: torch.Tensor, beat: int) -> torch.Tensor:
+    """``[B, S]``: 1 on the two beats from each phrase end's onset (the cadence plane
+    marks the first beat; the chord is held through the second)."""
+    zone = cadence.clone()
+    zone[:, beat:] = torch.maximum(zone[:, beat:], cadence[:, :-beat])
+    return zone
 
 
 def _dist_info() -> tuple[int, int, int]:
@@ -646,6 +658,9 @@ class Trainer:
             hidden = (1 - m2).float()
             scratch = (mask.flatten(1).sum(dim=1) == 0).float()
             weight = hidden * (1 - scratch * (1 - c.scratch_recon))[:, None, None, None]
+            if "phrases" in cond and c.cadence_weight != 1:
+                zone = cadence_zone(cond["phrases"][:, 1], cfg.steps_per_beat)
+                weight = weight * (1 + (c.cadence_weight - 1) * zone[:, None, :, None])
             bce = F.binary_cross_entropy_with_logits(logits, real, reduction="none")
             recon = (bce * weight).sum() / weight.sum().clamp_min(1.0)
             fm = (feat_fake.float().mean(0) - feat_real.float().mean(0)).abs().mean()

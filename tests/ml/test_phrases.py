@@ -188,3 +188,11 @@ def test_new_music_gets_the_default_plan_and_given_music_none_unless_asked():
     assert cadence_every(GenerationRequest(mode="harmonize")) == 0
     assert cadence_every(GenerationRequest(mode="infill")) == 0
     assert cadence_every(GenerationRequest(mode="harmonize", cadence_every=4)) == 4
+
+
+def test_the_cadence_zone_covers_two_beats_from_each_phrase_end():
+    marks = torch.zeros(1, 16)
+    marks[0, 4:8] = 1.0  # the first beat of a phrase end at step 4
+    zone = tr.cadence_zone(marks, BEAT)
+    assert torch.nonzero(zone[0]).flatten().tolist() == list(range(4, 12))
+    assert marks[0].sum() == 4  # the plan itself is left alone
