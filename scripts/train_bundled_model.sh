@@ -3,6 +3,7 @@
 #
 #   bash scripts/train_bundled_model.sh [OUT_DIR]            # DEVICE=cuda|cpu|auto (default auto)
 #   STAGE2=1 bash scripts/train_bundled_model.sh [OUT_DIR]   # also the stage-2 experiment
+#   PHRASES=1 bash scripts/train_bundled_model.sh [OUT_DIR]  # also the phrase-end fine-tune
 #
 # Stage 1 (the shipped models/bach-default.pt): the GAN from scratch on the bundled chorales,
 #          1,600 steps x 64 (~4 min on one H200, ~2 h projected on a 2-core CPU), written
@@ -11,7 +12,11 @@
 # Stage 2 (measured, not shipped; the card's "Stage 2 experiment"): fine-tuned from stage 1
 #          with key conditioning (new key inputs start at zero) on every metre, 1,500 steps x
 #          32 (~100 min on the 2-core CPU), written to OUT_DIR/bach-default-keys.pt.
-# Measure either with scripts/evaluate_engine_v2.py and scripts/compute_curve.py.
+# Phrases (the card's "Phrase ends"): fine-tuned from stage 1 with phrase-end conditioning
+#          (Bach's fermatas, resources/datasets/bach_chorales/phrases.json; new inputs start
+#          at zero), 1,500 steps x 32 (~60 min on the 2-core CPU), written to
+#          OUT_DIR/bach-default-phrases.pt.
+# Measure any of them with scripts/evaluate_engine_v2.py and scripts/compute_curve.py.
 set -euo pipefail
 out=${1:-runs/bundled}
 device=${DEVICE:-auto}
@@ -27,4 +32,11 @@ if [ "${STAGE2:-0}" = 1 ]; then
     --checkpoint-every 250 --keep-last 10
   "$py" scripts/export_generator.py "$out/stage2/checkpoints/step_0001500.pt" \
     "$out/bach-default-keys.pt"
+fi
+if [ "${PHRASES:-0}" = 1 ]; then
+  "$py" -m studio train "${common[@]}" --out "$out/phrases" --steps 1500 --batch-size 32 \
+    --lr-g 1e-4 --phrase-conditioning --init-from "$out/stage1/generator.pt" \
+    --checkpoint-every 250 --keep-last 10
+  "$py" scripts/export_generator.py "$out/phrases/checkpoints/step_0001500.pt" \
+    "$out/bach-default-phrases.pt"
 fi
