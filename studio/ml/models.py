@@ -289,6 +289,16 @@ class Generator(nn.Module):
             nn.Linear(cfg.z_dim, 2 * ch[k]) for k in reversed(range(cfg.levels))
         )
         self.head = nn.Conv2d(ch[0], 2 * t, 1)
+        if cfg.phrase_conditioning:
+            # A direct, learnt path from the phrase marks to every voice's onset and hold
+            # logits around each step (a beat either side), the same for every pitch row:
+            # "no new note here, hold the chord" is one bias per step, which the deep path
+            # from the input planes learns only slowly (see `phrase_planes`). Zero at the
+            # start, so a warm-started model first computes what its source did.
+            reach = cfg.steps_per_beat
+            self.phrase_bias = nn.Conv1d(PHRASE_PLANES, 2 * t, 2 * reach + 1, padding=reach)
+            nn.init.zeros_(self.phrase_bias.weight)
+            nn.init.zeros_(self.phrase_bias.bias)
         # Start at the data's sparsity rather than at p=0.5: a voice sounds on about one
         # pitch row of the window and starts a note on about one step in eight, so the
         # per-pitch probabilities summed over the rows start near the data's rates and
@@ -329,7 +339,13 @@ class Generator(nn.Module):
             x = merge(torch.cat([x, skips.pop()], dim=1))
             scale, shift = film(z).chunk(2, dim=1)
             x = x * (1 + scale[:, :, None, None]) + shift[:, :, None, None]
-        return self.head(x)
+        out = self.head(x)
+        if cfg.phrase_conditioning and phrases is not None:
+            marks = phrases.to(device=out.device, dtype=out.dtype)
+            if marks.shape[0] == 1 and b > 1:
+                marks = marks.expand(b, -1, -1)
+            out = out + self.phrase_bias(marks)[:, :, :, None]
+        return out
 
 
 class Discriminator(nn.Module):

@@ -306,6 +306,9 @@ def task_masks(
 
 
 # ----------------------------------------------------------------------------- helpers
+NEW_MODULE_PREFIXES = ("phrase_bias.",)
+
+
 def warm_start(module: nn.Module, source: dict[str, torch.Tensor]) -> None:
     """Copy ``source`` weights into ``module``, which may take more input planes.
 
@@ -315,11 +318,15 @@ def warm_start(module: nn.Module, source: dict[str, torch.Tensor]) -> None:
     until training teaches it to use the new inputs. Any other mismatch is an error.
     """
     own = module.state_dict()
-    missing = sorted(set(own) - set(source))
+    # Modules a conditioning adds (e.g. the generator's ``phrase_bias``) start at zero
+    # by construction and keep their own initial weights.
+    missing = sorted(n for n in set(own) - set(source) if not n.startswith(NEW_MODULE_PREFIXES))
     if missing:
         raise ValueError(f"the source model lacks {len(missing)} weights ({missing[0]}, ...)")
     with torch.no_grad():
         for name, target in own.items():
+            if name not in source:
+                continue  # a new conditioning module (above)
             weight = source[name].to(target.dtype)
             if weight.shape == target.shape:
                 target.copy_(weight)
