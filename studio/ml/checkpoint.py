@@ -279,6 +279,9 @@ def prune_checkpoints(run_dir: str | os.PathLike[str], keep_last: int) -> None:
         old.unlink(missing_ok=True)
 
 
+DEFAULT_MODEL_FILE = "bach-default.pt"  # "default"; other bundled models are opened by path
+
+
 def bundled_models_dir() -> Path:
     return Path(models_dir())
 
@@ -287,6 +290,8 @@ def resolve_model(source: str | os.PathLike[str]) -> Path:
     """A checkpoint file from a file path, a run folder, or ``default`` (the bundled model)."""
     if str(source) == "default":
         folder = bundled_models_dir()
+        if (folder / DEFAULT_MODEL_FILE).is_file():
+            return folder / DEFAULT_MODEL_FILE
         found = sorted(folder.glob("*.pt")) if folder.is_dir() else []
         if not found:
             raise NoBundledModelError(
