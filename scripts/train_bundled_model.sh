@@ -14,7 +14,7 @@
 #          32 (~100 min on the 2-core CPU), written to OUT_DIR/bach-default-keys.pt.
 # Phrases (the card's "Phrase ends"): fine-tuned from stage 1 with phrase-end conditioning
 #          (Bach's fermatas, resources/datasets/bach_chorales/phrases.json; new inputs start
-#          at zero), 1,500 steps x 32 (~60 min on the 2-core CPU), written to
+#          at zero), 1,300 steps x 32 (~50 min on the 2-core CPU), written to
 #          OUT_DIR/bach-default-phrases.pt.
 # Measure any of them with scripts/evaluate_engine_v2.py and scripts/compute_curve.py.
 set -euo pipefail
@@ -34,9 +34,9 @@ if [ "${STAGE2:-0}" = 1 ]; then
     "$out/bach-default-keys.pt"
 fi
 if [ "${PHRASES:-0}" = 1 ]; then
-  "$py" -m studio train "${common[@]}" --out "$out/phrases" --steps 1500 --batch-size 32 \
+  "$py" -m studio train "${common[@]}" --out "$out/phrases" --steps 1300 --batch-size 32 \
     --lr-g 1e-4 --phrase-conditioning --init-from "$out/stage1/generator.pt" \
     --checkpoint-every 250 --keep-last 10
-  "$py" scripts/export_generator.py "$out/phrases/checkpoints/step_0001500.pt" \
+  "$py" scripts/export_generator.py "$out/phrases/checkpoints/step_0001300.pt" \
     "$out/bach-default-phrases.pt"
 fi
