@@ -959,3 +959,29 @@ def test_the_phrases_control_places_cadences_with_a_model_trained_on_phrase_ends
     assert "follows the phrasing of the music it is given" in panel.phrase_combo.toolTip()
     generate_and_wait(qtbot, panel)
     assert panel.session.last_planned.request.cadence_every is None
+
+
+def test_learning_phrase_ends_from_the_panel_needs_them_and_says_so(
+    qtbot, few_chorales: Path, tmp_path: Path
+):
+    from studio.ml.checkpoint import load_checkpoint
+    from studio.ml.phrases import read_sidecar, write_sidecar
+
+    panel, _, _ = make_training_panel(qtbot, tmp_path / "runs")
+    panel.settings_form.set_values(phrase_conditioning=True)
+    panel.data_box.set_folder(str(few_chorales))
+    qtbot.waitUntil(lambda: panel.data_box.scan_result is not None, timeout=30_000)
+    with qtbot.waitSignal(panel.trainingFinished, timeout=60_000):
+        click(qtbot, panel.start_button)
+    assert not panel.message.isHidden() and panel.message.is_error
+    assert "phrases.json" in panel.message.text  # which file is missing, and what it is
+
+    fermatas, tpb = read_sidecar(BACH)  # type: ignore[misc]
+    write_sidecar(few_chorales, {name: fermatas[name] for name in CHORALES}, tpb)
+    click(qtbot, panel.start_button)
+    qtbot.waitUntil(lambda: panel.progress.value() >= 2, timeout=60_000)
+    with qtbot.waitSignal(panel.trainingFinished, timeout=60_000) as finished:
+        click(qtbot, panel.stop_button)
+    _, meta = load_checkpoint(finished.args[0].checkpoint)
+    assert meta["model_config"]["phrase_conditioning"] is True
+    assert QSettings().value("training/phrase_conditioning") in (True, "true")  # remembered

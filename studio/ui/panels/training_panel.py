@@ -332,7 +332,9 @@ class TrainingPanel(QWidget):
         config = self.settings_form.config(
             str(saved.get("data", self.data_box.source())), str(run_dir), resume=True
         )
-        for key in ("preset", "batch_size", "lr_g", "lr_d", "seed", "mapping", "bars", "loss"):
+        kept = ("preset", "batch_size", "lr_g", "lr_d", "seed", "mapping", "bars", "loss")
+        shape = ("steps_per_beat", "key_conditioning", "phrase_conditioning")  # the networks'
+        for key in (*kept, *shape):
             if key in saved and hasattr(config, key):
                 setattr(config, key, saved[key])
         config.steps = max(config.steps, int(saved.get("steps", 0)))

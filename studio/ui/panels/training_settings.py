@@ -12,6 +12,7 @@ from typing import Any
 
 from PySide6.QtCore import QSettings, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
@@ -80,6 +81,12 @@ TOOLTIPS = {
         "times faster than the CPU."
     ),
     "runs_folder": "Where each training run (checkpoints, previews, logs) is saved.",
+    "phrase_conditioning": (
+        "Teach the model where phrases end, so that the Generation panel can ask for a\n"
+        "cadence every few bars. Needs the phrase ends of the music: the bundled Bach\n"
+        "chorales have them (their fermatas, in phrases.json); a folder without a\n"
+        "phrases.json cannot be trained this way."
+    ),
 }
 
 
@@ -128,6 +135,7 @@ class TrainingSettingsForm(QWidget):
         self.device = QComboBox()
         for device_id, label in _available_devices():
             self.device.addItem(label, device_id)
+        self.phrase_conditioning = QCheckBox("Learn where phrases end (cadences)")
         self.runs_folder = QLineEdit(default_runs_folder())
         browse = QPushButton("…")
         browse.setToolTip("Choose the folder that holds training runs")
@@ -150,6 +158,7 @@ class TrainingSettingsForm(QWidget):
             ("metrics_every", "Measure quality every", self.metrics_every),
             ("seed", "Seed", self.seed),
             ("device", "Device", self.device),
+            ("phrase_conditioning", "Phrases", self.phrase_conditioning),
         ]
         for key, label, widget in rows:
             widget.setToolTip(TOOLTIPS[key])
@@ -166,6 +175,7 @@ class TrainingSettingsForm(QWidget):
             spin.valueChanged.connect(self._on_changed)
         self.preset.currentIndexChanged.connect(self._on_changed)
         self.device.currentIndexChanged.connect(self._on_changed)
+        self.phrase_conditioning.toggled.connect(self._on_changed)
         self.runs_folder.editingFinished.connect(self._on_changed)
 
     # -- config ---------------------------------------------------------------------------
@@ -185,6 +195,7 @@ class TrainingSettingsForm(QWidget):
             metrics_every=self.metrics_every.value(),
             seed=self.seed.value(),
             device=str(self.device.currentData()),
+            phrase_conditioning=self.phrase_conditioning.isChecked(),
             resume=resume,
             # Leave one core to the GUI thread so the window stays responsive.
             threads=max(1, (os.cpu_count() or 2) - 1),
@@ -201,6 +212,8 @@ class TrainingSettingsForm(QWidget):
                 widget.setCurrentIndex(index)
             elif isinstance(widget, QLineEdit):
                 widget.setText(str(value))
+            elif isinstance(widget, QCheckBox):
+                widget.setChecked(bool(value))
             else:
                 widget.setValue(value)
         self.save()
@@ -218,6 +231,8 @@ class TrainingSettingsForm(QWidget):
             if index >= 0:
                 combo.setCurrentIndex(index)
         self.runs_folder.setText(str(settings.value("runs_folder", self.runs_folder.text(), str)))
+        phrases = settings.value("phrase_conditioning", False)
+        self.phrase_conditioning.setChecked(phrases in (True, "true", "True", 1, "1"))
         settings.endGroup()
 
     def save(self) -> None:
@@ -228,6 +243,7 @@ class TrainingSettingsForm(QWidget):
         settings.setValue("preset", self.preset.currentData())
         settings.setValue("device", self.device.currentData())
         settings.setValue("runs_folder", self.runs_folder.text())
+        settings.setValue("phrase_conditioning", self.phrase_conditioning.isChecked())
         settings.endGroup()
 
     def _named_spins(self) -> list[tuple[str, QSpinBox | QDoubleSpinBox]]:
