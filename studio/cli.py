@@ -201,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=ranged(float, LOSS_WEIGHT),
         default=4.0,
         help="with --phrase-conditioning: weight of the reconstruction loss on the two "
-        f"beats from each phrase end, relative to the rest {rng(LOSS_WEIGHT)} (default: 4)",
+        f"beats from each phrase end, relative to the rest {rng(LOSS_WEIGHT)} (default: 4.0)",
     )
     t.add_argument(
         "--adv-weight",

@@ -135,7 +135,7 @@ class TrainingSettingsForm(QWidget):
         self.device = QComboBox()
         for device_id, label in _available_devices():
             self.device.addItem(label, device_id)
-        self.phrase_conditioning = QCheckBox("Learn where phrases end (cadences)")
+        self.phrase_conditioning = QCheckBox("Learn phrase ends")
         self.runs_folder = QLineEdit(default_runs_folder())
         browse = QPushButton("…")
         browse.setToolTip("Choose the folder that holds training runs")
