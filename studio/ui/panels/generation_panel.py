@@ -498,6 +498,9 @@ class GenerationPanel(QWidget):
         else:
             self.phrase_combo.setToolTip(CADENCE_TIP)
         index = self.phrase_combo.findData(self.session.settings.cadence_every)
+        if index < 0:  # a stored value the control does not offer: its default, shown
+            index = 0
+            self.session.settings.cadence_every = int(self.phrase_combo.itemData(0))
         self.phrase_combo.blockSignals(True)
         self.phrase_combo.setCurrentIndex(max(index, 0))
         self.phrase_combo.blockSignals(False)
