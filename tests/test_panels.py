@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -33,30 +34,46 @@ def few_chorales(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
-@pytest.fixture(scope="module")
-def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A few steps of `tiny`, trained with the engine directly (no Qt)."""
+def copy_phrase_ends(folder: Path) -> None:
+    """Give ``folder`` the bundled phrases.json entries of its chorales."""
+    from studio.ml.phrases import read_sidecar, write_sidecar
+
+    fermatas, tpb = read_sidecar(BACH)  # type: ignore[misc]
+    write_sidecar(folder, {name: fermatas[name] for name in CHORALES}, tpb)
+
+
+def train_tiny(root: Path, steps: int, **settings: Any) -> str:
+    """A few steps of `tiny` on the test chorales, trained with the engine directly (no
+    Qt); returns the last checkpoint. ``settings``: more `TrainConfig` fields."""
     from studio.ml.train import TrainConfig, train
 
-    root = tmp_path_factory.mktemp("tiny-run")
     data = root / "chorales"
     data.mkdir()
     for name in CHORALES:
         shutil.copy(BACH / name, data / name)
+    if settings.get("phrase_conditioning"):
+        copy_phrase_ends(data)
     config = TrainConfig(
         data=str(data),
         out_dir=str(root / "run"),
         preset="tiny",
-        steps=3,
+        steps=steps,
         batch_size=4,
-        checkpoint_every=3,
+        checkpoint_every=steps,
         preview_every=0,
         metrics_every=0,
         cache_dir=str(root / "cache"),
+        **settings,
     )
     finished = [e for e in train(config) if type(e).__name__ == "Finished"]
     assert finished and finished[0].checkpoint
     return finished[0].checkpoint
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A few steps of `tiny`, trained with the engine directly (no Qt)."""
+    return train_tiny(tmp_path_factory.mktemp("tiny-run"), steps=3)
 
 
 def make_training_panel(qtbot, runs: Path):
@@ -899,31 +916,7 @@ def test_model_pickers_start_in_the_last_folder_used(qtbot, tmp_path, monkeypatc
 @pytest.fixture(scope="module")
 def phrase_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A few steps of `tiny` trained with phrase ends (the bundled fermatas)."""
-    from studio.ml.phrases import read_sidecar, write_sidecar
-    from studio.ml.train import TrainConfig, train
-
-    root = tmp_path_factory.mktemp("phrase-run")
-    data = root / "chorales"
-    data.mkdir()
-    for name in CHORALES:
-        shutil.copy(BACH / name, data / name)
-    fermatas, tpb = read_sidecar(BACH)  # type: ignore[misc]
-    write_sidecar(data, {name: fermatas[name] for name in CHORALES}, tpb)
-    config = TrainConfig(
-        data=str(data),
-        out_dir=str(root / "run"),
-        preset="tiny",
-        steps=2,
-        batch_size=4,
-        checkpoint_every=2,
-        preview_every=0,
-        metrics_every=0,
-        cache_dir=str(root / "cache"),
-        phrase_conditioning=True,
-    )
-    finished = [e for e in train(config) if type(e).__name__ == "Finished"]
-    assert finished and finished[0].checkpoint
-    return finished[0].checkpoint
+    return train_tiny(tmp_path_factory.mktemp("phrase-run"), steps=2, phrase_conditioning=True)
 
 
 def test_the_phrases_control_places_cadences_with_a_model_trained_on_phrase_ends(
@@ -965,7 +958,6 @@ def test_learning_phrase_ends_from_the_panel_needs_them_and_says_so(
     qtbot, few_chorales: Path, tmp_path: Path
 ):
     from studio.ml.checkpoint import load_checkpoint
-    from studio.ml.phrases import read_sidecar, write_sidecar
 
     panel, _, _ = make_training_panel(qtbot, tmp_path / "runs")
     panel.settings_form.set_values(phrase_conditioning=True)
@@ -976,8 +968,7 @@ def test_learning_phrase_ends_from_the_panel_needs_them_and_says_so(
     assert not panel.message.isHidden() and panel.message.is_error
     assert "phrases.json" in panel.message.text  # which file is missing, and what it is
 
-    fermatas, tpb = read_sidecar(BACH)  # type: ignore[misc]
-    write_sidecar(few_chorales, {name: fermatas[name] for name in CHORALES}, tpb)
+    copy_phrase_ends(few_chorales)
     click(qtbot, panel.start_button)
     qtbot.waitUntil(lambda: panel.progress.value() >= 2, timeout=60_000)
     with qtbot.waitSignal(panel.trainingFinished, timeout=60_000) as finished:
