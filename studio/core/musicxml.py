@@ -239,7 +239,7 @@ def _key_signatures(part: Any, start_tick: Any, song: Song) -> list[KeySignature
     optional) is minor when the notes' key estimate is the relative minor."""
     from music21 import key
 
-    estimated_sharps, estimated_name = estimate_key(song)
+    estimate: tuple[int, str] | None = None  # the notes' key, read only when needed
     found: dict[int, KeySignature] = {}
     for signature in part.recurse().getElementsByClass(key.KeySignature):
         sharps = int(signature.sharps)
@@ -248,7 +248,8 @@ def _key_signatures(part: Any, start_tick: Any, song: Song) -> list[KeySignature
         if isinstance(signature, key.Key) and signature.mode in ("major", "minor"):
             minor = signature.mode == "minor"
         else:
-            minor = sharps == estimated_sharps and estimated_name.endswith("minor")
+            estimate = estimate or estimate_key(song)
+            minor = sharps == estimate[0] and estimate[1].endswith("minor")
         tick = start_tick(signature.getOffsetInHierarchy(part))
         found[tick] = KeySignature(tick, sharps, minor)
     return [found[t] for t in sorted(found)]
