@@ -9,7 +9,9 @@ right holding one pitch at a time:
 * a sounding note is held until an onset is likely on it (a repeated note) or another
   pitch has become ``fade_ratio`` times as likely (a new pitch), and never for less than
   ``shortest_note`` steps; new notes inside a sounding line start on the
-  ``onset_grid`` (eighths on a 16th grid), which is where chorale voices move;
+  ``onset_grid`` (eighths on a 16th grid), which is where chorale voices move, and
+  off it only where the network is sure of the new note (``offgrid_strike``): the
+  sixteenth passing notes, not every hesitation;
 * which pitch starts is the most likely onset, with a repeated pitch scaled by
   ``repeat_penalty``: a voice that re-strikes its own pitch whenever the network
   hesitates turns into a drone (the bundled model repeated 31% of its notes, Bach 15%).
@@ -66,6 +68,10 @@ class VoiceDecoding:
     shortest_note: int = 2  # steps before a sounding voice may move on
     onset_grid: int = 2  # steps; 1 lets a sounding voice move on any step
     repeat_penalty: float = 0.3  # 1: no penalty
+    # Off the onset grid a sounding voice moves only where the network is this sure of the
+    # new note (its onset x frame probability): Bach's sixteenth passing notes, without the
+    # flicker of every hesitation (see models/bach-default.md). Above 1: never.
+    offgrid_strike: float = 0.5
     rules: bool = True  # no consecutive fifths/octaves, no crossings
     refine_rounds: int = 2  # 0: one pass, every voice at once
 
@@ -195,6 +201,13 @@ def decode_voice(
     tops = np.empty((n, s), np.int64)  # the voice's pitch row per step (-1 silent)
     starts = np.empty((n, s), bool)
     no_start = np.zeros(n, bool)
+    offgrid = settings.offgrid_strike <= 1.0 and settings.onset_grid > 1
+    # A note that started off the grid (a sixteenth) may move on at the next grid step.
+    offgrid_note = np.zeros(n, bool)
+    if offgrid:
+        # Rules and the repeat penalty only lower scores: where no pitch passes the bar
+        # here, no voice can move off the grid, and the step costs nothing.
+        sure_somewhere = strike_score.max(axis=2) > settings.offgrid_strike
     for step in range(s):
         previous = current
         on = sounds[:, step]
@@ -204,8 +217,10 @@ def decode_voice(
         # voice held: about half the steps), the choice below would be discarded.
         start = no_start
         if on_grid:
-            may_move = age >= settings.shortest_note
+            may_move = (age >= settings.shortest_note) | offgrid_note
             may_start = on & ((current < 0) | may_move)
+        elif offgrid:
+            may_start = on & ((current < 0) | sure_somewhere[:, step])
         else:
             may_start = on & (current < 0)
         if may_start.any():
@@ -237,6 +252,9 @@ def decode_voice(
                     strike = strike_p > strike_threshold
                 faded = held * settings.fade_ratio < allowed_frame.max(axis=1)
                 start = on & ((current < 0) | ((strike | faded) & may_move))
+            elif offgrid:
+                sure = score[rows, choice] > settings.offgrid_strike
+                start = on & ((current < 0) | sure)
             current = np.where(start, choice, current)
         current = np.where(on, current, -1)
         if follow:
@@ -245,6 +263,8 @@ def decode_voice(
             start = np.where(k, given_start & (given_top[:, step] >= 0), start)
             current = np.where(k, given_top[:, step], current)
         age = np.where(start, 0, age) + 1
+        if offgrid:
+            offgrid_note = np.where(start, not on_grid, offgrid_note)
         tops[:, step] = current
         starts[:, step] = start
     # A note starts only where the voice sounds, so ONSET overwrites HOLD cells.

@@ -137,9 +137,23 @@ def test_a_sounding_voice_moves_on_the_onset_grid():
     frame, onset = planes([3, 3, 3, 5, 5, 5, 7, 7])  # the network moves off the beat
     anywhere = decode_voice(frame, onset, VoiceDecoding(shortest_note=1, onset_grid=1))
     assert starts(anywhere) == [0, 3, 6]
-    on_grid = decode_voice(frame, onset, VoiceDecoding(shortest_note=1, onset_grid=2))
+    grid_only = VoiceDecoding(shortest_note=1, onset_grid=2, offgrid_strike=2.0)
+    on_grid = decode_voice(frame, onset, grid_only)
     assert starts(on_grid) == [0, 4, 6]
     assert line(on_grid) == [3, 3, 3, 3, 5, 5, 7, 7]
+
+
+def test_off_the_grid_a_voice_moves_only_where_the_network_is_sure():
+    pitches = [3, 3, 5, 7, 9, 9, 9, 9]  # eighth, two sixteenths, then a long note
+    settings = VoiceDecoding(shortest_note=2, onset_grid=2, offgrid_strike=0.5)
+    sure = decode_voice(*planes(pitches, sure=0.9), settings)  # 0.81 for each new note
+    assert starts(sure) == [0, 2, 3, 4]  # the sixteenth after it moves on at the grid
+    assert line(sure) == pitches
+    hesitant = decode_voice(*planes(pitches, sure=0.6), settings)  # 0.36: not sure enough
+    assert starts(hesitant) == [0, 2, 4]
+    assert line(hesitant) == [3, 3, 5, 5, 9, 9, 9, 9]
+    never = replace(settings, offgrid_strike=2.0)
+    assert starts(decode_voice(*planes(pitches, sure=0.9), never)) == [0, 2, 4]
 
 
 def test_settings_are_checked():
