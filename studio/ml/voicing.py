@@ -10,8 +10,9 @@ right holding one pitch at a time:
   pitch has become ``fade_ratio`` times as likely (a new pitch), and never for less than
   ``shortest_note`` steps; new notes inside a sounding line start on the
   ``onset_grid`` (eighths on a 16th grid), which is where chorale voices move, and
-  off it only where the network is sure of the new note (``offgrid_strike``): the
-  sixteenth passing notes, not every hesitation;
+  off it only where the network is sure of the new note (``offgrid_strike``, which
+  ``shortest_note`` does not hold back): the sixteenth passing notes, not every
+  hesitation;
 * which pitch starts is the most likely onset, with a repeated pitch scaled by
   ``repeat_penalty``: a voice that re-strikes its own pitch whenever the network
   hesitates turns into a drone (the bundled model repeated 31% of its notes, Bach 15%).
@@ -65,7 +66,7 @@ class VoiceDecoding:
 
     sounding_threshold: float = 0.2
     fade_ratio: float = 2.0
-    shortest_note: int = 2  # steps before a sounding voice may move on
+    shortest_note: int = 2  # steps before a sounding voice may move on the grid
     onset_grid: int = 2  # steps; 1 lets a sounding voice move on any step
     repeat_penalty: float = 0.3  # 1: no penalty
     # Off the onset grid a sounding voice moves only where the network is this sure of the
