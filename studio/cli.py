@@ -55,6 +55,14 @@ TRAIN_MEMORY_SHARE = 0.7  # of the free memory a training batch may plan to use
 CHECKED_BATCH = 256  # larger training batches are checked against the free memory first
 
 
+def model_help() -> str:
+    """--model's help, naming the bundled models that are there (torch-free)."""
+    from studio.ml.bundled import bundled_models
+
+    names = ", ".join(m.name for m in bundled_models()) or "none yet"
+    return f"checkpoint, run folder, or a bundled model ({names})"
+
+
 def _ranged(kind: type, lo: float, hi: float, *, open_below: bool = False, open_above=False):
     """An argparse type: a finite number of ``kind`` in [lo, hi] ((lo, hi] if
     ``open_below``); anything else is a usage error (exit 2) that states the range."""
@@ -148,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument(
         "--init-from",
         metavar="MODEL",
-        help="start from a trained model's weights (checkpoint, run folder or 'default') "
+        help="start from a trained model's weights (checkpoint, run folder or a bundled model) "
         "instead of at random; a key-conditioned run may start from a model without keys",
     )
     t.add_argument("--dry-run", action="store_true", help="print parameters and FLOPs, then exit")
@@ -287,7 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
 
     def model_args(q: argparse.ArgumentParser, variations: int = 4) -> None:
-        q.add_argument("--model", default="default", help="checkpoint, run folder or default")
+        q.add_argument("--model", default="default", help=model_help())
         q.add_argument(
             "--variations",
             type=ranged(int, gen.VARIATIONS_RANGE),
@@ -369,7 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("dst", help="file to write (its extension chooses the format)")
 
     e = command("evaluate", "metrics of generated music next to the data's")
-    e.add_argument("--model", default="default", help="checkpoint, run folder or default")
+    e.add_argument("--model", default="default", help=model_help())
     e.add_argument(
         "--data",
         default=None,

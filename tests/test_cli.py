@@ -236,6 +236,20 @@ def test_other_errors_exit_1_with_one_line(workspace, tmp_path, capsys):
         cli.main(["--debug", "generate", "--model", str(tmp_path / "nope.pt"), "--out", "x"])
 
 
+def test_a_bundled_model_goes_by_its_name(tmp_path, capsys):
+    from studio.ml.bundled import bundled_model
+
+    if bundled_model("bach-phrases") is None:
+        pytest.skip("no bach-phrases.pt in models/")
+    out = tmp_path / "out"
+    argv = ["generate", "--model", "bach-phrases", "--bars", "2", "--variations", "1"]
+    assert cli.main([*argv, "--refine", "0", "--out", str(out)]) == 0
+    assert len(list(out.glob("*.mid"))) == 1
+    assert cli.main(["generate", "--model", "bach-fugues", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "bach-fugues" in err and "bundled models: default, bach-phrases" in err
+
+
 def test_harmonize_unknown_track_is_a_usage_error(workspace, tmp_path, capsys):
     melody = _melody_file(workspace, tmp_path)
     code = cli.main(

@@ -272,6 +272,13 @@ def test_model_description_reads_the_runs_last_quality(tmp_path: Path):
     text = model_description(model, metric_label=lambda k: k.upper())
     assert "Bach chorales" in text and "3 training steps" in text
     assert "quality at step 3: EMPTY_BAR_RATE 0.25, POLYPHONY 3.5" in text
+    assert "phrase ends" not in text and "fine-tuned" not in text
+
+    model.phrase_conditioned = True  # a fine-tune that learnt Bach's fermatas
+    model.meta["train_config"] = {"init_from": "default"}
+    text = model_description(model)
+    assert "Bach chorales</b> (3 files, ? phrases) and their phrase ends" in text
+    assert "3 training steps, fine-tuned from default" in text
 
 
 # -- key and metre (issue 12) -------------------------------------------------------------

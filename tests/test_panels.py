@@ -753,6 +753,35 @@ def test_the_bundled_model_writes_new_music_at_the_playhead(qtbot, window):
     assert len(doc.song.tracks) == tracks_before
 
 
+def test_every_bundled_model_is_listed_by_name_and_used_checkpoints_follow(
+    qtbot, window, tiny_checkpoint
+):
+    from studio.ml.bundled import bundled_model
+
+    phrases = bundled_model("bach-phrases")
+    if phrases is None:
+        pytest.skip("no bach-phrases.pt in models/")
+    panel = window.panels.generation
+    combo = panel.model_combo
+    labels = [combo.itemText(k) for k in range(combo.count())]
+    assert labels[:2] == ["Bach chorales", "Bach, phrase ends"]
+    assert combo.currentData() == "default"
+    assert "fermatas" in combo.itemData(1, Qt.ItemDataRole.ToolTipRole)
+
+    combo.setCurrentIndex(combo.findData("bach-phrases"))  # the composer picks it
+    qtbot.waitUntil(
+        lambda: panel.model is not None and panel.model.phrase_conditioned, timeout=30_000
+    )
+    qtbot.waitUntil(lambda: not panel.is_working, timeout=30_000)
+    assert Path(panel.model.path) == phrases.path
+    assert panel.phrase_combo.isEnabled()  # its cadences can be placed
+
+    panel.set_model_source(tiny_checkpoint)  # a checkpoint of one's own goes below them
+    assert combo.itemData(2) == tiny_checkpoint and combo.currentIndex() == 2
+    assert panel.session.settings.recent_models == [tiny_checkpoint]  # not the bundled ones
+    qtbot.waitUntil(lambda: not panel.is_working, timeout=30_000)
+
+
 def test_a_new_user_generates_at_temperature_zero(window):
     # The bundled model's measured quality holds when decoded by threshold; sampling at 1.0
     # fragments its notes (models/bach-default.md), so a fresh panel starts at 0.

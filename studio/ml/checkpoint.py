@@ -33,9 +33,9 @@ import numpy as np
 import torch
 
 from studio.core.atomic import atomic_write_bytes, write_error_message
+from studio.ml.bundled import DEFAULT_NAME, bundled_model, bundled_models, bundled_models_dir
 from studio.ml.errors import CheckpointError, NoBundledModelError
 from studio.ml.models import ARCH_VERSION
-from studio.paths import models_dir
 
 FORMAT = "pianola-checkpoint"
 CHECKPOINT_DIR = "checkpoints"
@@ -279,26 +279,18 @@ def prune_checkpoints(run_dir: str | os.PathLike[str], keep_last: int) -> None:
         old.unlink(missing_ok=True)
 
 
-DEFAULT_MODEL_FILE = "bach-default.pt"  # "default"; other bundled models are opened by path
-
-
-def bundled_models_dir() -> Path:
-    return Path(models_dir())
-
-
 def resolve_model(source: str | os.PathLike[str]) -> Path:
-    """A checkpoint file from a file path, a run folder, or ``default`` (the bundled model)."""
-    if str(source) == "default":
-        folder = bundled_models_dir()
-        if (folder / DEFAULT_MODEL_FILE).is_file():
-            return folder / DEFAULT_MODEL_FILE
-        found = sorted(folder.glob("*.pt")) if folder.is_dir() else []
+    """A checkpoint file from a file path, a run folder, ``default`` (the bundled model)
+    or another bundled model's name (`studio.ml.bundled`)."""
+    folder = bundled_models_dir()
+    if str(source) == DEFAULT_NAME:
+        found = bundled_models(folder)
         if not found:
             raise NoBundledModelError(
                 f"no bundled model yet (nothing in {folder}); train one with "
                 "`pianola train --data bach-chorales --out RUN_DIR` and pass --model RUN_DIR"
             )
-        return found[0]
+        return found[0].path
     path = Path(source).expanduser()
     if path.is_dir():
         latest = latest_checkpoint(path)
@@ -308,5 +300,9 @@ def resolve_model(source: str | os.PathLike[str]) -> Path:
             return path / GENERATOR_FILE
         raise CheckpointError(f"no checkpoints in run folder {path}")
     if not path.exists():
-        raise CheckpointError(f"model not found: {path}")
+        bundled = bundled_model(str(source), folder)
+        if bundled is not None:
+            return bundled.path
+        names = ", ".join(m.name for m in bundled_models(folder)) or "none"
+        raise CheckpointError(f"model not found: {path} (bundled models: {names})")
     return path

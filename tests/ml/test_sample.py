@@ -13,6 +13,7 @@ from studio.core.pianoroll import HOLD, ONSET
 from studio.core.song import Song, TempoChange, TimeSignature
 from studio.ml import checkpoint as ckpt
 from studio.ml import sample
+from studio.ml.bundled import bundled_models
 from studio.ml.data import find_midi_files
 from studio.ml.errors import CheckpointError, NoBundledModelError
 from studio.ml.models import Generator, preset_config
@@ -132,6 +133,32 @@ def test_default_model_missing_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setattr(ckpt, "bundled_models_dir", lambda: tmp_path)
     with pytest.raises(NoBundledModelError, match="no bundled model yet"):
         sample.load_generator("default")
+
+
+def test_bundled_models_go_by_name_the_default_first(monkeypatch, tmp_path):
+    for name in ("zeta.pt", "bach-phrases.pt", "bach-default.pt", "notes.md"):
+        (tmp_path / name).write_bytes(b"")
+    monkeypatch.setattr(ckpt, "bundled_models_dir", lambda: tmp_path)
+    found = bundled_models(tmp_path)
+    assert [m.name for m in found] == ["default", "bach-phrases", "zeta"]
+    assert found[1].label == "Bach, phrase ends" and found[2].label == "zeta"
+    assert ckpt.resolve_model("default") == tmp_path / "bach-default.pt"
+    assert ckpt.resolve_model("bach-phrases") == tmp_path / "bach-phrases.pt"
+    with pytest.raises(CheckpointError, match=r"bundled models: default, bach-phrases, zeta"):
+        ckpt.resolve_model("bach-fugues")
+    (tmp_path / "bach-default.pt").unlink()  # no default file: the first bundled one serves
+    assert ckpt.resolve_model("default") == tmp_path / "bach-phrases.pt"
+
+
+def test_a_run_folder_named_like_a_bundled_model_wins(monkeypatch, tmp_path, tiny_run):
+    bundled = tmp_path / "bundled"
+    bundled.mkdir()
+    (bundled / f"{tiny_run.name}.pt").write_bytes(b"")
+    monkeypatch.setattr(ckpt, "bundled_models_dir", lambda: bundled)
+    monkeypatch.chdir(tiny_run.parent)  # the name is a folder here: the user's run
+    assert ckpt.resolve_model(tiny_run.name).resolve() == ckpt.latest_checkpoint(tiny_run)
+    monkeypatch.chdir(tmp_path)  # and not here: the bundled model
+    assert ckpt.resolve_model(tiny_run.name) == bundled / f"{tiny_run.name}.pt"
 
 
 def test_other_architecture_is_refused(tiny_run, tmp_path):

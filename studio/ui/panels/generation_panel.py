@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.song import Song
+from studio.ml.bundled import bundled_models
 from studio.ml.generation import (
     REFINE_RANGE,
     SEED_RANGE,
@@ -175,7 +176,18 @@ class GenerationPanel(QWidget):
             "The model that writes the music: the one bundled with Pianola, or one you\n"
             "trained (a checkpoint file, or a run folder — its latest checkpoint is used)."
         )
-        self.model_combo.addItem("Bundled model", DEFAULT_MODEL)
+        # Every bundled model by name, then the checkpoints and runs used lately.
+        bundled = bundled_models()
+        for model in bundled:
+            self.model_combo.addItem(model.label, model.name)
+            self.model_combo.setItemData(
+                self.model_combo.count() - 1,
+                f"Bundled with Pianola. {model.description}\n{model.path}",
+                Qt.ItemDataRole.ToolTipRole,
+            )
+        if not bundled:  # choosing it says there is none yet, and how to make one
+            self.model_combo.addItem("Bundled model", DEFAULT_MODEL)
+        self._fixed_models = self.model_combo.count()
         # Long checkpoint paths must not widen the whole column.
         self.model_combo.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
@@ -558,15 +570,14 @@ class GenerationPanel(QWidget):
         if index < 0:
             path = Path(source)
             label = f"{path.parent.parent.name}/{path.name}" if path.is_file() else path.name
-            self.model_combo.insertItem(1, label, source)
-            self.model_combo.setItemData(1, source, Qt.ItemDataRole.ToolTipRole)
-            index = 1
-            while self.model_combo.count() > MAX_RECENT + 1:
+            index = self._fixed_models
+            self.model_combo.insertItem(index, label, source)
+            self.model_combo.setItemData(index, source, Qt.ItemDataRole.ToolTipRole)
+            while self.model_combo.count() > MAX_RECENT + self._fixed_models:
                 self.model_combo.removeItem(self.model_combo.count() - 1)
         self.session.settings.recent_models = [
             str(self.model_combo.itemData(k))
-            for k in range(1, self.model_combo.count())
-            if self.model_combo.itemData(k) != DEFAULT_MODEL
+            for k in range(self._fixed_models, self.model_combo.count())
         ]
         if select:
             if self.model_combo.currentIndex() == index:

@@ -695,7 +695,12 @@ def model_description(model: Any, metric_label: Callable[[str], str] = str) -> s
     parts = [f"Learnt from <b>{source}</b>"]
     if summary.get("files_used") is not None:
         parts[-1] += f" ({summary['files_used']} files, {summary.get('windows', '?')} phrases)"
-    parts.append(f"{int(meta.get('step', 0)):,} training steps")
+    if getattr(model, "phrase_conditioned", False):
+        parts[-1] += " and their phrase ends"
+    steps = f"{int(meta.get('step', 0)):,} training steps"
+    if train.get("init_from"):  # the steps of this run only
+        steps += f", fine-tuned from {Path(str(train['init_from'])).name}"
+    parts.append(steps)
     if train.get("preset"):
         parts.append(f"model size {train['preset']}")
     parts.append(f"tracks: {tracks}")

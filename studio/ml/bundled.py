@@ -1,0 +1,60 @@
+"""The models that ship with Pianola (``models/*.pt``), by the names composers use.
+
+``default`` is ``bach-default.pt``; every other file goes by its stem
+(``bach-phrases``), so ``pianola generate --model bach-phrases`` and the Generation
+panel's model list reach it without a path. No torch here: the panel lists the models
+before anything is loaded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from studio.paths import models_dir
+
+DEFAULT_NAME = "default"
+DEFAULT_MODEL_FILE = "bach-default.pt"
+
+# What the panel shows for the files we ship; a file not listed shows its stem.
+DESCRIPTIONS: dict[str, tuple[str, str]] = {
+    "bach-default.pt": (
+        "Bach chorales",
+        "Four-part chorales (soprano, alto, tenor, bass), trained on 332 Bach chorales.",
+    ),
+    "bach-phrases.pt": (
+        "Bach, phrase ends",
+        "The Bach chorale model fine-tuned on Bach's fermatas: it holds a cadence where\n"
+        "the Phrases control asks for one (models/bach-default.md, Phrase-end experiment).",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class BundledModel:
+    name: str  # what --model takes
+    label: str  # what the Generation panel shows
+    description: str
+    path: Path
+
+
+def bundled_models_dir() -> Path:
+    return Path(models_dir())
+
+
+def bundled_models(folder: Path | None = None) -> list[BundledModel]:
+    """Every bundled checkpoint, the default first, then by name."""
+    folder = bundled_models_dir() if folder is None else folder
+    files = sorted(folder.glob("*.pt")) if folder.is_dir() else []
+    files.sort(key=lambda p: p.name != DEFAULT_MODEL_FILE)  # stable: the rest stay sorted
+    out = []
+    for path in files:
+        name = DEFAULT_NAME if path.name == DEFAULT_MODEL_FILE else path.stem
+        label, description = DESCRIPTIONS.get(path.name, (path.stem, f"Bundled model {path.name}"))
+        out.append(BundledModel(name, label, description, path))
+    return out
+
+
+def bundled_model(name: str, folder: Path | None = None) -> BundledModel | None:
+    """The bundled model called ``name`` (``default`` or a file's stem), if there is one."""
+    return next((m for m in bundled_models(folder) if m.name == name), None)
