@@ -173,7 +173,7 @@ class GenerationPanel(QWidget):
     def _build_model_box(self) -> None:
         self.model_combo = QComboBox()
         self.model_combo.setToolTip(
-            "The model that writes the music: the one bundled with Pianola, or one you\n"
+            "The model that writes the music: one bundled with Pianola, or one you\n"
             "trained (a checkpoint file, or a run folder — its latest checkpoint is used)."
         )
         # Every bundled model by name, then the checkpoints and runs used lately.
