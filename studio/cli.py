@@ -110,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     def ranged(kind: type, bounds: tuple[float, float], open_below: bool = False) -> Any:
         return _ranged(kind, bounds[0], bounds[1], open_below=open_below)
 
+    model_choices = model_help()  # one look at the models folder, for every command
+
     def rng(bounds: tuple[float, float], open_below: bool = False) -> str:
         return _range_text(bounds[0], bounds[1], open_below)
 
@@ -295,7 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
 
     def model_args(q: argparse.ArgumentParser, variations: int = 4) -> None:
-        q.add_argument("--model", default="default", help=model_help())
+        q.add_argument("--model", default="default", help=model_choices)
         q.add_argument(
             "--variations",
             type=ranged(int, gen.VARIATIONS_RANGE),
@@ -377,7 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("dst", help="file to write (its extension chooses the format)")
 
     e = command("evaluate", "metrics of generated music next to the data's")
-    e.add_argument("--model", default="default", help=model_help())
+    e.add_argument("--model", default="default", help=model_choices)
     e.add_argument(
         "--data",
         default=None,

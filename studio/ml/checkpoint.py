@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from studio.core.atomic import atomic_write_bytes, write_error_message
-from studio.ml.bundled import DEFAULT_NAME, bundled_model, bundled_models, bundled_models_dir
+from studio.ml.bundled import DEFAULT_NAME, bundled_models, bundled_models_dir
 from studio.ml.errors import CheckpointError, NoBundledModelError
 from studio.ml.models import ARCH_VERSION
 
@@ -300,9 +300,10 @@ def resolve_model(source: str | os.PathLike[str]) -> Path:
             return path / GENERATOR_FILE
         raise CheckpointError(f"no checkpoints in run folder {path}")
     if not path.exists():
-        bundled = bundled_model(str(source), folder)
-        if bundled is not None:
-            return bundled.path
-        names = ", ".join(m.name for m in bundled_models(folder)) or "none"
+        bundled = bundled_models(folder)
+        named = next((m.path for m in bundled if m.name == str(source)), None)
+        if named is not None:
+            return named
+        names = ", ".join(m.name for m in bundled) or "none"
         raise CheckpointError(f"model not found: {path} (bundled models: {names})")
     return path

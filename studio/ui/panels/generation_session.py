@@ -27,6 +27,7 @@ import numpy as np
 from studio.core.edits import ReplaceNotesInRange
 from studio.core.keys import Key, KeyNameError, estimate_key, parse_key, pitch_class_weights
 from studio.core.song import TRACK_PALETTE, Notes, Song, Track
+from studio.ml.bundled import DEFAULT_NAME
 from studio.ml.generation import (
     BARS_RANGE,
     REFINE_RANGE,
@@ -57,7 +58,7 @@ MODE_TEXT = {
         "everything around it stays as it is.",
     ),
 }
-DEFAULT_MODEL = "default"
+DEFAULT_MODEL = DEFAULT_NAME  # what --model calls the default bundled model
 MAX_RECENT = 8
 MAX_VARIATIONS = 16  # one batch of the engine (generation.BATCH): one draft, one refined
 DEFAULT_TEMPERATURE = 0.0  # the bundled model's quality is measured decoded by threshold

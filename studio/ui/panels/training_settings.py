@@ -231,8 +231,8 @@ class TrainingSettingsForm(QWidget):
             if index >= 0:
                 combo.setCurrentIndex(index)
         self.runs_folder.setText(str(settings.value("runs_folder", self.runs_folder.text(), str)))
-        phrases = settings.value("phrase_conditioning", False)
-        self.phrase_conditioning.setChecked(phrases in (True, "true", "True", 1, "1"))
+        phrases = settings.value("phrase_conditioning", False, bool)  # Qt reads "true" etc.
+        self.phrase_conditioning.setChecked(bool(phrases))
         settings.endGroup()
 
     def save(self) -> None:
