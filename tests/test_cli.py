@@ -555,6 +555,8 @@ def test_evaluate_c2st_reports_the_engine_v2_measures(workspace, capsys, monkeyp
     for name in ("feature", "conv", "feature_real_vs_real", "conv_real_vs_real"):
         assert 0.0 <= default["c2st"][name]["accuracy"] <= 1.0
     assert 0.0 <= default["memorisation_share"] <= 1.0
+    assert default["giveaways"] and all(0.0 <= g["auc"] <= 1.0 for g in default["giveaways"])
+    assert "short_rests_per_note" in default["note_lengths"]["generated"]
     assert set(engine["checks"]["default decoding"]) >= {"feature C2ST <= 0.70"}
     harmonization = engine["harmonization"]
     assert harmonization is not None and harmonization["melody_kept"] == 1.0

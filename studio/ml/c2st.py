@@ -28,6 +28,32 @@ from studio.core.pianoroll import ONSET
 from studio.ml.metrics import top_pitch
 
 LENGTH_EDGES = (1, 2, 3, 5, 9)  # note-length buckets (steps): 1, 2, 3-4, 5-8, 9+
+# What each column of `window_features` measures, in order (kept beside the code that
+# computes them; a test checks the counts agree).
+VOICE_FEATURES = (
+    "mean pitch",
+    "pitch spread (std)",
+    "pitch range",
+    "share of steps silent",
+    "notes per step",
+    "share of 1-step notes",
+    "share of 2-step notes",
+    "share of 3-4-step notes",
+    "share of 5-8-step notes",
+    "share of notes of 9+ steps",
+    "mean interval (semitones)",
+    "share of leaps > 4 semitones",
+    "share of repeated notes",
+    "share of notes starting on a beat",
+    "share of notes >= 2 beats",
+)
+TEXTURE_FEATURES = (
+    "pitches sounding per step",
+    "share of steps with every voice",
+    "share of steps with an onset",
+    "pitch-class entropy",
+    "pitch classes used",
+)
 CONV_STEPS = 300  # mini-batches of 32 per fold
 
 
@@ -99,6 +125,45 @@ def window_features(rolls: np.ndarray, steps_per_beat: int) -> np.ndarray:
         ]
         rows.append(feats)
     return np.nan_to_num(np.asarray(rows, dtype=np.float32))
+
+
+def feature_names(n_tracks: int) -> list[str]:
+    """Names of `window_features`' columns for ``n_tracks`` voices (top voice first)."""
+    voices = "SATB" if n_tracks == 4 else [f"voice {k + 1}" for k in range(n_tracks)]
+    names = [f"{v}: {f}" for v in voices for f in VOICE_FEATURES] + list(TEXTURE_FEATURES)
+    return names + [f"gap {voices[k]}-{voices[k + 1]} (semitones)" for k in range(n_tracks - 1)]
+
+
+def _auc(a: np.ndarray, b: np.ndarray) -> float:
+    """P(a row of ``a`` > a row of ``b``), ties counting half (Mann-Whitney U / n_a n_b)."""
+    _values, inverse, counts = np.unique(
+        np.concatenate([a, b]), return_inverse=True, return_counts=True
+    )
+    midrank = np.cumsum(counts) - (counts - 1) / 2  # 1-based average rank of each value
+    rank_sum = midrank[inverse[: len(a)]].sum()
+    return float((rank_sum - len(a) * (len(a) + 1) / 2) / (len(a) * len(b)))
+
+
+def feature_giveaways(
+    a: np.ndarray, b: np.ndarray, steps_per_beat: int, top: int = 8
+) -> list[dict[str, float | str]]:
+    """The single `window_features` that tell windows ``a`` from ``b`` best: per feature
+    the AUC of telling them apart by it alone (0.5: no tell; 1 or 0: a perfect one) and
+    its mean in each set, the ``top`` furthest from 0.5 first. What the feature
+    classifier's score is made of, in words a composer reads."""
+    fa, fb = window_features(a, steps_per_beat), window_features(b, steps_per_beat)
+    names = feature_names(np.asarray(a).shape[1])
+    rows = [
+        {
+            "feature": name,
+            "auc": _auc(fa[:, k], fb[:, k]),
+            "mean_a": float(fa[:, k].mean()),
+            "mean_b": float(fb[:, k].mean()),
+        }
+        for k, name in enumerate(names)
+    ]
+    rows.sort(key=lambda r: -abs(float(r["auc"]) - 0.5))
+    return rows[:top]
 
 
 # ----------------------------------------------------------------------------- models

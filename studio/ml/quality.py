@@ -55,17 +55,51 @@ def js_distance(p: np.ndarray, q: np.ndarray) -> float:
 
 
 def length_shares(rolls: np.ndarray, steps_per_beat: int) -> dict[str, float]:
-    """Shares of all notes that are sixteenths, and that last two beats or more; and the
-    share of steps on which some voice starts a note."""
-    _s, _t, _p, _start, length = note_table(rolls)
+    """Shares of all notes that are sixteenths, and that last two beats or more; the
+    share of steps on which some voice starts a note; and two checks that the short
+    notes are music, not a decoding's flicker:
+
+    * ``passing_sixteenth_share``: sixteenths with a note of the same voice sounding right
+      before and right after (passing and neighbour notes; almost all of Bach's);
+    * ``short_rests_per_note``: rests of an eighth or less between two notes of a voice,
+      per note (Bach's chorale voices have none).
+    """
+    rolls = np.asarray(rolls)
+    sample, track, _p, start, length = note_table(rolls)
     sixteenth = max(1, steps_per_beat // 4)
     n = max(len(length), 1)
-    onsets = (np.asarray(rolls) == ONSET).any(axis=(1, 3))
+    onsets = (rolls == ONSET).any(axis=(1, 3))
+    sounding = top_pitch(rolls) >= 0  # [N, T, S]
+    steps = sounding.shape[-1]
+    before = (start > 0) & sounding[sample, track, np.maximum(start - 1, 0)]
+    end = start + length
+    after = (end < steps) & sounding[sample, track, np.minimum(end, steps - 1)]
+    is_sixteenth = length == sixteenth
     return {
-        "sixteenth_share": float((length == sixteenth).sum() / n) if steps_per_beat >= 4 else 0.0,
+        "sixteenth_share": float(is_sixteenth.sum() / n) if steps_per_beat >= 4 else 0.0,
+        "passing_sixteenth_share": (
+            float((is_sixteenth & before & after).sum() / n) if steps_per_beat >= 4 else 0.0
+        ),
         "long_note_share": float((length >= 2 * steps_per_beat).sum() / n),
         "onset_step_share": float(onsets.mean()) if onsets.size else float("nan"),
+        "short_rests_per_note": _short_rests(sounding, max(1, steps_per_beat // 2)) / n,
     }
+
+
+def _short_rests(sounding: np.ndarray, longest: int) -> int:
+    """Silent runs of at most ``longest`` steps with the voice sounding on both sides."""
+    flat = sounding.reshape(-1, sounding.shape[-1]).astype(np.int8)
+    edges = np.diff(flat, axis=1)  # -1: a note ends (silence starts), +1: sound resumes
+    count = 0
+    for row in range(len(flat)):
+        stops = np.flatnonzero(edges[row] == -1)
+        resumes = np.flatnonzero(edges[row] == 1)
+        if not len(stops) or not len(resumes):
+            continue
+        nxt = np.searchsorted(resumes, stops)  # the first resume after each stop
+        ok = nxt < len(resumes)
+        count += int(((resumes[nxt[ok]] - stops[ok]) <= longest).sum())
+    return count
 
 
 def note_length_profile(
@@ -78,7 +112,7 @@ def note_length_profile(
     ref_shares = length_shares(reference, steps_per_beat)
     ratios = {
         key: (gen_shares[key] / ref_shares[key]) if ref_shares[key] else float("nan")
-        for key in ("sixteenth_share", "long_note_share")
+        for key in ("sixteenth_share", "passing_sixteenth_share", "long_note_share")
     }
     return {
         "js_per_voice": per_voice,

@@ -65,6 +65,12 @@ class VoiceDecoding:
     see models/bach-default.md for the measurements)."""
 
     sounding_threshold: float = 0.2
+    # A sounding voice falls silent only below this (hysteresis). The network's frame mass
+    # dips to 0.15-0.2 where one note hands over to the next; read with one threshold, the
+    # voice stopped there for a step or two and re-entered, often with a one-step note:
+    # rests and "sixteenths" Bach never writes (see models/bach-default.md). Equal to
+    # ``sounding_threshold``: no hysteresis.
+    sounding_release: float = 0.05
     fade_ratio: float = 2.0
     shortest_note: int = 2  # steps before a sounding voice may move on the grid
     onset_grid: int = 2  # steps; 1 lets a sounding voice move on any step
@@ -79,6 +85,8 @@ class VoiceDecoding:
     def __post_init__(self) -> None:
         if self.refine_rounds < 0:
             raise ValueError(f"refine_rounds must be >= 0, got {self.refine_rounds}")
+        if not 0 <= self.sounding_release <= self.sounding_threshold <= 1:
+            raise ValueError("need 0 <= sounding_release <= sounding_threshold <= 1")
         if self.shortest_note < 1 or self.onset_grid < 1:
             raise ValueError("shortest_note and onset_grid must be >= 1")
 
@@ -123,16 +131,35 @@ class VoiceRules:
         self.moves = (prev >= 0) & sounding & (tops != prev)  # [V, N, S]
         self.tops = tops
 
-    def banned(self, current: np.ndarray, step: int) -> np.ndarray:
+    def banned(
+        self,
+        current: np.ndarray,
+        step: int,
+        last: np.ndarray | None = None,
+        last_step: np.ndarray | None = None,
+    ) -> np.ndarray:
         """``[N, P]``: pitch rows a new note at ``step`` may not take, given the voice's
-        ``current`` pitch (``[N]``, -1 = silent at the previous step)."""
+        ``current`` pitch (``[N]``, -1 = silent at the previous step).
+
+        ``last`` and ``last_step`` (``[N]``): the voice's last sounding pitch and the step
+        it sounded on (-1: not yet); default ``current`` at ``step - 1``. A voice that
+        rests between two notes moves from its last note, and a rest does not hide
+        consecutive fifths from a teacher (or from `studio.ml.quality`'s count).
+        """
         cand = self.cand[None, :]
         out = (cand < self.floor[:, step, None]) | (cand > self.ceiling[:, step, None])
-        moving = self.moves[:, :, step] & (current >= 0)[None, :]  # [V, N]
+        if last is None or last_step is None or (last_step == step - 1).all():
+            last, prev = current, self.prev[:, :, step]  # every row sounded a step ago
+            moving = self.moves[:, :, step] & (current >= 0)[None, :]  # [V, N]
+        else:
+            # Where each settled voice was when this one last sounded.
+            rows = np.arange(len(last))
+            prev = np.where(last_step >= 0, self.tops[:, rows, np.maximum(last_step, 0)], -1)
+            now = self.tops[:, :, step]
+            moving = (prev >= 0) & (now >= 0) & (now != prev) & (last >= 0)[None, :]
         if not moving.any():
             return out
-        prev = self.prev[:, :, step]
-        own_minus_other = current[None, :] - prev
+        own_minus_other = last[None, :] - prev
         before = np.where(self.below[:, None], own_minus_other, -own_minus_other) % 12
         # Intervals upper minus lower voice, as a teacher reads them: [V, N, P] (per step,
         # only where a voice moves: the whole [V, N, S, P] cost 2.7 ms a voice up front).
@@ -141,14 +168,23 @@ class VoiceRules:
         perfect_after = (after == 0) | (after == 7)
         # Similar and contrary motion alike: a teacher marks octave -> unison as well.
         consecutive = (before[:, :, None] == after) & perfect_after & moving[:, :, None]
-        return out | (consecutive.any(axis=0) & (cand != current[:, None]))
+        # Taking up the last note again is no motion, so never a consecutive.
+        return out | (consecutive.any(axis=0) & (cand != last[:, None]))
 
 
 def forbidden_pitches(
-    current: np.ndarray, step: int, fixed: Sequence[FixedVoice], n_pitches: int
+    current: np.ndarray,
+    step: int,
+    fixed: Sequence[FixedVoice],
+    n_pitches: int,
+    last: np.ndarray | None = None,
+    last_step: np.ndarray | None = None,
 ) -> np.ndarray:
     """``[N, P]``: pitch rows a new note at ``step`` may not take (see `VoiceRules`)."""
-    return VoiceRules(fixed, n_pitches).banned(np.asarray(current, np.int64), step)
+    last_rows = None if last is None else np.asarray(last, np.int64)
+    last_steps = None if last_step is None else np.asarray(last_step, np.int64)
+    rules = VoiceRules(fixed, n_pitches)
+    return rules.banned(np.asarray(current, np.int64), step, last_rows, last_steps)
 
 
 def decode_voice(
@@ -177,6 +213,9 @@ def decode_voice(
     rows = np.arange(n)
     current = np.full(n, -1, np.int64)
     age = np.zeros(n, np.int64)
+    # The voice's last sounding pitch and its step: the rules look through rests.
+    last_pitch = np.full(n, -1, np.int64)
+    last_step = np.full(n, -1, np.int64)
     rules = VoiceRules(fixed, p) if settings.rules and len(fixed) else None
     follow = known is not None and given_top is not None and given_onset is not None
     if follow:
@@ -199,6 +238,7 @@ def decode_voice(
         sounds = draws[0] < sharpen(sounding_p)
     else:
         sounds = sounding_p > settings.sounding_threshold
+    holds_on = sounding_p > settings.sounding_release  # where a sounding voice carries on
     tops = np.empty((n, s), np.int64)  # the voice's pitch row per step (-1 silent)
     starts = np.empty((n, s), bool)
     no_start = np.zeros(n, bool)
@@ -211,7 +251,7 @@ def decode_voice(
         sure_somewhere = strike_score.max(axis=2) > settings.offgrid_strike
     for step in range(s):
         previous = current
-        on = sounds[:, step]
+        on = sounds[:, step] | ((current >= 0) & holds_on[:, step])
         on_grid = step % settings.onset_grid == 0
         # A row may start a note when it sounds and is silent so far, or (on the grid)
         # has held its note long enough. Where none may (off the grid, every sounding
@@ -231,7 +271,7 @@ def decode_voice(
             score[rows, held_row] *= np.where(current >= 0, settings.repeat_penalty, 1.0)
             allowed_frame = frame[:, step]
             if rules is not None:
-                banned = rules.banned(current, step)
+                banned = rules.banned(current, step, last_pitch, last_step)
                 score[banned] = 0.0
                 # With every pitch banned (rare: boxed in by both neighbours) the rules yield.
                 boxed_in = ~(score > 0).any(axis=1)
@@ -268,6 +308,9 @@ def decode_voice(
             offgrid_note = np.where(start, not on_grid, offgrid_note)
         tops[:, step] = current
         starts[:, step] = start
+        sounding = current >= 0
+        last_pitch = np.where(sounding, current, last_pitch)
+        last_step = np.where(sounding, step, last_step)
     # A note starts only where the voice sounds, so ONSET overwrites HOLD cells.
     for cells, value in ((tops >= 0, HOLD), (starts, ONSET)):
         row, step = np.nonzero(cells)

@@ -64,3 +64,24 @@ def test_grouped_folds_do_not_reward_recognising_a_source() -> None:
     grouped = c2st.two_sample_accuracy(a, b, c2st._train_features, 0, 5, ga, gb)
     assert mixed.accuracy >= 0.8
     assert grouped.accuracy <= 0.7
+
+
+def test_every_feature_has_a_name() -> None:
+    rolls = _rolls(np.random.default_rng(5), 2, 2)
+    assert len(c2st.feature_names(4)) == c2st.window_features(rolls, 4).shape[1]
+
+
+def test_giveaways_name_what_tells_two_sets_apart() -> None:
+    rng = np.random.default_rng(6)
+    quavers, minims = _rolls(rng, 40, 2), _rolls(rng, 40, 8)
+    top = c2st.feature_giveaways(quavers, minims, steps_per_beat=4, top=3)
+    assert len(top) == 3
+    first = top[0]
+    assert first["auc"] in (0.0, 1.0)  # a perfect tell on its own
+    # Quavers start more notes per step than minims in every voice; the tell says which way.
+    every = c2st.feature_giveaways(quavers, minims, steps_per_beat=4, top=100)
+    assert len(every) == len(c2st.feature_names(4))
+    per_step = next(r for r in every if r["feature"] == "A: notes per step")
+    assert per_step["auc"] == 1.0 and per_step["mean_a"] > per_step["mean_b"]
+    same = c2st.feature_giveaways(quavers[:20], quavers[20:], steps_per_beat=4)
+    assert all(abs(float(r["auc"]) - 0.5) < 0.35 for r in same)

@@ -59,6 +59,19 @@ def test_length_shares() -> None:
     shares = quality.length_shares(r[None], steps_per_beat=4)
     assert shares["sixteenth_share"] == 0.5
     assert shares["long_note_share"] == 0.25
+    # The first sixteenth starts the window; the second sits between two notes.
+    assert shares["passing_sixteenth_share"] == 0.25
+    assert shares["short_rests_per_note"] == 0.0
+
+
+def test_short_notes_beside_rests_are_not_passing_notes() -> None:
+    # A voice that drops out for a sixteenth before each new note, and re-enters with a
+    # one-step note: the flicker of a decoding, not Bach's passing notes.
+    r = roll([[(60, 0, 3), (62, 4, 1), (64, 5, 3), (65, 9, 7)]])
+    shares = quality.length_shares(r[None], steps_per_beat=4)
+    assert shares["sixteenth_share"] == 0.25
+    assert shares["passing_sixteenth_share"] == 0.0
+    assert shares["short_rests_per_note"] == 2 / 4  # after the first note and the third
 
 
 def test_memorisation_is_transposition_invariant() -> None:

@@ -133,6 +133,24 @@ def test_a_sounding_voice_holds_a_note_for_the_shortest_note_at_least():
     assert line(voice) == [3, 3, 7, 7, 11, 11, 14, 14]
 
 
+def test_a_rest_does_not_hide_consecutive_octaves():
+    bass = fixed_line([0, 0, 2, 2], below=True)  # C, held, then D
+    # An octave over the C, a rest on step 1, then a new note on step 2 as the bass moves.
+    banned = forbidden_pitches(np.array([-1]), 2, [bass], P, last=[12], last_step=[0])[0]
+    assert banned[14]  # C -> D over C -> D: octaves across the rest
+    assert not banned[12]  # taking the C up again: no motion, no consecutive
+    assert not banned[16]  # to a third
+    # Without a last note (the voice's first), nothing is consecutive.
+    assert not forbidden_pitches(np.array([-1]), 2, [bass], P)[0][14]
+    # Read from the planes: the voice rests, then wants the octave D with the bass.
+    frame, onset = planes([12, -1, 14])
+    frame[0, 2, 16] = 0.5  # the third is the next choice
+    onset[0, 2, 16] = 0.5
+    free = VoiceDecoding(shortest_note=1, onset_grid=1)
+    voice = decode_voice(frame, onset, free, [fixed_line([0, 0, 2], below=True)])
+    assert line(voice) == [12, -1, 16]
+
+
 def test_a_sounding_voice_moves_on_the_onset_grid():
     frame, onset = planes([3, 3, 3, 5, 5, 5, 7, 7])  # the network moves off the beat
     anywhere = decode_voice(frame, onset, VoiceDecoding(shortest_note=1, onset_grid=1))
@@ -156,11 +174,28 @@ def test_off_the_grid_a_voice_moves_only_where_the_network_is_sure():
     assert starts(decode_voice(*planes(pitches, sure=0.9), never)) == [0, 2, 4]
 
 
+def test_a_sounding_voice_holds_through_the_dip_between_two_notes():
+    # The network's frame mass dips below the sounding threshold where one note hands
+    # over to the next: the voice holds on instead of resting for a sixteenth there.
+    frame, onset = planes([3, 3, 3, 3, 5, 5, 5, 5])
+    frame[0, 3, 3] = 0.15  # unsure for one step before the new note
+    settings = VoiceDecoding(shortest_note=1, onset_grid=2)
+    assert line(decode_voice(frame, onset, settings)) == [3, 3, 3, 3, 5, 5, 5, 5]
+    one_threshold = replace(settings, sounding_release=settings.sounding_threshold)
+    assert line(decode_voice(frame, onset, one_threshold)) == [3, 3, 3, -1, 5, 5, 5, 5]
+    # A voice the network is sure has stopped stops; a silent one needs the full threshold.
+    frame, onset = planes([-1, -1, 5, 5, 5, -1, -1, -1])
+    frame[0, 1, 5] = 0.15  # silent so far: not enough to start
+    assert line(decode_voice(frame, onset, settings)) == [-1, -1, 5, 5, 5, -1, -1, -1]
+
+
 def test_settings_are_checked():
     with pytest.raises(ValueError):
         VoiceDecoding(refine_rounds=-1)
     with pytest.raises(ValueError):
         VoiceDecoding(onset_grid=0)
+    with pytest.raises(ValueError):
+        VoiceDecoding(sounding_threshold=0.2, sounding_release=0.3)
 
 
 # ----------------------------------------------------------------------------- passes
