@@ -45,6 +45,7 @@ TRAIN_BATCH = (1, 1_000_000)  # beyond 256 also checked against the free memory
 TRAIN_BARS = (1, 64)
 STEPS_PER_BEAT = (1, 48)
 LEARNING_RATE = (0.0, 1.0)  # exclusive below
+LR_DECAYS = ("none", "linear", "cosine")  # studio.ml.train.LR_DECAYS (no torch here)
 LOSS_WEIGHT = (0.0, 1000.0)
 EVERY = (0, 10**9)
 KEEP_LAST = (1, 1000)
@@ -199,6 +200,26 @@ def build_parser() -> argparse.ArgumentParser:
             default=2e-4,
             help=f"learning rate of the {net} {rng(LEARNING_RATE, open_below=True)}",
         )
+    t.add_argument(
+        "--lr-decay",
+        choices=LR_DECAYS,
+        default="none",
+        help="decay both learning rates to --lr-final of them by the last step",
+    )
+    t.add_argument(
+        "--lr-decay-start",
+        type=ranged(int, (0, TRAIN_STEPS[1])),
+        default=0,
+        metavar="STEP",
+        help="the step the decay starts from (e.g. where a resumed run left off)",
+    )
+    t.add_argument(
+        "--lr-final",
+        type=ranged(float, LEARNING_RATE, open_below=True),
+        default=0.1,
+        help="the rates' share at the last step, with --lr-decay "
+        f"{rng(LEARNING_RATE, open_below=True)}",
+    )
     t.add_argument("--loss", choices=("hinge", "wgan-gp"), default="hinge", help="adversarial loss")
     t.add_argument(
         "--recon-weight",
@@ -422,6 +443,9 @@ def _train_config(args: argparse.Namespace) -> Any:
         batch_size=args.batch_size,
         lr_g=args.lr_g,
         lr_d=args.lr_d,
+        lr_decay=args.lr_decay,
+        lr_decay_start=args.lr_decay_start,
+        lr_final=args.lr_final,
         checkpoint_every=args.checkpoint_every,
         preview_every=0,
         metrics_every=args.metrics_every,

@@ -99,11 +99,22 @@ def test_train_prints_progress_and_writes_checkpoints(workspace, capsys):
             "1",
             "--metrics-every",
             "0",
+            "--lr-decay",
+            "cosine",
+            "--lr-decay-start",
+            "4",
+            "--lr-final",
+            "0.5",
         ]
     )
     out = capsys.readouterr().out
     assert code == 0
     assert "steps 5..6" in out and "step 6/6" in out and "finished (completed)" in out
+    # The decay ran from the resume point to half the default rates at the last step.
+    from studio.ml import checkpoint as ckpt
+
+    state, _ = ckpt.load_checkpoint(ckpt.latest_checkpoint(workspace["run"]))
+    assert state["opt_g"]["param_groups"][0]["lr"] == pytest.approx(2e-4 * 0.5)
 
 
 def test_train_dry_run_prints_parameters_and_flops(workspace, capsys):

@@ -87,6 +87,13 @@ class TrainConfig:
     batch_size: int = 32
     lr_g: float = 2e-4
     lr_d: float = 2e-4
+    # Learning-rate schedule: "none" (constant), "linear" or "cosine" decay of both rates
+    # from step ``lr_decay_start`` to ``lr_final`` of them at the last step. A GAN at a
+    # constant rate keeps swinging (models/bach-default.md, "Longer"); a decaying one
+    # can settle.
+    lr_decay: str = "none"
+    lr_decay_start: int = 0
+    lr_final: float = 0.1
     checkpoint_every: int = 500
     preview_every: int = 100
     metrics_every: int = 500
@@ -363,6 +370,21 @@ def _dist_info() -> tuple[int, int, int]:
     return world, rank, local
 
 
+LR_DECAYS = ("none", "linear", "cosine")
+
+
+def learning_rate_scale(config: TrainConfig, step: int) -> float:
+    """Factor on both learning rates at ``step`` (0-based), from ``config.lr_decay``."""
+    start = config.lr_decay_start
+    if config.lr_decay == "none" or step <= start:
+        return 1.0
+    done = min(1.0, (step - start) / max(1, config.steps - 1 - start))
+    end = config.lr_final
+    if config.lr_decay == "linear":
+        return 1.0 - (1.0 - end) * done
+    return end + (1.0 - end) * 0.5 * (1.0 + math.cos(math.pi * done))
+
+
 def _step_generator(seed: int, rank: int, step: int) -> torch.Generator:
     return torch.Generator().manual_seed((seed * 1_000_003 + rank * 7_919 + step) % (2**63))
 
@@ -610,6 +632,11 @@ class Trainer:
 
     def train_step(self, step: int) -> dict[str, float]:
         cfg, c = self.model_cfg, self.config
+        # Set every step (a resumed optimizer's state carries the rate it was saved with).
+        scale = learning_rate_scale(c, step)
+        for opt, base in ((self.opt_g, c.lr_g), (self.opt_d, c.lr_d)):
+            for group in opt.param_groups:
+                group["lr"] = base * scale
         real, mask, z, _ = self.make_batch(step, self.state.batch_size)
         cond = self.batch_conditions(step, len(real))
         cond2 = {k: torch.cat([v, v]) for k, v in cond.items()}
@@ -860,6 +887,15 @@ def train(config: TrainConfig, control: TrainControl | None = None) -> Iterator[
         value = getattr(config, name)
         if not (math.isfinite(value) and value > 0):
             raise TrainingError(f"learning rate {name} must be a positive number, got {value}")
+    if config.lr_decay not in LR_DECAYS:
+        raise TrainingError(
+            f"lr_decay must be one of {', '.join(LR_DECAYS)}, got {config.lr_decay!r}"
+        )
+    if not 0 < config.lr_final <= 1 or config.lr_decay_start < 0:
+        raise TrainingError(
+            f"need 0 < lr_final <= 1 and lr_decay_start >= 0, got {config.lr_final} and "
+            f"{config.lr_decay_start}"
+        )
     out = Path(config.out_dir)
     existing = ckpt.latest_checkpoint(out)
     if existing is not None and not config.resume:

@@ -265,3 +265,46 @@ def test_warm_start_refuses_weights_that_do_not_fit():
         tr.warm_start(target, {"weight": torch.zeros(5, 3, 3, 3), "bias": torch.zeros(4)})
     with pytest.raises(ValueError, match="lacks"):
         tr.warm_start(target, {"weight": torch.zeros(4, 3, 3, 3)})
+
+
+def test_learning_rate_schedules_run_from_the_start_step_to_the_final_share():
+    config = tr.TrainConfig(steps=12, lr_decay="linear", lr_decay_start=1, lr_final=0.1)
+    scales = [tr.learning_rate_scale(config, step) for step in range(12)]
+    assert scales[0] == scales[1] == 1.0  # constant up to the start step
+    assert scales[-1] == pytest.approx(0.1)
+    assert scales[6] == pytest.approx(0.55)  # halfway, linear
+    assert scales == sorted(scales, reverse=True)  # never rises
+    cosine = tr.TrainConfig(steps=12, lr_decay="cosine", lr_decay_start=1, lr_final=0.1)
+    assert tr.learning_rate_scale(cosine, 6) == pytest.approx(0.55)
+    assert tr.learning_rate_scale(cosine, 2) > scales[2]  # cosine stays high longer
+    assert tr.learning_rate_scale(cosine, 11) == pytest.approx(0.1)
+    assert tr.learning_rate_scale(tr.TrainConfig(steps=12), 11) == 1.0
+
+
+def test_a_decaying_run_ends_at_the_final_rate_also_after_a_resume(chorales, cache_dir, tmp_path):
+    def run(out, **extra):
+        config = tiny_config(
+            chorales,
+            out,
+            cache_dir,
+            steps=6,
+            checkpoint_every=3,
+            lr_g=1e-3,
+            lr_d=2e-3,
+            lr_decay="linear",
+            lr_final=0.25,
+            **extra,
+        )
+        return config, _run(config)
+
+    config, _ = run(tmp_path / "run")
+    state, _ = ckpt.load_checkpoint(ckpt.latest_checkpoint(tmp_path / "run"))
+    assert state["opt_g"]["param_groups"][0]["lr"] == pytest.approx(1e-3 * 0.25)
+    assert state["opt_d"]["param_groups"][0]["lr"] == pytest.approx(2e-3 * 0.25)
+    # Resumed past its end with more steps, the rate follows the longer schedule.
+    config.steps, config.resume = 9, True
+    _run(config)
+    state, _ = ckpt.load_checkpoint(ckpt.latest_checkpoint(tmp_path / "run"))
+    assert state["opt_g"]["param_groups"][0]["lr"] == pytest.approx(1e-3 * 0.25)
+    with pytest.raises(TrainingError, match="lr_decay"):
+        _run(tiny_config(chorales, tmp_path / "bad", cache_dir, lr_decay="step"))
