@@ -220,6 +220,26 @@ def test_training_settings_are_remembered(qtbot):
     assert config.lr_g == pytest.approx(0.0003)
     assert config.threads >= 1
     assert "generator" in form.steps.toolTip().lower()
+    assert config.lr_decay == "none"  # constant rates unless asked
+
+
+def test_settling_slows_both_rates_over_the_second_half(qtbot):
+    from studio.ml.train import learning_rate_scale
+    from studio.ui.panels.training_settings import TrainingSettingsForm
+
+    form = TrainingSettingsForm()
+    qtbot.addWidget(form)
+    form.set_values(steps=1000)
+    form.lr_settle.click()  # the user ticks "Settle over the second half"
+    config = form.config("bach-chorales", "/tmp/out")
+    assert (config.lr_decay, config.lr_decay_start) == ("linear", 500)
+    assert learning_rate_scale(config, 499) == 1.0
+    assert learning_rate_scale(config, 999) == pytest.approx(config.lr_final)
+    again = TrainingSettingsForm()  # remembered
+    qtbot.addWidget(again)
+    assert again.lr_settle.isChecked()
+    again.lr_settle.click()
+    assert again.config("bach-chorales", "/tmp/out").lr_decay == "none"
 
 
 def song_with_melody() -> Song:

@@ -333,6 +333,8 @@ class TrainingPanel(QWidget):
             str(saved.get("data", self.data_box.source())), str(run_dir), resume=True
         )
         kept = ("preset", "batch_size", "lr_g", "lr_d", "seed", "mapping", "bars", "loss")
+        # A run that was settling keeps its schedule (older runs have none saved).
+        kept += ("lr_decay", "lr_decay_start", "lr_final")
         shape = ("steps_per_beat", "key_conditioning", "phrase_conditioning")  # the networks'
         for key in (*kept, *shape):
             if key in saved and hasattr(config, key):

@@ -60,6 +60,12 @@ TOOLTIPS = {
         "How quickly the critic sharpens its ear. Keep it close to the generator's\n"
         "rate so that neither side runs away from the other."
     ),
+    "lr_settle": (
+        "Lower both learning rates step by step over the second half of the run, to a\n"
+        "tenth of their value at the last step. At a constant rate a GAN keeps swinging\n"
+        "between better and worse music; slowing down lets it settle on one.\n"
+        "(pianola train --lr-decay linear --lr-decay-start STEPS/2)"
+    ),
     "checkpoint_every": (
         "How often the model is saved to disk. You can stop at any time, resume\n"
         "later, or generate music from any saved stage."
@@ -128,6 +134,7 @@ class TrainingSettingsForm(QWidget):
         self.batch_size = _spin(1, 4096, defaults.batch_size, 8)
         self.lr_g = _rate(defaults.lr_g)
         self.lr_d = _rate(defaults.lr_d)
+        self.lr_settle = QCheckBox("Settle over the second half")
         self.checkpoint_every = _spin(1, 1_000_000, defaults.checkpoint_every, 100, " steps")
         self.preview_every = _spin(1, 1_000_000, defaults.preview_every, 50, " steps")
         self.metrics_every = _spin(1, 1_000_000, defaults.metrics_every, 100, " steps")
@@ -153,6 +160,7 @@ class TrainingSettingsForm(QWidget):
             ("batch_size", "Batch size", self.batch_size),
             ("lr_g", "Generator learning rate", self.lr_g),
             ("lr_d", "Critic learning rate", self.lr_d),
+            ("lr_settle", "Slow down", self.lr_settle),
             ("checkpoint_every", "Save a checkpoint every", self.checkpoint_every),
             ("preview_every", "New preview every", self.preview_every),
             ("metrics_every", "Measure quality every", self.metrics_every),
@@ -176,12 +184,14 @@ class TrainingSettingsForm(QWidget):
         self.preset.currentIndexChanged.connect(self._on_changed)
         self.device.currentIndexChanged.connect(self._on_changed)
         self.phrase_conditioning.toggled.connect(self._on_changed)
+        self.lr_settle.toggled.connect(self._on_changed)
         self.runs_folder.editingFinished.connect(self._on_changed)
 
     # -- config ---------------------------------------------------------------------------
     def config(self, data: str, out_dir: str, resume: bool = False) -> Any:
         from studio.ml.train import TrainConfig
 
+        settle = self.lr_settle.isChecked()
         return TrainConfig(
             data=data,
             out_dir=out_dir,
@@ -190,6 +200,9 @@ class TrainingSettingsForm(QWidget):
             batch_size=self.batch_size.value(),
             lr_g=self.lr_g.value(),
             lr_d=self.lr_d.value(),
+            lr_decay="linear" if settle else "none",
+            lr_decay_start=self.steps.value() // 2 if settle else 0,
+            lr_final=0.1,
             checkpoint_every=self.checkpoint_every.value(),
             preview_every=self.preview_every.value(),
             metrics_every=self.metrics_every.value(),
@@ -231,8 +244,8 @@ class TrainingSettingsForm(QWidget):
             if index >= 0:
                 combo.setCurrentIndex(index)
         self.runs_folder.setText(str(settings.value("runs_folder", self.runs_folder.text(), str)))
-        phrases = settings.value("phrase_conditioning", False, bool)  # Qt reads "true" etc.
-        self.phrase_conditioning.setChecked(bool(phrases))
+        for name, box in self._named_boxes():
+            box.setChecked(bool(settings.value(name, False, bool)))  # Qt reads "true" etc.
         settings.endGroup()
 
     def save(self) -> None:
@@ -243,7 +256,8 @@ class TrainingSettingsForm(QWidget):
         settings.setValue("preset", self.preset.currentData())
         settings.setValue("device", self.device.currentData())
         settings.setValue("runs_folder", self.runs_folder.text())
-        settings.setValue("phrase_conditioning", self.phrase_conditioning.isChecked())
+        for name, box in self._named_boxes():
+            settings.setValue(name, box.isChecked())
         settings.endGroup()
 
     def _named_spins(self) -> list[tuple[str, QSpinBox | QDoubleSpinBox]]:
@@ -258,6 +272,9 @@ class TrainingSettingsForm(QWidget):
             "seed",
         )
         return [(n, getattr(self, n)) for n in names]
+
+    def _named_boxes(self) -> list[tuple[str, QCheckBox]]:
+        return [("phrase_conditioning", self.phrase_conditioning), ("lr_settle", self.lr_settle)]
 
     def _spins(self) -> list[QSpinBox | QDoubleSpinBox]:
         return [s for _, s in self._named_spins()]
