@@ -211,7 +211,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=ranged(int, (0, TRAIN_STEPS[1])),
         default=0,
         metavar="STEP",
-        help="the step the decay starts from (e.g. where a resumed run left off)",
+        help="the step the decay starts from (e.g. where a resumed run left off) "
+        f"{rng((0, TRAIN_STEPS[1]))}",
     )
     t.add_argument(
         "--lr-final",
