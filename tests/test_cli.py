@@ -224,6 +224,10 @@ def test_evaluate_json(workspace, capsys):
     report = json.loads(capsys.readouterr().out)
     assert "held-out" in report["reference"]
     assert set(report["generated"]) >= {"empty_bar_rate", "qualified_note_rate", "polyphony"}
+    # The flicker checks are in every evaluation; the held-out chorales have no short rests.
+    assert 0.0 <= report["generated"]["passing_sixteenth_share"] <= 1.0
+    assert report["generated"]["short_rests_per_note"] >= 0.0
+    assert report["reference_metrics"]["short_rests_per_note"] == 0.0
     assert report["tasks"]["harmonize"]["melody_kept"] is True
     assert "pitch_class_hist_distance" in report["distances"]
     code = cli.main(["evaluate", "--model", str(workspace["run"]), "--samples", "8"])

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from studio.ml import quality
 from studio.ml.data import DatasetScan, scan_dataset
 from studio.ml.errors import DatasetError
 from studio.ml.generation import SamplingOptions
@@ -170,6 +171,12 @@ def evaluate_model(
     cfg = model.config
     mapping = model.meta.get("data", {}).get("mapping", "")
     result = compare(gen, ref, cfg.steps_per_bar, model.lowest_pitch, mapping)
+    # Short notes and rests that are a decoding's flicker rather than music (see
+    # `quality.length_shares`): shown in every evaluation, not only with --c2st.
+    for side, rolls in (("generated", gen), ("reference", ref)):
+        shares = quality.length_shares(rolls, cfg.steps_per_beat)
+        for key in ("passing_sixteenth_share", "short_rests_per_note"):
+            result[side][key] = shares[key]
     report: dict[str, Any] = {
         "model": model.path,
         "reference": described,
