@@ -279,6 +279,9 @@ def test_learning_rate_schedules_run_from_the_start_step_to_the_final_share():
     assert tr.learning_rate_scale(cosine, 2) > scales[2]  # cosine stays high longer
     assert tr.learning_rate_scale(cosine, 11) == pytest.approx(0.1)
     assert tr.learning_rate_scale(tr.TrainConfig(steps=12), 11) == 1.0
+    from studio import cli  # offers the same schedules without importing torch
+
+    assert cli.LR_DECAYS == tr.LR_DECAYS
 
 
 def test_a_decaying_run_ends_at_the_final_rate_also_after_a_resume(chorales, cache_dir, tmp_path):

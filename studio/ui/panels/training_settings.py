@@ -183,8 +183,8 @@ class TrainingSettingsForm(QWidget):
             spin.valueChanged.connect(self._on_changed)
         self.preset.currentIndexChanged.connect(self._on_changed)
         self.device.currentIndexChanged.connect(self._on_changed)
-        self.phrase_conditioning.toggled.connect(self._on_changed)
-        self.lr_settle.toggled.connect(self._on_changed)
+        for _name, box in self._named_boxes():
+            box.toggled.connect(self._on_changed)
         self.runs_folder.editingFinished.connect(self._on_changed)
 
     # -- config ---------------------------------------------------------------------------
