@@ -351,7 +351,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--key",
         default=None,
-        help='key to write in, e.g. "G minor", "C", "F# major", "Bb minor" (default: any)',
+        help='key to write in, e.g. "G minor", "C", "F# major", "Bb minor" (default: any: '
+        "a key drawn from the keys of the model's training music)",
     )
     g.add_argument(
         "--time-signature",

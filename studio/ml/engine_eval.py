@@ -157,6 +157,27 @@ def key_requests(
     return out
 
 
+def any_key_request(model: Any, samples: int, seed: int, bars: int = 4) -> dict | None:
+    """Asked for no key: how far the keys of ``samples`` variations lie from the keys of
+    the model's training windows, as the network writes them and as served (moved to
+    keys drawn from those; `studio.ml.keying.any_key_variations`). None for a model file
+    without its training keys."""
+    from studio.ml.keying import key_prior, key_spread
+    from studio.ml.sample import generate
+
+    prior = key_prior(model.meta)
+    if prior is None:
+        return None
+    request = generation.GenerationRequest("generate", bars=bars, variations=samples, seed=seed)
+    served = [s for r in generation.run(request, model=model, drafts=False) for s in r.songs]
+    own = generate(model, bars=bars, variations=samples, seed=seed)
+    return {
+        "samples": samples,
+        "network": key_spread(own, prior),
+        "served": key_spread(served, prior),
+    }
+
+
 def _key_share(model: Any, songs: list[Any], wanted: Any) -> float:
     rolls = _stack([song_to_roll(song, model.spec) for song in songs])
     return quality.key_agreement(rolls, model.lowest_pitch, wanted)
@@ -346,6 +367,21 @@ def markdown(report: dict) -> str:
                 "- the network's first draw alone: "
                 + "; ".join(f"{k} {v:.0%}" for k, v in asked["network_shares"].items())
             )
+    spread = report.get("any_key")
+    if spread:
+        net, srv = spread["network"], spread["served"]
+        lines += [
+            "",
+            f"No key asked ({spread['samples']} variations, 4 bars): keys against the training"
+            " windows' (JS distance, 0 same to 1 disjoint; share in keys that hold >= 2% of"
+            " the training windows; share in minor):",
+            "",
+            f"- the network's own: {net['js_distance']:.2f}; {net['common_key_share']:.0%}; "
+            f"{net['minor_share']:.0%} minor (training {net['prior_minor_share']:.0%})",
+            f"- as served (post-processing: moved to keys drawn from the training windows', in"
+            f" the network's mode): {srv['js_distance']:.2f}; {srv['common_key_share']:.0%}; "
+            f"{srv['minor_share']:.0%} minor",
+        ]
     lines += ["", "Keys the samples come out in (Krumhansl estimate, top 6):", ""]
     for name in report["decodings"]:
         top = list(report["results"][name]["keys"].items())[:6]
@@ -425,6 +461,7 @@ def engine_report(
     served = asked.get("served", {})
     if asked:
         say(f"key requests measured ({time.perf_counter() - t0:.0f} s)")
+    any_key = any_key_request(model, 4 * key_samples, seed) if key_samples else None
     return {
         "model": model.path,
         "samples": samples,
@@ -446,4 +483,5 @@ def engine_report(
             "network_shares": asked.get("network", {}),
             "met": bool(served) and min(served.values()) >= TARGETS["key_agreement"],
         },
+        "any_key": any_key,
     }

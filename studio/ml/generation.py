@@ -557,7 +557,7 @@ def _songs(
             lambda cands: draw(cands, voicing),
             list(seeds),
             wanted,
-            [(lo - 2, hi + 2) for lo, hi in voice_ranges(model)],
+            _key_ranges(model),
             # A one-pass draft is tonally vague (refinement settles the key), so only the
             # mode screen of a keyless model uses it; a told network is mostly right at once.
             screen=(
@@ -602,6 +602,8 @@ def _songs(
         assert song is not None and r.region is not None
         start, end = r.region
         songs = sample.infill(model, song, start, end, tracks=infilled_tracks(r, model), **common)
+    if r.mode == "generate" and wanted is None and fit_key:
+        songs = _in_any_key(model, songs, seeds, notes)
     if r.mode != "generate" and r.tempo is not None:
         from studio.core.song import TempoChange
 
@@ -611,6 +613,27 @@ def _songs(
         for k, s in enumerate(songs):
             s.title = r.title if len(seeds) == 1 else f"{r.title} ({seeds[k]})"
     return songs
+
+
+def _in_any_key(
+    model: LoadedModel, songs: list[Song], seeds: Sequence[int], notes: list[str] | None
+) -> list[Song]:
+    """Music asked for in no key, moved to keys drawn from the model's training music
+    (`studio.ml.keying.any_key_variations`); as written for files without their keys."""
+    from studio.ml.keying import any_key_variations, key_prior
+
+    prior = key_prior(model.meta)
+    if prior is None:
+        return songs
+    fit = any_key_variations(songs, seeds, prior, _key_ranges(model))
+    if notes is not None:
+        notes.append(fit.message)
+    return fit.songs
+
+
+def _key_ranges(model: LoadedModel) -> list[tuple[float, float]]:
+    """Where a transposed voice may go: its usual range and a whole tone either side."""
+    return [(lo - 2, hi + 2) for lo, hi in voice_ranges(model)]
 
 
 def run(
@@ -724,7 +747,37 @@ def interpolate(
             on_pass=meter.on_pass,
             time_signature=request_metre(request, model),
         )
+    notes = list(request_notes(request, model))
+    songs = _interpolation_in_any_key(model, songs, (request.seed, seed_b), notes)
     if progress is not None:
         progress(1.0, "Done")
-    notes = tuple(request_notes(request, model))
-    return GenerationResult("refined", True, tuple(songs), (), 0, None, notes)
+    return GenerationResult("refined", True, tuple(songs), (), 0, None, tuple(notes))
+
+
+def _interpolation_in_any_key(
+    model: LoadedModel, songs: list[Song], seeds: tuple[int, int], notes: list[str]
+) -> list[Song]:
+    """The steps of an interpolation moved as its two ends are when made as variations
+    (`_in_any_key`): each step by the shift of the nearer end, so the morph starts and
+    ends on the two variations as the composer heard them."""
+    from studio.ml.keying import key_prior, prior_shift, transpose_song
+
+    prior = key_prior(model.meta)
+    if prior is None or not songs:
+        return songs
+    ends = []
+    for song, seed in ((songs[0], seeds[0]), (songs[-1], seeds[1])):
+        moved = prior_shift(song, prior, seed, _key_ranges(model))
+        ends.append((moved[0], moved[2].name) if moved is not None else (0, None))
+    half = (len(songs) + 1) // 2
+    out = [
+        transpose_song(song, ends[k >= half][0]) if ends[k >= half][0] else song
+        for k, song in enumerate(songs)
+    ]
+    named = [f"{name} ({shift:+d})" for shift, name in ends if name is not None]
+    if named:
+        notes.append(
+            "any key: each step moved as the nearer end's variation was, to a key drawn "
+            f"from the keys of this model's training music (post-processing): {' / '.join(named)}"
+        )
+    return out

@@ -28,6 +28,7 @@ import numpy as np
 
 from studio.core.keys import MAJOR_PROFILE, MINOR_PROFILE, Key, key_scores, pitch_class_weights
 from studio.core.song import Notes, Song
+from studio.ml.quality import js_distance
 
 
 def _centred_profiles() -> np.ndarray:
@@ -236,3 +237,122 @@ def keyed_variations(
             f"were transposed anyway"
         )
     return KeyFit([f[0] for f in ordered], shifts, in_mode, drawn, message)
+
+
+# ------------------------------------------------------------------ any key: the data's keys
+# The training windows are transposed at random (`Trainer.transpose`), so the key a network
+# writes in carries no information: asked for no key, the bundled model leaned to C#, E,
+# F# and Ab major, keys a chorale seldom uses. "Any key" therefore means a key drawn from
+# the keys of the model's own training music, in the mode the network chose.
+KEY_PRIOR_STREAM = 0x4B45  # keeps the key draw's random stream apart from the music's
+
+
+def key_counts(labels: np.ndarray) -> list[int]:
+    """Windows per key (`Key.index`, 24 entries) from `window_key_labels` labels."""
+    labels = np.asarray(labels, dtype=np.int64)
+    return [int(v) for v in np.bincount(labels[labels >= 0], minlength=24)[:24]]
+
+
+def key_prior(meta: dict) -> np.ndarray | None:
+    """The 24 key counts of a model's training windows (checkpoint metadata
+    ``data.key_counts``), or None for files made before they were recorded."""
+    counts = meta.get("data", {}).get("key_counts") if isinstance(meta, dict) else None
+    if not isinstance(counts, list) or len(counts) != 24:
+        return None
+    prior = np.asarray(counts, dtype=float)
+    return prior if np.all(prior >= 0) and prior.sum() > 0 else None
+
+
+def drawn_key(song: Song, prior: np.ndarray, seed: int) -> tuple[Key, Key] | None:
+    """(the key ``song`` is in, a key drawn for it from ``prior`` in the same mode), or
+    None when the song is silent or the prior has no key of that mode."""
+    scores = song_key_scores(song)
+    if not np.any(scores):
+        return None
+    found = Key.from_index(int(np.argmax(scores)))
+    base = 12 if found.mode == "minor" else 0
+    weights = prior[base : base + 12]
+    if weights.sum() <= 0:
+        return None
+    rng = np.random.default_rng([int(seed), KEY_PRIOR_STREAM])
+    tonic = int(rng.choice(12, p=weights / weights.sum()))
+    return found, Key(tonic, found.mode)
+
+
+def prior_shift(
+    song: Song,
+    prior: np.ndarray,
+    seed: int,
+    ranges: Sequence[tuple[float, float]] | None = None,
+) -> tuple[int, Key, Key] | None:
+    """(shift, the song's key, the drawn key): of the shifts that move the song to the
+    drawn key, the one that leaves its tracks least outside ``ranges``, the smaller on a
+    tie; None when it stays as it is (silent, no key of its mode in the prior, or every
+    such shift takes it further out of range than it is)."""
+    drawn = drawn_key(song, prior, seed)
+    if drawn is None:
+        return None
+    found, wanted = drawn
+    shift = min(tonic_shifts(found, wanted), key=lambda v: _outside(song, v, ranges))
+    if _outside(song, shift, ranges) > _outside(song, 0, ranges):
+        return None
+    return shift, found, wanted
+
+
+def _outside(song: Song, shift: int, ranges: Sequence[tuple[float, float]] | None) -> float:
+    """Semitones by which the tracks of ``song`` moved ``shift`` would lie outside
+    ``ranges`` (and MIDI's 0-127), summed over tracks."""
+    total = 0.0
+    for k, track in enumerate(song.tracks):
+        if track.is_drum or not len(track.notes):
+            continue
+        lo = int(track.notes.pitch.min()) + shift
+        hi = int(track.notes.pitch.max()) + shift
+        r_lo, r_hi = ranges[k] if ranges is not None and k < len(ranges) else (0, 127)
+        total += max(0.0, r_lo - lo) + max(0.0, hi - r_hi)
+        total += 1000.0 * (max(0, -lo) + max(0, hi - 127))  # never off the keyboard
+    return total
+
+
+def any_key_variations(
+    songs: Sequence[Song],
+    seeds: Sequence[int],
+    prior: np.ndarray,
+    ranges: Sequence[tuple[float, float]] | None = None,
+) -> KeyFit:
+    """Each variation moved to a key drawn (by its own seed) from ``prior`` in the mode it
+    was written in; a variation no shift fits keeps its key. Post-processing, said so."""
+    out, shifts, moves = [], [], []
+    for song, seed in zip(songs, seeds, strict=True):
+        moved = prior_shift(song, prior, seed, ranges)
+        shift = moved[0] if moved is not None else 0
+        out.append(transpose_song(song, shift) if shift else song)
+        shifts.append(shift)
+        moves.append(f"{moved[2].name} ({shift:+d})" if moved is not None else "kept")
+    message = (
+        "any key: each variation moved to a key drawn from the keys of this model's "
+        "training music, in the mode the network wrote (post-processing): " + ", ".join(moves)
+    )
+    if "kept" in moves:
+        message += " (kept: silent, or any shift would take the voices out of range)"
+    in_mode = len(out)
+    return KeyFit(out, shifts, in_mode, len(out), message)
+
+
+def key_spread(songs: Sequence[Song], prior: np.ndarray) -> dict[str, float]:
+    """How far the keys ``songs`` are in lie from ``prior``'s: the Jensen-Shannon distance
+    (base 2, 0 same to 1 disjoint) of the two 24-key distributions, the share of songs in
+    a key that holds at least 2% of the prior, and the share in minor (songs and prior)."""
+    found = np.zeros(24)
+    for song in songs:
+        key = song_key(song)
+        if key is not None:
+            found[key.index] += 1
+    q = np.asarray(prior, dtype=float)
+    p, q = found / max(1.0, found.sum()), q / max(1e-12, float(q.sum()))
+    return {
+        "js_distance": js_distance(found, q),
+        "common_key_share": float(p[q >= 0.02].sum()),
+        "minor_share": float(p[12:].sum()),
+        "prior_minor_share": float(q[12:].sum()),
+    }

@@ -66,6 +66,7 @@ from studio.ml.errors import (
     OutOfMemoryTrainingError,
     TrainingError,
 )
+from studio.ml.keying import key_counts
 from studio.ml.models import (
     ARCH_VERSION,
     Discriminator,
@@ -561,6 +562,8 @@ class Trainer:
             # The metres the windows were in: generation in another one says so.
             "metres": [[int(v) for v in m.split("/")] for m in self.scan.metres],
             "key_conditioning": self.config.key_conditioning,
+            # The keys of the (untransposed) training windows: "any key" draws from them.
+            "key_counts": key_counts(self.windows.key),
             "phrase_conditioning": self.config.phrase_conditioning,
             # Where this music puts its phrase ends in the bar, per metre: "a cadence
             # every N bars" lands there (`studio.ml.phrases.cadence_step`).

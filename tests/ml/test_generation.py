@@ -12,7 +12,7 @@ import pytest
 from studio.core.midi_io import load_midi
 from studio.core.song import Song, TempoChange, TimeSignature
 from studio.ml import generation as gen
-from studio.ml import sample
+from studio.ml import keying, sample
 from studio.ml.data import find_midi_files
 from studio.ml.voicing import VoiceDecoding
 
@@ -85,7 +85,11 @@ def test_variation_k_is_seed_plus_k_whatever_the_batch(tiny, monkeypatch):
 def test_the_engine_functions_follow_the_same_seed_rule(tiny):
     songs = final_songs(gen.GenerationRequest("generate", bars=2, variations=2, seed=3), tiny)
     direct = sample.generate(tiny, bars=2, variations=2, seed=3)
-    assert [notes_of(s) for s in songs] == [notes_of(s) for s in direct]
+    # The service adds one thing, the key of "any key" (post-processing, by seed).
+    prior = keying.key_prior(tiny.meta)
+    assert prior is not None
+    moved = keying.any_key_variations(direct, [3, 4], prior, gen._key_ranges(tiny)).songs
+    assert [notes_of(s) for s in songs] == [notes_of(s) for s in moved]
 
 
 def test_sampling_defaults_are_the_engines():

@@ -104,7 +104,8 @@ SETTING_KEYS = (
 )
 KEY_TIP = (
     "The key New writes in: your song's key (read from its key signature, else\n"
-    "estimated from its notes), any key the model likes, or a key you choose."
+    "estimated from its notes), any key (one drawn from the keys of the music the\n"
+    "model learnt, in the mode it writes), or a key you choose."
 )
 MORPH_TIP = (
     "Select two 'New' variations (click, then Ctrl-click) to hear the music morph\n"
