@@ -229,6 +229,13 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"weight of the reconstruction loss {rng(LOSS_WEIGHT)}",
     )
     t.add_argument(
+        "--voice-leading-weight",
+        type=ranged(float, LOSS_WEIGHT),
+        default=0.0,
+        help="weight of a loss on the parallel fifths and octaves the generator's pitch "
+        f"probabilities imply, between adjacent voices {rng(LOSS_WEIGHT)} (default: 0, off)",
+    )
+    t.add_argument(
         "--cadence-weight",
         type=ranged(float, LOSS_WEIGHT),
         default=4.0,
@@ -464,6 +471,7 @@ def _train_config(args: argparse.Namespace) -> Any:
         n_critic=5 if args.loss == "wgan-gp" else 1,
         recon_weight=args.recon_weight,
         cadence_weight=args.cadence_weight,
+        voice_leading_weight=args.voice_leading_weight,
         adv_weight=args.adv_weight,
         keep_last=args.keep_last,
         threads=args.threads,
@@ -590,7 +598,8 @@ def _print_event(event: Any, every: int) -> None:
             print(
                 f"step {event.step}/{event.total}  g {event.g_loss:.4f}  d {event.d_loss:.4f}  "
                 f"gp {event.gp:.4f}  recon {event.recon:.4f}  "
-                f"{event.samples_per_s:.1f} samples/s  {event.elapsed:.0f}s",
+                + (f"par {event.parallels:.5f}  " if event.parallels else "")
+                + f"{event.samples_per_s:.1f} samples/s  {event.elapsed:.0f}s",
                 flush=True,
             )
     elif isinstance(event, tr.MetricsReport):

@@ -117,6 +117,15 @@ def test_train_prints_progress_and_writes_checkpoints(workspace, capsys):
     assert state["opt_g"]["param_groups"][0]["lr"] == pytest.approx(2e-4 * 0.5)
 
 
+def test_train_takes_the_voice_leading_weight_into_its_config():
+    args = cli.build_parser().parse_args(
+        ["train", "--data", "x", "--out", "o", "--voice-leading-weight", "100"]
+    )
+    assert cli._train_config(args).voice_leading_weight == 100.0
+    default = cli.build_parser().parse_args(["train", "--data", "x", "--out", "o"])
+    assert cli._train_config(default).voice_leading_weight == 0.0
+
+
 def test_train_dry_run_prints_parameters_and_flops(workspace, capsys):
     code = cli.main(
         [
@@ -337,6 +346,7 @@ def test_python_dash_m_studio_help():
         ["train", "--data", "x", "--batch-size", "10000000"],
         ["train", "--data", "x", "--lr-g", "0"],
         ["train", "--data", "x", "--recon-weight", "inf"],
+        ["train", "--data", "x", "--voice-leading-weight", "-1"],
         ["evaluate", "--samples", "0"],
     ],
 )

@@ -67,6 +67,7 @@ from studio.ml.errors import (
     TrainingError,
 )
 from studio.ml.keying import key_counts
+from studio.ml.losses import expected_parallels, voice_pitch_probs
 from studio.ml.models import (
     ARCH_VERSION,
     Discriminator,
@@ -126,6 +127,9 @@ class TrainConfig:
     fm_weight: float = 1.0
     scratch_recon: float = 0.25
     mono_ce_weight: float = 1.0  # per-voice pitch cross-entropy on monophonic tracks
+    # Expected parallel fifths/octaves between adjacent monophonic voices
+    # (`studio.ml.losses.expected_parallels`); 0: off, as every model before it.
+    voice_leading_weight: float = 0.0
     adv_warmup: int = 500  # steps over which the adversarial weight ramps up (<= 20% of steps)
     betas: tuple[float, float] = (0.5, 0.9)
     # Runtime
@@ -206,6 +210,7 @@ class StepMetrics:
     recon: float = 0.0
     adv: float = 0.0
     batch_size: int = 0
+    parallels: float = 0.0  # expected parallels per voice pair and step (when trained on)
 
 
 @dataclass
@@ -702,11 +707,13 @@ class Trainer:
             recon = (bce * weight).sum() / weight.sum().clamp_min(1.0)
             fm = (feat_fake.float().mean(0) - feat_real.float().mean(0)).abs().mean()
             mono_ce = self._mono_ce(logits[:, :t], real[:, :t], mask, weight[:, :t, :, 0])
+            parallels = self._parallels(logits[:, :t], real[:, :t], mask)
             ramp = min(1.0, (step + 1) / max(1.0, min(c.adv_warmup, 0.2 * c.steps)))
             g_loss = (
                 ramp * (c.adv_weight * adv + c.fm_weight * fm)
                 + c.recon_weight * recon
                 + c.mono_ce_weight * mono_ce
+                + c.voice_leading_weight * parallels
             )
             if not torch.isfinite(g_loss):
                 raise NonFiniteLossError(f"generator loss is {float(g_loss.detach())}")
@@ -722,7 +729,20 @@ class Trainer:
             "recon": float(recon.detach()),
             "mono_ce": float(mono_ce.detach()),
             "adv": float(adv.detach()),
+            "parallels": float(parallels.detach()),
         }
+
+    def _parallels(
+        self, frame_logits: torch.Tensor, frames: torch.Tensor, mask: torch.Tensor
+    ) -> torch.Tensor:
+        """Expected parallel fifths/octaves between adjacent monophonic voices, with the
+        given cells as they are and the generator's probabilities elsewhere."""
+        mono = self.mono_tracks
+        if len(mono) < 2 or self.config.voice_leading_weight == 0:
+            return torch.zeros((), device=frame_logits.device)
+        given = mask[:, mono, :, None].to(frame_logits.dtype)
+        probs = voice_pitch_probs(frame_logits[:, mono])
+        return expected_parallels(given * frames[:, mono] + (1 - given) * probs).mean()
 
     def _mono_ce(
         self,
@@ -1020,6 +1040,7 @@ def _train(
                 metrics["recon"],
                 metrics["adv"],
                 state.batch_size,
+                metrics.get("parallels", 0.0),
             )
             if metrics_log is not None and state.step % max(1, config.log_every) == 0:
                 line = json.dumps({"type": "step", **dataclasses.asdict(event)})

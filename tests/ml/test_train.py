@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import numpy as np
@@ -311,3 +312,16 @@ def test_a_decaying_run_ends_at_the_final_rate_also_after_a_resume(chorales, cac
     assert state["opt_g"]["param_groups"][0]["lr"] == pytest.approx(1e-3 * 0.25)
     with pytest.raises(TrainingError, match="lr_decay"):
         _run(tiny_config(chorales, tmp_path / "bad", cache_dir, lr_decay="step"))
+
+
+def test_the_voice_leading_loss_trains_and_is_logged_only_when_asked(chorales, cache_dir, tmp_path):
+    """With --voice-leading-weight the step reports the expected parallels (finite, and
+    part of the generator's loss); without it, nothing is computed or reported."""
+    on = _run(tiny_config(chorales, tmp_path / "on", cache_dir, steps=4, voice_leading_weight=50))
+    steps = [e for e in on if isinstance(e, tr.StepMetrics)]
+    assert all(np.isfinite(e.parallels) and e.parallels >= 0 for e in steps)
+    assert any(e.parallels > 0 for e in steps)
+    logged = [json.loads(line) for line in (tmp_path / "on" / "metrics.jsonl").open()]
+    assert any(row.get("parallels", 0) > 0 for row in logged if row["type"] == "step")
+    off = _run(tiny_config(chorales, tmp_path / "off", cache_dir, steps=2))
+    assert all(e.parallels == 0 for e in off if isinstance(e, tr.StepMetrics))
