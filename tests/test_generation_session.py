@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
+from captions import without_keys
 
 from studio.core.song import (
     TRACK_PALETTE,
@@ -86,10 +87,13 @@ def test_new_music_starts_at_the_playhead_bar_with_the_song_tempo():
     assert session.busy
 
     assert session.accept(job, result([generated(), generated(pitch0=74)], [7, 8], "draft", False))
-    assert [v.caption for v in session.variations] == ["Seed 7 · draft", "Seed 8 · draft"]
+    assert [v.caption for v in session.variations] == [
+        f"Seed 7 · {key_label(song_key(generated()))} · draft",
+        f"Seed 8 · {key_label(song_key(generated(pitch0=74)))} · draft",
+    ]  # new music says which key it came out in
     session.select([1])
     assert session.accept(job, result([generated(), generated(pitch0=76)], [7, 8]))
-    assert [v.caption for v in session.variations] == ["Seed 7", "Seed 8"]
+    assert without_keys(v.caption for v in session.variations) == ["Seed 7", "Seed 8"]
     assert session.selection == [1]  # the variation being looked at stays selected
     soprano = session.variations[1].parts[0].notes
     # 96 ticks per beat in the engine, 480 in the song; moved to the playhead's bar.
@@ -354,7 +358,7 @@ def test_keyed_variations_carry_the_engines_notes_and_cannot_be_morphed():
     assert notes_text(session.notes) == (
         "Key D major by post-processing: this model has no key input."
     )
-    assert [v.caption for v in session.variations] == ["Seed 3", "Seed 4"]
+    assert without_keys(v.caption for v in session.variations) == ["Seed 3", "Seed 4"]
     session.select([0, 1])
     assert session.morph_needs_any_key and session.morph_seeds() is None
 

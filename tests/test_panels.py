@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from captions import without_keys
 from PySide6.QtCore import QPoint, QSettings, Qt
 
 from studio.core.song import Notes, Song, Track
@@ -410,7 +411,7 @@ def test_a_generate_during_a_cancelled_jobs_last_pass_runs_after_it(
     release.set()
     qtbot.waitUntil(lambda: len(panel.results) == 2 and not panel.is_working, timeout=10_000)
     # The cancelled batch used seeds s, s+1: the queued one makes new music.
-    assert [panel.results.thumbnail(k).caption for k in range(2)] == [
+    assert without_keys(panel.results.thumbnail(k).caption for k in range(2)) == [
         f"Seed {seed + 2}",
         f"Seed {seed + 3}",
     ]
@@ -422,7 +423,7 @@ def test_drafts_show_first_then_the_refined_variations_replace_them(qtbot, windo
     panel.seed.setValue(7)
     shown: list[list[str]] = []
     panel.generated.connect(
-        lambda n: shown.append([panel.results.thumbnail(k).caption for k in range(n)])
+        lambda n: shown.append(without_keys(panel.results.thumbnail(k).caption for k in range(n)))
     )
     generate_and_wait(qtbot, panel)
     assert shown == [
@@ -686,7 +687,9 @@ def test_variations_of_new_can_be_morphed_and_opened_as_a_new_song(qtbot, window
     panel.variations.setValue(2)
     panel.bars.setValue(2)
     generate_and_wait(qtbot, panel)
-    assert [panel.results.thumbnail(k).caption for k in range(2)] == ["Seed 100", "Seed 101"]
+    captions = [panel.results.thumbnail(k).caption for k in range(2)]
+    assert without_keys(captions) == ["Seed 100", "Seed 101"]
+    assert all(c.endswith((" major", " minor")) for c in captions)  # each names its key
     assert panel.seed.value() == 100  # locked
     panel.results.select(0)
     panel.results.select(1, add=True)

@@ -240,10 +240,11 @@ def keyed_variations(
 
 
 # ------------------------------------------------------------------ any key: the data's keys
-# The training windows are transposed at random (`Trainer.transpose`), so the key a network
-# writes in carries no information: asked for no key, the bundled model leaned to C#, E,
-# F# and Ab major, keys a chorale seldom uses. "Any key" therefore means a key drawn from
-# the keys of the model's own training music, in the mode the network chose.
+# The training windows are transposed at random (`Trainer.transpose`: +-3 semitones for
+# the chorales), which blurs the keys a network learns over their neighbours: asked for no
+# key, the bundled model wrote mostly in F minor, F major, C# major and Eb major. "Any key"
+# therefore means a key drawn from the keys of the model's own training music, in the
+# mode the network chose.
 KEY_PRIOR_STREAM = 0x4B45  # keeps the key draw's random stream apart from the music's
 
 

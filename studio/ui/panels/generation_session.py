@@ -411,9 +411,10 @@ class Placement:
     label: str = ""
 
 
-def _caption(placement: Placement, index: int, seed: int | None) -> str:
-    if placement.mode == GENERATE:
-        return f"Seed {seed}"
+def _caption(placement: Placement, index: int, seed: int | None, song: Song) -> str:
+    if placement.mode == GENERATE:  # new music: which key it came out in tells them apart
+        key = song_key(song)
+        return f"Seed {seed} · {key_label(key)}" if key is not None else f"Seed {seed}"
     return f"{placement.label} · {index + 1}"
 
 
@@ -463,7 +464,7 @@ def place(
             notes = rescale(t.notes, song.ticks_per_beat, tpb)  # the open song's ticks
             notes = window(notes, lo, max(hi, lo + 1)).shifted(placement.start - lo)
             parts.append(Part(t.name, t.program, t.is_drum, t.colour, notes))
-    caption = _caption(placement, index, seed) + (DRAFT if stage == "draft" else "")
+    caption = _caption(placement, index, seed, song) + (DRAFT if stage == "draft" else "")
     return Variation(song, tuple(parts), placement.start, placement.end, caption, seed, stage)
 
 
