@@ -322,7 +322,9 @@ def any_key_variations(
     ranges: Sequence[tuple[float, float]] | None = None,
 ) -> KeyFit:
     """Each variation moved to a key drawn (by its own seed) from ``prior`` in the mode it
-    was written in; a variation no shift fits keeps its key. Post-processing, said so."""
+    was written in (`prior_shift`); a variation every such shift would take further out of
+    ``ranges`` keeps its key. Post-processing, and the message says so. Every variation
+    keeps its mode, so ``in_mode`` counts them all."""
     out, shifts, moves = [], [], []
     for song, seed in zip(songs, seeds, strict=True):
         moved = prior_shift(song, prior, seed, ranges)

@@ -33,8 +33,9 @@ def expected_parallels(
     ``probs`` ``[B, V, S, P]``: per voice, step and pitch row the probability it sounds
     there (one-hot for given music). Voices are taken as independent given the step
     (mean field): a pair moves in parallel from step s-1 to s when both move by the same
-    interval u ≠ 0 while a perfect interval apart (upper minus lower ∈ `PERFECT`). Moving
-    by u and v with u ≡ v (mod 12) but u ≠ v (wider than an octave) is not counted.
+    interval u ≠ 0 (up to a fifth either way, `MOTIONS`) while a perfect interval apart
+    (upper minus lower ∈ `PERFECT`). Moving by u and v with u ≡ v (mod 12) but u ≠ v
+    (an octave and more apart) is not counted.
     ``pairs`` ``(upper, lower)`` voice indices; default every adjacent pair, listed top
     down (S-A, A-T, T-B), as `studio.ml.metrics.voice_leading` counts them.
     """
