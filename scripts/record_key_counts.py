@@ -16,8 +16,6 @@ import json
 import sys
 from pathlib import Path
 
-import torch
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -56,17 +54,15 @@ def main() -> None:
     parser.add_argument("--check", action="store_true", help="print the counts, write nothing")
     args = parser.parse_args()
     for path in args.checkpoints:
-        _state, meta = load_checkpoint(path)  # validates the file
+        state, meta = load_checkpoint(path)  # validates the file; state is all of it
         counts, n = training_key_counts(meta)
         top = sorted(range(24), key=lambda k: -counts[k])[:8]
         shares = ", ".join(f"{Key.from_index(k).name} {counts[k] / n:.0%}" for k in top)
         print(f"{path}: {n} windows; most common keys: {shares}")
         if args.check:
             continue
-        raw = torch.load(path, map_location="cpu", weights_only=True)
-        stored = json.loads(raw["meta"])
-        stored["data"]["key_counts"] = counts
-        atomic_torch_save({**raw, "meta": json.dumps(stored)}, path)
+        meta["data"]["key_counts"] = counts
+        atomic_torch_save({**state, "meta": json.dumps(meta)}, path)
         print(f"  recorded in {path}")
 
 

@@ -98,19 +98,19 @@ def transpose_song(song: Song, shift: int) -> Song:
     return out
 
 
-def _fits(song: Song, shift: int, ranges: Sequence[tuple[float, float]] | None) -> bool:
+def _outside(song: Song, shift: int, ranges: Sequence[tuple[float, float]] | None) -> float:
+    """Semitones by which the tracks of ``song`` moved ``shift`` would lie outside
+    ``ranges`` (and MIDI's 0-127), summed over tracks."""
+    total = 0.0
     for k, track in enumerate(song.tracks):
         if track.is_drum or not len(track.notes):
             continue
         lo = int(track.notes.pitch.min()) + shift
         hi = int(track.notes.pitch.max()) + shift
-        if lo < 0 or hi > 127:
-            return False
-        if ranges is not None and k < len(ranges):
-            r_lo, r_hi = ranges[k]
-            if lo < r_lo or hi > r_hi:
-                return False
-    return True
+        r_lo, r_hi = ranges[k] if ranges is not None and k < len(ranges) else (0, 127)
+        total += max(0.0, r_lo - lo) + max(0.0, hi - r_hi)
+        total += 1000.0 * (max(0, -lo) + max(0, hi - 127))  # never off the keyboard
+    return total
 
 
 # Candidates per variation at most. The bundled model writes minor about 3 times in 10,
@@ -135,7 +135,7 @@ def fit_song_to_key(
         base = 12 if wanted.mode == "minor" else 0
         found = Key(int(np.argmax(scores[base : base + 12])), wanted.mode)
     options = tonic_shifts(found, wanted)
-    shift = next((v for v in options if _fits(song, v, ranges)), options[0])
+    shift = next((v for v in options if _outside(song, v, ranges) == 0), options[0])
     return transpose_song(song, shift), shift, in_mode
 
 
@@ -298,21 +298,6 @@ def prior_shift(
     if _outside(song, shift, ranges) > _outside(song, 0, ranges):
         return None
     return shift, found, wanted
-
-
-def _outside(song: Song, shift: int, ranges: Sequence[tuple[float, float]] | None) -> float:
-    """Semitones by which the tracks of ``song`` moved ``shift`` would lie outside
-    ``ranges`` (and MIDI's 0-127), summed over tracks."""
-    total = 0.0
-    for k, track in enumerate(song.tracks):
-        if track.is_drum or not len(track.notes):
-            continue
-        lo = int(track.notes.pitch.min()) + shift
-        hi = int(track.notes.pitch.max()) + shift
-        r_lo, r_hi = ranges[k] if ranges is not None and k < len(ranges) else (0, 127)
-        total += max(0.0, r_lo - lo) + max(0.0, hi - r_hi)
-        total += 1000.0 * (max(0, -lo) + max(0, hi - 127))  # never off the keyboard
-    return total
 
 
 def any_key_variations(
