@@ -117,6 +117,16 @@ def test_train_prints_progress_and_writes_checkpoints(workspace, capsys):
     assert state["opt_g"]["param_groups"][0]["lr"] == pytest.approx(2e-4 * 0.5)
 
 
+def test_train_distils_a_small_model_from_a_bundled_one():
+    args = cli.build_parser().parse_args(
+        ["train", "--data", "x", "--out", "o", "--preset", "small", "--distill-from", "default"]
+    )
+    config = cli._train_config(args)
+    assert (config.preset, config.distill_from) == ("small", "default")
+    plain = cli.build_parser().parse_args(["train", "--data", "x", "--out", "o"])
+    assert cli._train_config(plain).distill_from is None
+
+
 def test_train_takes_the_voice_leading_weight_into_its_config():
     args = cli.build_parser().parse_args(
         ["train", "--data", "x", "--out", "o", "--voice-leading-weight", "100"]

@@ -62,6 +62,7 @@ from studio.ml import compute
 from studio.ml.data import DatasetScan, WindowSet, model_pitch_window, scan_dataset
 from studio.ml.devices import resolve_device
 from studio.ml.errors import (
+    CheckpointError,
     NonFiniteLossError,
     OutOfMemoryTrainingError,
     TrainingError,
@@ -143,6 +144,12 @@ class TrainConfig:
     # Start the networks from a trained model's weights (a checkpoint, run folder or
     # ``default``) instead of at random; see `warm_start`.
     init_from: str | None = None
+    # Knowledge distillation (Hinton et al., 2015): a trained model (checkpoint, run folder
+    # or ``default``) whose generator this one learns to imitate. Its probabilities on the
+    # same inputs and latent replace the music as the reconstruction targets, in from-
+    # scratch windows too (a latent's answer is one target, not one of many); the
+    # adversarial terms stay as set. For a smaller, faster network (preset ``small``).
+    distill_from: str | None = None
 
 
 class TrainControl:
@@ -459,6 +466,13 @@ class Trainer:
         self.init_source = (
             ckpt.load_checkpoint(ckpt.resolve_model(config.init_from)) if config.init_from else None
         )
+        teacher_source = (
+            ckpt.load_checkpoint(ckpt.resolve_model(config.distill_from))
+            if config.distill_from
+            else None
+        )
+        # The pitch rows are the weights' coordinates: a warm start or a teacher sets them.
+        self.rows_source = self.init_source or teacher_source
         lo, hi = self.scan.pitch_range
         spb = self.windows.n_steps // self.scan.bars
         self.model_cfg = self._model_config(lo, hi, spb)
@@ -477,6 +491,8 @@ class Trainer:
         if self.init_source is not None:
             self._warm_start(*self.init_source)
             self.init_source = None  # the weights are copied; do not hold a second set
+        self.teacher = self._teacher(teacher_source) if teacher_source is not None else None
+        self.rows_source = None
         self.opt_g = torch.optim.Adam(self.g.parameters(), config.lr_g, betas=config.betas)
         self.opt_d = torch.optim.Adam(self.d.parameters(), config.lr_d, betas=config.betas)
         self.g_run: nn.Module = self.g
@@ -508,14 +524,15 @@ class Trainer:
         preset_probe = preset_config(self.config.preset) if self.config.preset else None
         levels = 2 ** (len(preset_probe.g_channels) - 1) if preset_probe else 16
         lowest, n = model_pitch_window(lo, hi, margin=3, multiple=levels)
-        if self.init_source is not None:
-            # The pitch rows are the weights' coordinates: keep the source model's rows.
-            source = self.init_source[1]
+        if self.rows_source is not None:
+            # Keep the source model's pitch rows.
+            source = self.rows_source[1]
             lowest = int(source["data"]["lowest_pitch"])
             n = int(source["model_config"]["n_pitches"])
             if lo < lowest or hi >= lowest + n:
+                flag = "--init-from" if self.init_source is not None else "--distill-from"
                 raise TrainingError(
-                    f"--init-from: the data spans MIDI {lo}..{hi}, outside the {n} pitch rows "
+                    f"{flag}: the data spans MIDI {lo}..{hi}, outside the {n} pitch rows "
                     f"from {lowest} that model was trained on"
                 )
         self.lowest_pitch = lowest
@@ -556,6 +573,34 @@ class Trainer:
                 warm_start(self.d, state["discriminator"])
         except (KeyError, ValueError) as exc:
             raise TrainingError(f"--init-from {self.config.init_from}: {exc}") from exc
+
+    def _teacher(self, source: tuple[dict[str, Any], dict[str, Any]]) -> Generator:
+        """The generator to imitate, frozen, on this run's device."""
+        from studio.ml.sample import model_from_state
+
+        state, meta = source
+        flag = f"--distill-from {self.config.distill_from}"
+        if "generator" not in state:
+            raise TrainingError(f"{flag}: that checkpoint holds no generator weights")
+        try:
+            teacher = model_from_state(state["generator"], meta, self.device).generator
+        except CheckpointError as exc:
+            raise TrainingError(f"{flag}: {exc}") from exc
+        theirs, mine = teacher.cfg, self.model_cfg
+        if (theirs.n_tracks, theirs.n_steps, theirs.steps_per_beat) != (
+            mine.n_tracks,
+            mine.n_steps,
+            mine.steps_per_beat,
+        ):
+            raise TrainingError(
+                f"{flag}: that model reads {theirs.n_tracks} tracks in windows of "
+                f"{theirs.n_steps} steps ({theirs.steps_per_beat} per beat), this data "
+                f"{mine.n_tracks} tracks in {mine.n_steps} steps ({mine.steps_per_beat} per "
+                "beat); use the same track layout, --bars and --steps-per-beat"
+            )
+        for p in teacher.parameters():
+            p.requires_grad_(False)
+        return teacher.eval()
 
     def data_meta(self) -> dict[str, Any]:
         return {
@@ -658,6 +703,9 @@ class Trainer:
         )
         with amp:
             logits = self.g_run(z, real, mask, **cond)
+            if self.teacher is not None:
+                with torch.no_grad():
+                    taught = torch.sigmoid(self.teacher(z, real, mask, **cond).float())
         logits = logits.float()
         probs = torch.sigmoid(logits)
         fake_planes = torch.cat([probs[:, :t], probs[:, t:] * probs[:, :t]], dim=1)
@@ -699,14 +747,22 @@ class Trainer:
             adv = -g_scores.float().mean()
             hidden = (1 - m2).float()
             scratch = (mask.flatten(1).sum(dim=1) == 0).float()
-            weight = hidden * (1 - scratch * (1 - c.scratch_recon))[:, None, None, None]
+            scratch_recon = 1.0 if self.teacher is not None else c.scratch_recon
+            weight = hidden * (1 - scratch * (1 - scratch_recon))[:, None, None, None]
             if "phrases" in cond and c.cadence_weight != 1:
                 zone = cadence_zone(cond["phrases"][:, 1], cfg.steps_per_beat)
                 weight = weight * (1 + (c.cadence_weight - 1) * zone[:, None, :, None])
-            bce = F.binary_cross_entropy_with_logits(logits, real, reduction="none")
+            target = real if self.teacher is None else taught
+            bce = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
             recon = (bce * weight).sum() / weight.sum().clamp_min(1.0)
             fm = (feat_fake.float().mean(0) - feat_real.float().mean(0)).abs().mean()
-            mono_ce = self._mono_ce(logits[:, :t], real[:, :t], mask, weight[:, :t, :, 0])
+            mono_ce = self._mono_ce(
+                logits[:, :t],
+                real[:, :t],
+                mask,
+                weight[:, :t, :, 0],
+                None if self.teacher is None else taught[:, :t],
+            )
             parallels = self._parallels(logits[:, :t], real[:, :t], mask)
             ramp = min(1.0, (step + 1) / max(1.0, min(c.adv_warmup, 0.2 * c.steps)))
             g_loss = (
@@ -750,17 +806,27 @@ class Trainer:
         frames: torch.Tensor,
         mask: torch.Tensor,
         step_weight: torch.Tensor,
+        taught: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Cross-entropy of the sounding pitch over the pitch axis, for monophonic tracks.
 
         BCE treats every pitch row alone; a voice sings one pitch, so a softmax over the
         rows teaches the generator to put its mass on one pitch, which is exactly what
-        the argmax decoding of a voice reads.
+        the argmax decoding of a voice reads. ``taught`` (a teacher's frame probabilities)
+        makes the target the teacher's pitch distribution of each step (a soft target),
+        on every step where the teacher expects the voice to sound.
         """
         mono = self.mono_tracks
         if not mono or self.config.mono_ce_weight == 0:
             return torch.zeros((), device=frame_logits.device)
         logits = frame_logits[:, mono]  # [B, M, S, P]
+        if taught is not None:
+            mass = taught[:, mono]
+            sounding = mass.sum(dim=-1).clamp(max=1.0)  # expected "the voice sounds"
+            target_dist = mass / mass.sum(dim=-1, keepdim=True).clamp_min(1e-6)
+            ce = -(target_dist * F.log_softmax(logits, dim=-1)).sum(dim=-1)
+            w = step_weight[:, mono] * sounding
+            return (ce * w).sum() / w.sum().clamp_min(1.0)
         target_frames = frames[:, mono]
         sounding = target_frames.sum(dim=-1) > 0  # [B, M, S]
         target = target_frames.argmax(dim=-1)

@@ -325,3 +325,47 @@ def test_the_voice_leading_loss_trains_and_is_logged_only_when_asked(chorales, c
     assert any(row.get("parallels", 0) > 0 for row in logged if row["type"] == "step")
     off = _run(tiny_config(chorales, tmp_path / "off", cache_dir, steps=2))
     assert all(e.parallels == 0 for e in off if isinstance(e, tr.StepMetrics))
+
+
+def _gap_to(teacher, student, batch) -> float:
+    """Mean BCE of the student's probabilities against the teacher's, on one batch."""
+    z, real, mask, cond = batch
+    with torch.no_grad():
+        taught = torch.sigmoid(teacher(z, real, mask, **cond))
+        student.eval()
+        logits = student(z, real, mask, **cond)
+        student.train()
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, taught)
+    entropy = torch.nn.functional.binary_cross_entropy(taught, taught)
+    return float(bce - entropy)  # the KL part: 0 when the student answers as the teacher
+
+
+def test_distillation_imitates_the_teacher_not_the_data(tiny_run, chorales, cache_dir, tmp_path):
+    """With --distill-from the network learns the teacher's answers to the same inputs and
+    latent: after the same steps it is closer to the teacher than a run on the data alone."""
+    settings = dict(steps=40, adv_weight=0.0, fm_weight=0.0, lr_g=3e-3, seed=5)
+    distilled = tr.Trainer(
+        tiny_config(chorales, tmp_path / "kd", cache_dir, distill_from=str(tiny_run), **settings)
+    )
+    control = tr.Trainer(tiny_config(chorales, tmp_path / "data", cache_dir, **settings))
+    assert distilled.teacher is not None and control.teacher is None
+    assert not any(p.requires_grad for p in distilled.teacher.parameters())
+    real, mask, z, _ = distilled.make_batch(999, 16)
+    batch = (z, real, mask, distilled.batch_conditions(999, 16))
+    before = _gap_to(distilled.teacher, distilled.g, batch)
+    for step in range(1, 41):
+        losses = distilled.train_step(step)
+        control.train_step(step)
+        assert np.isfinite(losses["recon"])
+    after = _gap_to(distilled.teacher, distilled.g, batch)
+    assert after < 0.6 * before
+    assert after < 0.5 * _gap_to(distilled.teacher, control.g, batch)
+    meta = distilled.checkpoint_meta()
+    assert meta["train_config"]["distill_from"] == str(tiny_run)
+
+
+def test_distillation_refuses_a_teacher_of_another_shape(tiny_run, chorales, cache_dir, tmp_path):
+    config = tiny_config(chorales, tmp_path / "run", cache_dir, steps=1, distill_from=str(tiny_run))
+    config.bars = 2
+    with pytest.raises(TrainingError, match="--distill-from"):
+        tr.Trainer(config)
