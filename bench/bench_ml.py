@@ -3,7 +3,8 @@ MIDI ingestion speed (pretty_midi vs our reader, which training and the editor s
 
 ``python -m bench.run ml`` (CPU, plus the same figures on CUDA when a GPU is present);
 ``python -m bench.bench_ml interactive`` only issue 12's speed rows, ``... quiet`` only
-those measured without a training run (about a minute).
+those measured without a training run (about a minute), ``... models NAME ...`` the quiet
+request and process rows of each bundled model, alternating in one run.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from unittest import mock
 
@@ -303,7 +305,42 @@ def forward_variants(model: object, rounds: int = 8) -> list[tuple[str, float, f
     return [(name, best[name] * 1000, diff[name]) for name in variants]
 
 
-def cli_row(repeat: int = 3) -> Row:
+def model_rows(names: list[str], repeat: int = 5) -> list[Row]:
+    """8 variations x 8 bars (first draft, refined) and one `pianola generate --bars 8`
+    process for each bundled model, the models taking turns request by request so a
+    change in the machine's load touches them alike. Medians; each request takes the
+    generation service's thread budget (the idle cores)."""
+    from statistics import median
+
+    from studio.ml.generation import load_model
+
+    models = {name: load_model(name) for name in names}
+    for model in models.values():
+        timed_request(model, 8, 8, 0)  # warm-up
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
+    for k in range(repeat):
+        for name, model in models.items():
+            times[name].append(timed_request(model, 8, 8, 1 + k))
+    rows: list[Row] = []
+    base = names[0]
+    base_draft = median(t[0] for t in times[base])
+    base_refined = median(t[1] for t in times[base])
+    for name in names:
+        draft = median(t[0] for t in times[name])
+        refined = median(t[1] for t in times[name])
+        note = f"{models[name].config.g_channels}, median of {repeat}"
+        if name != base:
+            note += f"; {draft / base_draft:.2f}× / {refined / base_refined:.2f}× {base}"
+        what = f"{name}, 8 × 8 bars"
+        rows.append(Row("ml", f"{what}, first draft", draft * 1000, "ms", "<= 150", note))
+        rows.append(Row("ml", f"{what}, refined", refined * 1000, "ms", "<= 500", note))
+    for name in names:
+        row = cli_row(model=name)
+        rows.append(replace(row, metric=f"{row.metric}, {name}"))
+    return rows
+
+
+def cli_row(repeat: int = 3, model: str = "default") -> Row:
     """Wall time of `pianola generate --bars 8` (4 variations, refined): process start,
     imports, model load, generation and the MIDI files written; best of ``repeat``."""
     import subprocess
@@ -320,7 +357,9 @@ def cli_row(repeat: int = 3) -> Row:
         with tempfile.TemporaryDirectory() as out:
             t0 = time.perf_counter()
             subprocess.run(
-                [*command, "generate", "--bars", "8", "--out", out], check=True, capture_output=True
+                [*command, "generate", "--bars", "8", "--model", model, "--out", out],
+                check=True,
+                capture_output=True,
             )
             wall = time.perf_counter() - t0
             if not list(Path(out).glob("*.mid")):
@@ -466,7 +505,11 @@ if __name__ == "__main__":
     import sys
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    if sys.argv[1:] in (["interactive"], ["quiet"]):  # only the issue-12 speed rows
+    if sys.argv[1:2] == ["models"]:
+        torch.set_num_threads(1)
+        for row in model_rows(sys.argv[2:] or ["default"]):
+            print(row)
+    elif sys.argv[1:] in (["interactive"], ["quiet"]):  # only the issue-12 speed rows
         torch.set_num_threads(1)
         with tempfile.TemporaryDirectory() as tmp:
             for row in interactive_rows(Path(tmp), quiet_only=sys.argv[1] == "quiet"):

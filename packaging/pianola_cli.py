@@ -1,11 +1,10 @@
 """Entry point of the frozen ``pianola-cli`` program (the ``pianola`` command line)."""
 
 import multiprocessing
-import sys
 
 if __name__ == "__main__":
     # First thing: a frozen program must not re-run itself in child processes.
     multiprocessing.freeze_support()
-    from studio.cli import main
+    from studio.cli import console_main
 
-    sys.exit(main())
+    console_main()

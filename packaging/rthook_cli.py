@@ -12,6 +12,6 @@ if os.path.basename(sys.argv[0]) == "pianola-cli":
     import multiprocessing
 
     multiprocessing.freeze_support()
-    from studio.cli import main
+    from studio.cli import console_main
 
-    sys.exit(main())
+    console_main()

@@ -1,10 +1,9 @@
 """``python -m studio`` behaves exactly like the ``pianola`` console script."""
 
 import multiprocessing
-import sys
 
 if __name__ == "__main__":
     multiprocessing.freeze_support()
-    from studio.cli import main
+    from studio.cli import console_main
 
-    sys.exit(main())
+    console_main()

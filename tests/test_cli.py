@@ -322,6 +322,35 @@ def test_cli_and_engine_never_import_qt():
     assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0
 
 
+def test_the_command_leaves_a_generation_quickly_with_its_output_complete(workspace, tmp_path):
+    """`pianola generate` (console_main) skips the interpreter's teardown once its files are
+    written: every file is there, every line of its output reached the pipe, and an error
+    still exits 2 with its message."""
+    out = tmp_path / "out"
+    argv = ["generate", "--model", str(workspace["run"]), "--variations", "3", "--bars", "2"]
+    done = subprocess.run(
+        [sys.executable, "-m", "studio", *argv, "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    written = sorted(out.glob("*.mid"))
+    assert len(written) == 3
+    assert done.stdout.split() == [str(p) for p in written]
+    for path in written:
+        assert load_midi(path).note_count > 0
+    bad = subprocess.run(
+        [sys.executable, "-m", "studio", *argv, "--key", "H minor", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert bad.returncode == 2 and "cannot read the key 'H minor'" in bad.stderr
+    assert set(cli.COMMANDS) > cli.QUICK_EXIT_COMMANDS
+    assert not {"train", "gui"} & cli.QUICK_EXIT_COMMANDS
+
+
 def test_python_dash_m_studio_help():
     result = subprocess.run(
         [sys.executable, "-m", "studio", "--help"], capture_output=True, text=True, timeout=120
