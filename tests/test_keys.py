@@ -3,7 +3,16 @@
 import numpy as np
 import pytest
 
-from studio.core.keys import Key, KeyNameError, estimate_key, parse_key, pitch_class_weights
+from studio.core.keys import (
+    MAJOR_PROFILE,
+    MINOR_PROFILE,
+    Key,
+    KeyNameError,
+    estimate_key,
+    key_scores,
+    parse_key,
+    pitch_class_weights,
+)
 
 
 @pytest.mark.parametrize(
@@ -47,3 +56,15 @@ def test_estimate_key_finds_major_and_minor_scales() -> None:
 
 def test_estimate_key_of_silence_is_none() -> None:
     assert estimate_key(np.zeros(12)) is None
+
+
+def test_key_scores_are_the_pearson_correlations_with_each_rotated_profile() -> None:
+    rng = np.random.default_rng(4)
+    for h in [*rng.random((20, 12)), np.array([5.0, 0, 2, 0, 3, 1, 0, 4, 0, 2, 0, 1])]:
+        expected = [
+            np.corrcoef(h, np.roll(profile, tonic))[0, 1]
+            for profile in (MAJOR_PROFILE, MINOR_PROFILE)
+            for tonic in range(12)
+        ]
+        np.testing.assert_allclose(key_scores(h), expected, rtol=0, atol=1e-12)
+    assert not key_scores(np.full(12, 2.0)).any()  # flat: no key

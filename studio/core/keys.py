@@ -69,6 +69,22 @@ def parse_key(text: str) -> Key:
     return Key(tonic, "minor" if minor else "major")
 
 
+def _centred_profiles() -> np.ndarray:
+    """``[24, 12]`` key profiles (index as `Key.index`), centred and unit length."""
+    rows = [
+        np.roll(profile, tonic) for profile in (MAJOR_PROFILE, MINOR_PROFILE) for tonic in range(12)
+    ]
+    prof = np.asarray(rows, dtype=float)
+    prof = prof - prof.mean(axis=1, keepdims=True)
+    return prof / np.linalg.norm(prof, axis=1, keepdims=True)
+
+
+# Pearson correlation with a profile is the dot product of the two centred unit vectors:
+# one matrix product scores all 24 keys (24 np.corrcoef calls took 3-4 ms a song, a tenth
+# of a generation draft's time when every variation's key is estimated).
+CENTRED_PROFILES = _centred_profiles()
+
+
 def key_scores(pc_weights: np.ndarray) -> np.ndarray:
     """Correlation of a 12-bin pitch-class histogram with each of the 24 key profiles
     (index as `Key.index`). A silent histogram scores 0 everywhere."""
@@ -77,11 +93,8 @@ def key_scores(pc_weights: np.ndarray) -> np.ndarray:
         raise ValueError(f"expected 12 pitch-class weights, got shape {h.shape}")
     if not np.any(h > 0) or np.allclose(h, h[0]):
         return np.zeros(24)
-    scores = np.empty(24)
-    for mode, profile in enumerate((MAJOR_PROFILE, MINOR_PROFILE)):
-        for tonic in range(12):
-            scores[mode * 12 + tonic] = np.corrcoef(h, np.roll(profile, tonic))[0, 1]
-    return scores
+    centred = h - h.mean()
+    return CENTRED_PROFILES @ (centred / np.linalg.norm(centred))
 
 
 def estimate_key(pc_weights: np.ndarray) -> Key | None:

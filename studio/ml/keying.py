@@ -26,22 +26,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from studio.core.keys import MAJOR_PROFILE, MINOR_PROFILE, Key, key_scores, pitch_class_weights
+from studio.core.keys import CENTRED_PROFILES, Key, key_scores, pitch_class_weights
 from studio.core.song import Notes, Song
 from studio.ml.quality import js_distance
-
-
-def _centred_profiles() -> np.ndarray:
-    """``[24, 12]`` key profiles (index as `Key.index`), centred and unit length."""
-    rows = [
-        np.roll(profile, tonic) for profile in (MAJOR_PROFILE, MINOR_PROFILE) for tonic in range(12)
-    ]
-    prof = np.asarray(rows, dtype=float)
-    prof = prof - prof.mean(axis=1, keepdims=True)
-    return prof / np.linalg.norm(prof, axis=1, keepdims=True)
-
-
-_PROFILES = _centred_profiles()
 
 
 def window_key_labels(histograms: np.ndarray) -> np.ndarray:
@@ -52,7 +39,7 @@ def window_key_labels(histograms: np.ndarray) -> np.ndarray:
     centred = h - h.mean(axis=1, keepdims=True)
     norm = np.linalg.norm(centred, axis=1)
     flat = norm <= 1e-12 * np.maximum(1.0, np.abs(h).max(axis=1))
-    scores = centred @ _PROFILES.T  # argmax unaffected by the row's (positive) norm
+    scores = centred @ CENTRED_PROFILES.T  # argmax unaffected by the row's (positive) norm
     labels = scores.argmax(axis=1).astype(np.int64)
     labels[flat | ~(h > 0).any(axis=1)] = -1
     return labels
