@@ -262,6 +262,14 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"weight of the adversarial loss {rng(LOSS_WEIGHT)}",
     )
     t.add_argument(
+        "--fm-weight",
+        type=ranged(float, LOSS_WEIGHT),
+        default=1.0,
+        help="weight of the feature-matching loss (the discriminator's features of real and "
+        f"generated music) {rng(LOSS_WEIGHT)}; with --adv-weight 0 and --fm-weight 0 the "
+        "discriminator is not trained at all (e.g. pure distillation)",
+    )
+    t.add_argument(
         "--checkpoint-every",
         type=ranged(int, EVERY),
         default=500,
@@ -487,6 +495,7 @@ def _train_config(args: argparse.Namespace) -> Any:
         cadence_weight=args.cadence_weight,
         voice_leading_weight=args.voice_leading_weight,
         adv_weight=args.adv_weight,
+        fm_weight=args.fm_weight,
         keep_last=args.keep_last,
         threads=args.threads,
         cache_dir=args.cache_dir,

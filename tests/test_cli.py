@@ -123,6 +123,10 @@ def test_train_distils_a_small_model_from_a_bundled_one():
     )
     config = cli._train_config(args)
     assert (config.preset, config.distill_from) == ("small", "default")
+    pure = cli.build_parser().parse_args(
+        ["train", "--data", "x", "--out", "o", "--adv-weight", "0", "--fm-weight", "0"]
+    )
+    assert (cli._train_config(pure).adv_weight, cli._train_config(pure).fm_weight) == (0, 0)
     plain = cli.build_parser().parse_args(["train", "--data", "x", "--out", "o"])
     assert cli._train_config(plain).distill_from is None
 

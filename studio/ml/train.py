@@ -711,10 +711,12 @@ class Trainer:
         fake_planes = torch.cat([probs[:, :t], probs[:, t:] * probs[:, :t]], dim=1)
         fake = m2 * real + (1 - m2) * fake_planes
 
-        # D step(s)
+        # D step(s): none when no generator term listens to the discriminator.
         d_module = _unwrap(self.d_run)
         gp_value = torch.zeros((), device=self.device)
-        for _ in range(max(1, c.n_critic)):
+        adversarial = c.adv_weight > 0 or c.fm_weight > 0
+        d_loss = torch.zeros((), device=self.device)
+        for _ in range(max(1, c.n_critic) if adversarial else 0):
             self.opt_d.zero_grad(set_to_none=True)
             with amp:
                 both = torch.cat([real, fake.detach()])
@@ -740,11 +742,14 @@ class Trainer:
             p.requires_grad_(False)
         try:
             self.opt_g.zero_grad(set_to_none=True)
-            with amp:
-                g_scores, feat_fake = d_module(fake, mask, return_features=True, **cond)
-                with torch.no_grad():
-                    _, feat_real = d_module(real, mask, return_features=True, **cond)
-            adv = -g_scores.float().mean()
+            adv = fm = torch.zeros((), device=self.device)
+            if adversarial:
+                with amp:
+                    g_scores, feat_fake = d_module(fake, mask, return_features=True, **cond)
+                    with torch.no_grad():
+                        _, feat_real = d_module(real, mask, return_features=True, **cond)
+                adv = -g_scores.float().mean()
+                fm = (feat_fake.float().mean(0) - feat_real.float().mean(0)).abs().mean()
             hidden = (1 - m2).float()
             scratch = (mask.flatten(1).sum(dim=1) == 0).float()
             scratch_recon = 1.0 if self.teacher is not None else c.scratch_recon
@@ -755,7 +760,6 @@ class Trainer:
             target = real if self.teacher is None else taught
             bce = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
             recon = (bce * weight).sum() / weight.sum().clamp_min(1.0)
-            fm = (feat_fake.float().mean(0) - feat_real.float().mean(0)).abs().mean()
             mono_ce = self._mono_ce(
                 logits[:, :t],
                 real[:, :t],

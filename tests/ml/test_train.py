@@ -353,10 +353,14 @@ def test_distillation_imitates_the_teacher_not_the_data(tiny_run, chorales, cach
     real, mask, z, _ = distilled.make_batch(999, 16)
     batch = (z, real, mask, distilled.batch_conditions(999, 16))
     before = _gap_to(distilled.teacher, distilled.g, batch)
+    critic = {k: v.clone() for k, v in distilled.d.state_dict().items()}
     for step in range(1, 41):
         losses = distilled.train_step(step)
         control.train_step(step)
         assert np.isfinite(losses["recon"])
+        assert losses["d_loss"] == losses["adv"] == 0.0  # no adversarial term: no critic
+    for name, value in distilled.d.state_dict().items():
+        assert torch.equal(value, critic[name]), name
     after = _gap_to(distilled.teacher, distilled.g, batch)
     assert after < 0.6 * before
     assert after < 0.5 * _gap_to(distilled.teacher, control.g, batch)
