@@ -284,6 +284,10 @@ def test_model_description_reads_the_runs_last_quality(tmp_path: Path):
     assert "Bach chorales</b> (3 files, ? phrases) and their phrase ends" in text
     assert "3 training steps, fine-tuned from default" in text
 
+    model.meta["train_config"] = {"distill_from": "default", "preset": "small"}
+    text = model_description(model)
+    assert "3 training steps, taught by default (distilled) · model size small" in text
+
 
 # -- key and metre (issue 12) -------------------------------------------------------------
 def g_minor(time_signature: tuple[int, int] = (4, 4)) -> Song:

@@ -702,6 +702,8 @@ def model_description(model: Any, metric_label: Callable[[str], str] = str) -> s
     steps = f"{int(meta.get('step', 0)):,} training steps"
     if train.get("init_from"):  # the steps of this run only
         steps += f", fine-tuned from {Path(str(train['init_from'])).name}"
+    if train.get("distill_from"):
+        steps += f", taught by {Path(str(train['distill_from'])).name} (distilled)"
     parts.append(steps)
     if train.get("preset"):
         parts.append(f"model size {train['preset']}")
