@@ -1,4 +1,5 @@
-"""The bundled Bach model (models/bach-default.pt), as a new user gets it.
+"""The bundled Bach model (models/bach-default.pt), as a new user gets it, and its
+distilled student (models/bach-small.pt) checked the same way.
 
 Seeded and small (64 samples from scratch, 32 held-out windows for the conditional
 tasks), so the numbers are stable: at these seeds they are within 0.03 of the 500-sample
@@ -26,6 +27,7 @@ from studio.cli import main as cli_main
 from studio.core.midi_io import load_midi
 from studio.core.pianoroll import song_to_roll
 from studio.core.song import Song, TempoChange, TimeSignature, Track
+from studio.ml.bundled import bundled_model
 from studio.ml.errors import CheckpointError
 from studio.ml.evaluate import conditional_tasks
 from studio.ml.metrics import SATB_RANGES, compare
@@ -37,9 +39,13 @@ SAMPLES = 64
 TASK_WINDOWS = 32
 
 
-@pytest.fixture(scope="module")
-def model() -> LoadedModel:
-    return load_generator("default")
+@pytest.fixture(scope="module", params=["default", "bach-small"])
+def model(request: pytest.FixtureRequest) -> LoadedModel:
+    """The bundled model, and its distilled half-width student: every check below holds
+    for both (the student is a separate file, so a build may lack it)."""
+    if bundled_model(request.param) is None:
+        pytest.skip(f"no {request.param} model in models/")
+    return load_generator(request.param)
 
 
 def held_out_songs() -> list[Song]:
