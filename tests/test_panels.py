@@ -779,7 +779,7 @@ def test_the_bundled_model_writes_new_music_at_the_playhead(qtbot, window):
 def test_every_bundled_model_is_listed_by_name_and_used_checkpoints_follow(
     qtbot, window, tiny_checkpoint
 ):
-    from studio.ml.bundled import bundled_model
+    from studio.ml.bundled import bundled_model, bundled_models
 
     phrases = bundled_model("bach-phrases")
     if phrases is None:
@@ -799,8 +799,9 @@ def test_every_bundled_model_is_listed_by_name_and_used_checkpoints_follow(
     assert Path(panel.model.path) == phrases.path
     assert panel.phrase_combo.isEnabled()  # its cadences can be placed
 
+    shipped = len(bundled_models())
     panel.set_model_source(tiny_checkpoint)  # a checkpoint of one's own goes below them
-    assert combo.itemData(2) == tiny_checkpoint and combo.currentIndex() == 2
+    assert combo.itemData(shipped) == tiny_checkpoint and combo.currentIndex() == shipped
     assert panel.session.settings.recent_models == [tiny_checkpoint]  # not the bundled ones
     qtbot.waitUntil(lambda: not panel.is_working, timeout=30_000)
 
