@@ -578,6 +578,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
             f"D {s['gflops_discriminator']:.3f}, train step "
             f"{s['gflops_train_step']:.3f} GFLOP/sample"
         )
+        if s["gflops_teacher"]:
+            print(
+                f"teacher    {args.distill_from}: {s['gflops_teacher']:.3f} GFLOP/sample forward "
+                "in every step (distillation)"
+            )
         print(f"device     {s['device']}")
         return EXIT_OK
     control = tr.TrainControl()

@@ -158,7 +158,13 @@ def test_train_dry_run_prints_parameters_and_flops(workspace, capsys):
     out = capsys.readouterr().out
     assert code == 0
     assert "parameters" in out and "GFLOP/sample" in out and "Soprano" in out
+    assert "teacher" not in out
     assert not Path("unused").exists()
+    argv = ["train", "--data", str(workspace["data"]), "--out", "unused", "--preset", "tiny"]
+    argv += ["--distill-from", str(workspace["run"]), "--cache-dir", str(workspace["cache"])]
+    assert cli.main([*argv, "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert f"teacher    {workspace['run']}: " in out and "(distillation)" in out
 
 
 def test_generate_writes_k_midi_files(workspace, tmp_path, capsys):

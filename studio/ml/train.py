@@ -635,6 +635,10 @@ class Trainer:
             "gflops_train_step": flops["train_step"] / 1e9,
             "window": [self.model_cfg.n_steps, self.model_cfg.n_pitches],
             "lowest_pitch": self.lowest_pitch,
+            # A teacher's forward pass comes on top of every distilled step.
+            "gflops_teacher": (
+                flops_per_sample(self.teacher.cfg)["generator"] / 1e9 if self.teacher else 0.0
+            ),
         }
 
     # -- one batch -------------------------------------------------------------------
