@@ -249,60 +249,70 @@ def decode_voice(
         # Rules and the repeat penalty only lower scores: where no pitch passes the bar
         # here, no voice can move off the grid, and the step costs nothing.
         sure_somewhere = strike_score.max(axis=2) > settings.offgrid_strike
+    # Steps where every row follows given notes leave nothing to choose: the bars a later
+    # window shares with the one before, a continuation's opening (about a third of the
+    # steps of an 8-bar request). The draws were all taken up front, so skipping keeps them.
+    settled = known.all(axis=0) if follow else np.zeros(s, bool)
     for step in range(s):
         previous = current
-        on = sounds[:, step] | ((current >= 0) & holds_on[:, step])
         on_grid = step % settings.onset_grid == 0
-        # A row may start a note when it sounds and is silent so far, or (on the grid)
-        # has held its note long enough. Where none may (off the grid, every sounding
-        # voice held: about half the steps), the choice below would be discarded.
-        start = no_start
-        if on_grid:
-            may_move = (age >= settings.shortest_note) | offgrid_note
-            may_start = on & ((current < 0) | may_move)
-        elif offgrid:
-            may_start = on & ((current < 0) | sure_somewhere[:, step])
+        if settled[step]:
+            start = given_onset[:, step] | (given_top[:, step] != previous)
+            start = start & (given_top[:, step] >= 0)
+            current = given_top[:, step].copy()
         else:
-            may_start = on & (current < 0)
-        if may_start.any():
-            held_row = np.maximum(current, 0)
-            held = frame[rows, step, held_row]
-            score = strike_score[:, step].copy()
-            score[rows, held_row] *= np.where(current >= 0, settings.repeat_penalty, 1.0)
-            allowed_frame = frame[:, step]
-            if rules is not None:
-                banned = rules.banned(current, step, last_pitch, last_step)
-                score[banned] = 0.0
-                # With every pitch banned (rare: boxed in by both neighbours) the rules yield.
-                boxed_in = ~(score > 0).any(axis=1)
-                score[boxed_in] = strike_score[boxed_in, step]
-                allowed_frame = np.where(banned & ~boxed_in[:, None], 0.0, allowed_frame)
-            if temperature > 0:
-                log_w = np.log(np.maximum(score, 1e-12)) / temperature
-                cdf = np.cumsum(np.exp(log_w - log_w.max(axis=1, keepdims=True)), axis=1)
-                pick = (cdf < draws[2, :, step, None] * cdf[:, -1:]).sum(axis=1)
-                choice = np.minimum(pick, p - 1)
-            else:
-                choice = score.argmax(axis=1)
-            start = on & (current < 0)
+            on = sounds[:, step] | ((current >= 0) & holds_on[:, step])
+            # A row may start a note when it sounds and is silent so far, or (on the grid)
+            # has held its note long enough. Where none may (off the grid, every sounding
+            # voice held: about half the steps), the choice below would be discarded.
+            start = no_start
             if on_grid:
-                strike_p = onset[rows, step, held_row] / np.maximum(held, 1e-6)
-                if temperature > 0:
-                    strike = draws[1, :, step] < sharpen(strike_p)
-                else:
-                    strike = strike_p > strike_threshold
-                faded = held * settings.fade_ratio < allowed_frame.max(axis=1)
-                start = on & ((current < 0) | ((strike | faded) & may_move))
+                may_move = (age >= settings.shortest_note) | offgrid_note
+                may_start = on & ((current < 0) | may_move)
             elif offgrid:
-                sure = score[rows, choice] > settings.offgrid_strike
-                start = on & ((current < 0) | sure)
-            current = np.where(start, choice, current)
-        current = np.where(on, current, -1)
-        if follow:
-            k = known[:, step]
-            given_start = given_onset[:, step] | (given_top[:, step] != previous)
-            start = np.where(k, given_start & (given_top[:, step] >= 0), start)
-            current = np.where(k, given_top[:, step], current)
+                may_start = on & ((current < 0) | sure_somewhere[:, step])
+            else:
+                may_start = on & (current < 0)
+            if may_start.any():
+                held_row = np.maximum(current, 0)
+                held = frame[rows, step, held_row]
+                score = strike_score[:, step].copy()
+                score[rows, held_row] *= np.where(current >= 0, settings.repeat_penalty, 1.0)
+                allowed_frame = frame[:, step]
+                if rules is not None:
+                    banned = rules.banned(current, step, last_pitch, last_step)
+                    score[banned] = 0.0
+                    # With every pitch banned (rare: boxed in by both neighbours) the rules
+                    # yield.
+                    boxed_in = ~(score > 0).any(axis=1)
+                    score[boxed_in] = strike_score[boxed_in, step]
+                    allowed_frame = np.where(banned & ~boxed_in[:, None], 0.0, allowed_frame)
+                if temperature > 0:
+                    log_w = np.log(np.maximum(score, 1e-12)) / temperature
+                    cdf = np.cumsum(np.exp(log_w - log_w.max(axis=1, keepdims=True)), axis=1)
+                    pick = (cdf < draws[2, :, step, None] * cdf[:, -1:]).sum(axis=1)
+                    choice = np.minimum(pick, p - 1)
+                else:
+                    choice = score.argmax(axis=1)
+                start = on & (current < 0)
+                if on_grid:
+                    strike_p = onset[rows, step, held_row] / np.maximum(held, 1e-6)
+                    if temperature > 0:
+                        strike = draws[1, :, step] < sharpen(strike_p)
+                    else:
+                        strike = strike_p > strike_threshold
+                    faded = held * settings.fade_ratio < allowed_frame.max(axis=1)
+                    start = on & ((current < 0) | ((strike | faded) & may_move))
+                elif offgrid:
+                    sure = score[rows, choice] > settings.offgrid_strike
+                    start = on & ((current < 0) | sure)
+                current = np.where(start, choice, current)
+            current = np.where(on, current, -1)
+            if follow:
+                k = known[:, step]
+                given_start = given_onset[:, step] | (given_top[:, step] != previous)
+                start = np.where(k, given_start & (given_top[:, step] >= 0), start)
+                current = np.where(k, given_top[:, step], current)
         age = np.where(start, 0, age) + 1
         if offgrid:
             offgrid_note = np.where(start, not on_grid, offgrid_note)
