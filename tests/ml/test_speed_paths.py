@@ -122,3 +122,38 @@ def test_sampling_inside_inference_mode_works_in_both_precisions(tiny_run, monke
         again = sample.generate(model, bars=8, variations=2, seed=6)
     outside = sample.generate(model, bars=8, variations=2, seed=6)
     assert _notes(inside) == _notes(outside) == _notes(again)
+
+
+def test_steps_every_row_follows_are_decoded_as_the_full_step_would():
+    """Where every variation follows given notes, `decode_voice` skips the choice it would
+    discard. A row that hears nothing given forces the full step for the others: their
+    notes must not change."""
+    from studio.ml.voicing import FixedVoice, VoiceDecoding, decode_voice
+
+    rng = np.random.default_rng(11)
+    n, s, p = 6, 64, 24
+    frame = rng.random((n, s, p)) ** 6
+    frame /= frame.sum(axis=2, keepdims=True) / rng.uniform(0.1, 1.0, (n, s, 1))
+    onset = rng.random((n, s, p)) ** 2
+    bass = FixedVoice(rng.integers(-1, 8, (n, s)), below=True)
+    given_top = np.repeat(rng.integers(-1, p, (n, s // 4)), 4, axis=1)
+    given_top[:, 8:12] = -1  # a rest in the given music
+    given_onset = np.zeros((n, s), bool)
+    given_onset[:, ::4] = True
+    known = np.zeros((n, s), bool)
+    known[:, : s // 2] = True  # the bars a window shares with the one before
+    known[:, 40:44] = True
+
+    def decoded(rows: slice, force_full: bool) -> np.ndarray:
+        args = [a[rows] for a in (frame, onset, given_top, given_onset, known)]
+        fixed = [FixedVoice(bass.top[rows], below=True)]
+        if force_full:  # one more row, given nothing, so no step is settled for all
+            args = [np.concatenate([a, a[:1]]) for a in args]
+            args[4][-1] = False
+            fixed = [FixedVoice(np.concatenate([bass.top[rows], bass.top[:1]]), below=True)]
+        f, o, top, starts, mask = args
+        return decode_voice(f, o, VoiceDecoding(), fixed, top, starts, mask)[: rows.stop]
+
+    fast, full = decoded(slice(0, n), False), decoded(slice(0, n), True)
+    assert np.array_equal(fast, full)
+    assert (fast[:, : s // 2] > 0).any()  # the given notes are there
