@@ -152,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--preset",
         choices=("tiny", "small", "default"),
         default="default",
-        help="model size (small: about half the default's time per pass, to distill)",
+        help="model size (small: about half the default's time per network pass, to distill)",
     )
     t.add_argument("--device", default="auto", help="auto | cpu | cuda[:N] | mps")
     t.add_argument(
