@@ -256,10 +256,11 @@ def decode_voice(
     for step in range(s):
         previous = current
         on_grid = step % settings.onset_grid == 0
+        if follow:  # where the voice follows given notes, a note starts at their onsets
+            given_start = given_onset[:, step] | (given_top[:, step] != previous)
+            given_start &= given_top[:, step] >= 0
         if settled[step]:
-            start = given_onset[:, step] | (given_top[:, step] != previous)
-            start = start & (given_top[:, step] >= 0)
-            current = given_top[:, step].copy()
+            start, current = given_start, given_top[:, step].copy()
         else:
             on = sounds[:, step] | ((current >= 0) & holds_on[:, step])
             # A row may start a note when it sounds and is silent so far, or (on the grid)
@@ -310,8 +311,7 @@ def decode_voice(
             current = np.where(on, current, -1)
             if follow:
                 k = known[:, step]
-                given_start = given_onset[:, step] | (given_top[:, step] != previous)
-                start = np.where(k, given_start & (given_top[:, step] >= 0), start)
+                start = np.where(k, given_start, start)
                 current = np.where(k, given_top[:, step], current)
         age = np.where(start, 0, age) + 1
         if offgrid:
