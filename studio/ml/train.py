@@ -472,10 +472,14 @@ class Trainer:
             else None
         )
         # The pitch rows are the weights' coordinates: a warm start or a teacher sets them.
-        self.rows_source = self.init_source or teacher_source
+        rows_from: tuple[str, dict[str, Any]] | None = None
+        if self.init_source is not None:
+            rows_from = ("--init-from", self.init_source[1])
+        elif teacher_source is not None:
+            rows_from = ("--distill-from", teacher_source[1])
         lo, hi = self.scan.pitch_range
         spb = self.windows.n_steps // self.scan.bars
-        self.model_cfg = self._model_config(lo, hi, spb)
+        self.model_cfg = self._model_config(lo, hi, spb, rows_from)
         self.transpose = (
             config.transpose
             if config.transpose is not None
@@ -492,7 +496,6 @@ class Trainer:
             self._warm_start(*self.init_source)
             self.init_source = None  # the weights are copied; do not hold a second set
         self.teacher = self._teacher(teacher_source) if teacher_source is not None else None
-        self.rows_source = None
         self.opt_g = torch.optim.Adam(self.g.parameters(), config.lr_g, betas=config.betas)
         self.opt_d = torch.optim.Adam(self.d.parameters(), config.lr_d, betas=config.betas)
         self.g_run: nn.Module = self.g
@@ -520,17 +523,23 @@ class Trainer:
             torch.backends.cudnn.benchmark = True
 
     # -- setup ---------------------------------------------------------------------
-    def _model_config(self, lo: int, hi: int, steps_per_bar: int) -> ModelConfig:
+    def _model_config(
+        self,
+        lo: int,
+        hi: int,
+        steps_per_bar: int,
+        rows_from: tuple[str, dict[str, Any]] | None = None,
+    ) -> ModelConfig:
+        """The run's network shape; ``rows_from`` (the option and the metadata of a model
+        whose weights the run starts from or imitates) fixes its pitch rows."""
         preset_probe = preset_config(self.config.preset) if self.config.preset else None
         levels = 2 ** (len(preset_probe.g_channels) - 1) if preset_probe else 16
         lowest, n = model_pitch_window(lo, hi, margin=3, multiple=levels)
-        if self.rows_source is not None:
-            # Keep the source model's pitch rows.
-            source = self.rows_source[1]
+        if rows_from is not None:
+            flag, source = rows_from
             lowest = int(source["data"]["lowest_pitch"])
             n = int(source["model_config"]["n_pitches"])
             if lo < lowest or hi >= lowest + n:
-                flag = "--init-from" if self.init_source is not None else "--distill-from"
                 raise TrainingError(
                     f"{flag}: the data spans MIDI {lo}..{hi}, outside the {n} pitch rows "
                     f"from {lowest} that model was trained on"
