@@ -592,7 +592,8 @@ class Trainer:
         if "generator" not in state:
             raise TrainingError(f"{flag}: that checkpoint holds no generator weights")
         try:
-            teacher = model_from_state(state["generator"], meta, self.device).generator
+            # The state was loaded for the teacher alone: its tensors become the weights.
+            teacher = model_from_state(state["generator"], meta, self.device, owned=True).generator
         except CheckpointError as exc:
             raise TrainingError(f"{flag}: {exc}") from exc
         theirs, mine = teacher.cfg, self.model_cfg
