@@ -25,10 +25,10 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, NoReturn
 
-from studio.ml.generation import SamplingOptions, plural  # torch-free, like this module
+from studio.ml.generation import STUDENT_REFINE_ROUNDS, plural  # torch-free, like this module
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-REFINE_ROUNDS = SamplingOptions.refine_rounds  # the engine's default (a test checks)
+REFINE_ROUNDS = 2  # the engine's reading of a model that has no other (a test checks)
 
 
 class UsageError(Exception):
@@ -174,6 +174,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="learn to imitate a trained model (checkpoint, run folder or a bundled model): "
         "its probabilities become the reconstruction targets (knowledge distillation), e.g. "
         "--preset small --distill-from default for a faster model",
+    )
+    t.add_argument(
+        "--distill-refined",
+        choices=("beliefs", "notes"),
+        default="",
+        help="with --distill-from: learn what the teacher's refined reading (one pass, then "
+        "its refinement rounds) ends on, so the student writes it in one pass: the "
+        "probabilities each voice was last read from (beliefs) or the finished notes",
     )
     t.add_argument("--dry-run", action="store_true", help="print parameters and FLOPs, then exit")
     t.add_argument(
@@ -336,9 +344,10 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument(
             "--refine",
             type=ranged(int, gen.REFINE_RANGE),
-            default=REFINE_ROUNDS,
+            default=None,
             help="rounds in which each voice is redrawn given the others, 0: one pass "
-            f"{rng(gen.REFINE_RANGE)}",
+            f"{rng(gen.REFINE_RANGE)} (default: the model's own reading, {REFINE_ROUNDS}; "
+            f"{STUDENT_REFINE_ROUNDS} for a student of refined music)",
         )
         q.add_argument(
             "--free-voicing",
@@ -484,6 +493,7 @@ def _train_config(args: argparse.Namespace) -> Any:
         resume=args.resume,
         init_from=args.init_from,
         distill_from=args.distill_from,
+        distill_refined=args.distill_refined,
         mapping=args.mapping,
         bars=args.bars,
         steps_per_beat=args.steps_per_beat,
@@ -582,6 +592,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
             print(
                 f"teacher    {args.distill_from}: {s['gflops_teacher']:.3f} GFLOP/sample forward "
                 "in every step (distillation)"
+                + (
+                    ", then its refinement passes (--distill-refined)"
+                    if args.distill_refined
+                    else ""
+                )
             )
         print(f"device     {s['device']}")
         return EXIT_OK

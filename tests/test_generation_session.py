@@ -81,7 +81,8 @@ def test_new_music_starts_at_the_playhead_bar_with_the_song_tempo():
     request = job.planned.request
     assert (request.mode, request.bars, request.variations, request.seed) == (GENERATE, 2, 3, 7)
     assert request.tempo == 84  # the song's tempo, not the model's
-    assert request.sampling.refine_rounds == 2 and request.sampling.strict_voicing
+    # None: the model's own reading (2 rounds for the bundled model, 1 for a student)
+    assert request.sampling.refine_rounds is None and request.sampling.strict_voicing
     assert (job.planned.placement.start, job.planned.placement.end) == (1920, 1920 + 2 * 1920)
     assert session.settings.seed == 10  # the next Generate makes new music
     assert session.busy
@@ -256,6 +257,19 @@ def test_settings_round_trip_and_bad_stored_values_keep_their_defaults():
     assert loaded.strict_voicing is True
 
 
+def test_refine_setting_keeps_the_models_own_reading_apart_from_a_chosen_count():
+    assert GenerationSettings().refine_rounds is None  # the model's own reading
+    for chosen in (None, 0, 3):
+        stored = GenerationSettings(refine_rounds=chosen).to_dict()
+        assert GenerationSettings.from_dict(stored).refine_rounds == chosen
+    # What an ini file gives back, and the old key, which every version wrote (2 unless
+    # changed): it does not stand for a choice, so the model's own reading applies.
+    assert GenerationSettings.from_dict({"refine": "4"}).refine_rounds == 4
+    assert GenerationSettings.from_dict({"refine": "-1"}).refine_rounds is None
+    assert GenerationSettings.from_dict({"refine": "many"}).refine_rounds is None
+    assert GenerationSettings.from_dict({"refine_rounds": 2}).refine_rounds is None
+
+
 def test_model_description_reads_the_runs_last_quality(tmp_path: Path):
     run = tmp_path / "run"
     (run / "checkpoints").mkdir(parents=True)
@@ -287,6 +301,12 @@ def test_model_description_reads_the_runs_last_quality(tmp_path: Path):
     model.meta["train_config"] = {"distill_from": "default", "preset": "small"}
     text = model_description(model)
     assert "3 training steps, taught by default (distilled) · model size small" in text
+    assert "one pass" not in text
+
+    model.meta["train_config"]["distill_refined"] = "beliefs"
+    assert "(distilled), learnt its teacher's refined music (reads with 1 round)" in (
+        model_description(model)
+    )
 
 
 # -- key and metre (issue 12) -------------------------------------------------------------

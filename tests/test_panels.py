@@ -763,9 +763,15 @@ def test_the_bundled_model_writes_new_music_at_the_playhead(qtbot, window):
     assert "bar 2" in panel.context_label.text()
     panel.variations.setValue(2)
     panel.bars.setValue(2)
+    assert panel.refine.text() == "model's"  # its own reading, not yet known
     generate_and_wait(qtbot, panel)  # loads the bundled model first, then generates
     assert "Bach chorales" in panel.model_info.text()
+    assert panel.refine.text() == "model's (2 rounds)"
     assert len(panel.results) == 2
+    panel.refine.setValue(1)
+    assert panel.session.settings.sampling().refine_rounds == 1
+    panel.refine.setValue(panel.refine.minimum())
+    assert panel.session.settings.sampling().refine_rounds is None
     tracks_before = len(doc.song.tracks)
     assert panel.insert_selected()
     new_tracks = doc.song.tracks[tracks_before:]

@@ -415,8 +415,9 @@ def engine_report(
     sets = window_sets(model, training_windows, seed)
     held, train = sets["held"], sets["train"]
     spb, bar = model.config.steps_per_beat, model.config.steps_per_bar
+    own = model.voicing  # the model's default reading (one pass for a one-pass student)
     decodings = {
-        DEFAULT_DECODING: VoiceDecoding(),
+        DEFAULT_DECODING: own,
         NETWORK_ALONE: VoiceDecoding(refine_rounds=0, rules=False),
     }
     bach = {
@@ -432,7 +433,7 @@ def engine_report(
         say(f"real-vs-real measured ({time.perf_counter() - t0:.0f} s)")
     cadences = {name: None for name in decodings}
     if model.phrase_conditioned:
-        decodings[FREE_PHRASING] = VoiceDecoding()
+        decodings[FREE_PHRASING] = own
         cadences[FREE_PHRASING] = 0
     results, verdicts = {}, {}
     for name, voicing in decodings.items():
@@ -453,7 +454,7 @@ def engine_report(
             results[name]["cadence"] = quality.cadence_holds(gen, marks, spb)
         verdicts[name] = checks(results[name], bach)
         say(f"{name}: measured ({time.perf_counter() - t0:.0f} s)")
-    model.voicing = VoiceDecoding()
+    model.voicing = own
     harmonization = whole_harmonizations(model, seed) if harmonize else None
     if harmonization is not None:
         say(f"whole-piece harmonization measured ({time.perf_counter() - t0:.0f} s)")

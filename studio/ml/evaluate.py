@@ -19,7 +19,7 @@ import torch
 from studio.ml import quality
 from studio.ml.data import DatasetScan, scan_dataset
 from studio.ml.errors import DatasetError
-from studio.ml.generation import SamplingOptions
+from studio.ml.generation import SamplingOptions, reading
 from studio.ml.metrics import compare, evaluate_rolls, format_table, voice_leading
 from studio.ml.sample import LoadedModel, _latents, generate_rolls, load_generator, run_windows
 from studio.ml.voicing import VoiceDecoding
@@ -163,9 +163,7 @@ def evaluate_model(
     temperature, threshold = sampling.temperature, sampling.threshold
     min_note_steps = sampling.min_note_steps
     model = load_generator(model_source)
-    model.voicing = dataclasses.replace(
-        model.voicing, refine_rounds=sampling.refine_rounds, rules=sampling.strict_voicing
-    )
+    model.voicing = reading(sampling, model)
     ref, described = reference_rolls(model, data)
     gen = generate_rolls(model, samples, seed, temperature, threshold, min_note_steps)
     cfg = model.config

@@ -46,6 +46,11 @@ TEMPERATURE_RANGE = (0.0, 5.0)
 THRESHOLD_RANGE = (0.0, 1.0)  # exclusive of both ends
 MIN_NOTE_STEPS_RANGE = (1, 64)
 REFINE_RANGE = (0, 8)
+# The reading of a student of its teacher's refined music (`TrainConfig.distill_refined`):
+# one pass gives the teacher's pitches and key, but its rhythm is a hedge there (every beat
+# struck, few eighths); one round, each voice read once against the others, settles it
+# (models/bach-default.md, *A student of refined music*).
+STUDENT_REFINE_ROUNDS = 1
 TEMPO_RANGE = (10.0, 400.0)
 BATCH = 16  # variations run through the network together (bounds memory)
 
@@ -65,7 +70,9 @@ class SamplingOptions:
     temperature: float = 0.0  # 0: hard threshold; > 0: draw at this temperature
     threshold: float = 0.5  # frame probability a polyphonic cell needs to sound
     min_note_steps: int = 1  # drop notes shorter than this many steps (2 removes 16ths)
-    refine_rounds: int = 2  # each voice redrawn given the others, this many times
+    # Each voice redrawn given the others, this many times; None: the model's own reading
+    # (2 rounds; 1 for a student of refined music, `sample.own_voicing`).
+    refine_rounds: int | None = None
     strict_voicing: bool = True  # monophonic voices: no parallel 5ths/8ves, no crossing
 
 
@@ -167,7 +174,14 @@ def check_sampling(options: SamplingOptions) -> None:
     _in_range("temperature", options.temperature, TEMPERATURE_RANGE)
     _in_range("threshold", options.threshold, THRESHOLD_RANGE, exclusive=True)
     _in_range("min_note_steps", options.min_note_steps, MIN_NOTE_STEPS_RANGE)
-    _in_range("refine_rounds", options.refine_rounds, REFINE_RANGE)
+    if options.refine_rounds is not None:
+        _in_range("refine_rounds", options.refine_rounds, REFINE_RANGE)
+
+
+def reading(options: SamplingOptions, model: LoadedModel) -> VoiceDecoding:
+    """How ``model`` reads voices for a request with ``options``."""
+    rounds = model.voicing.refine_rounds if options.refine_rounds is None else options.refine_rounds
+    return replace(model.voicing, refine_rounds=rounds, rules=options.strict_voicing)
 
 
 def plural(n: int, word: str, words: str | None = None) -> str:
@@ -667,15 +681,15 @@ def _run(
     from studio.ml import compute
 
     o = request.sampling
-    refined = replace(model.voicing, refine_rounds=o.refine_rounds, rules=o.strict_voicing)
+    refined = reading(o, model)
     draft = replace(refined, refine_rounds=0)
-    with_draft = drafts and o.refine_rounds > 0
+    with_draft = drafts and refined.refine_rounds > 0
     seeds = [request.seed + k for k in range(request.variations)]
     melody = None
     if request.mode == "harmonize" and request.song is not None:
         melody = melody_voice(model, request.song, melody_of(request))
     batches = [seeds[k : k + batch] for k in range(0, len(seeds), batch)]
-    refine_weight = 1.0 + o.refine_rounds * model.config.n_tracks
+    refine_weight = 1.0 + refined.refine_rounds * model.config.n_tracks
     weights: list[float] = []
     for _ in batches:
         weights += [1.0, refine_weight] if with_draft else [refine_weight]
@@ -725,7 +739,7 @@ def interpolate(
     _in_range("seed", seed_b, SEED_RANGE)
     _in_range("interpolation steps", steps, INTERPOLATION_STEPS_RANGE)
     o = request.sampling
-    voicing = replace(model.voicing, refine_rounds=o.refine_rounds, rules=o.strict_voicing)
+    voicing = reading(o, model)
     meter = _Meter(progress, cancel, [1.0], label=f"Interpolating {request.seed} → {seed_b}")
     meter.check()
     song = request.song

@@ -37,6 +37,7 @@ from studio.core.pianoroll import HOLD, OFF, ONSET, RollSpec, roll_to_song, song
 from studio.core.song import Notes, Song, Track
 from studio.ml.checkpoint import load_checkpoint, resolve_model
 from studio.ml.errors import CheckpointError, MLError
+from studio.ml.generation import STUDENT_REFINE_ROUNDS
 from studio.ml.metre import Metre, bar_steps, default_metre_of
 from studio.ml.metrics import note_runs, top_pitch
 from studio.ml.models import Generator, ModelConfig
@@ -268,7 +269,16 @@ def model_from_state(
         tuple(data.get("time_signature", (4, 4))),
         float(data.get("bpm", 100.0)),
         meta,
+        voicing=own_voicing(meta),
     )
+
+
+def own_voicing(meta: dict[str, Any]) -> VoiceDecoding:
+    """A model's default reading: `STUDENT_REFINE_ROUNDS` for a student trained on its
+    teacher's refined music, else the engine's (two refinement rounds)."""
+    trained = meta.get("train_config", {}) if isinstance(meta, dict) else {}
+    student = isinstance(trained, dict) and bool(trained.get("distill_refined"))
+    return VoiceDecoding(refine_rounds=STUDENT_REFINE_ROUNDS) if student else VoiceDecoding()
 
 
 def load_generator(
@@ -561,21 +571,78 @@ def run_windows(
                 logits = torch.cat(parts)
                 if done == 1:
                     FIRST_PASS.put(network, inputs, logits)
-            out = decode(
+            _write_pass(
+                model,
                 logits,
-                model.monophonic,
+                window,
+                given_mask,
                 temperature,
                 threshold,
                 gen,
-                window,
-                given_mask,
                 voicing,
+                min_note_steps,
             )
-            if min_note_steps > 1:
-                out = remove_short_notes(out, min_note_steps, model.monophonic)
-            window[:] = np.where(given_mask[:, :, :, None], window, out)
         known[:, :, s0 : s0 + w] = True
     return roll[:, :, :length]
+
+
+def _write_pass(
+    model: LoadedModel,
+    logits: torch.Tensor,
+    window: np.ndarray,
+    given_mask: np.ndarray,
+    temperature: float,
+    threshold: float,
+    noise: Noise,
+    voicing: VoiceDecoding,
+    min_note_steps: int = 1,
+) -> None:
+    """Decode one pass's logits into the hidden cells of ``window`` (in place)."""
+    out = decode(
+        logits, model.monophonic, temperature, threshold, noise, window, given_mask, voicing
+    )
+    if min_note_steps > 1:
+        out = remove_short_notes(out, min_note_steps, model.monophonic)
+    window[:] = np.where(given_mask[:, :, :, None], window, out)
+
+
+@torch.no_grad()
+def complete_windows(
+    model: LoadedModel,
+    given: np.ndarray,
+    mask: np.ndarray,
+    z: torch.Tensor,
+    cond: dict[str, torch.Tensor],
+    noise: Noise = None,
+) -> tuple[np.ndarray, torch.Tensor]:
+    """The model's default reading of window-length inputs: one pass over every hidden
+    cell, then ``model.voicing.refine_rounds`` rounds of voice-by-voice passes.
+
+    ``given`` ``[N, T, S, P]`` int8 and ``mask`` ``[N, T, S]`` bool as in `run_windows`,
+    but one window each, with per-window conditions ``cond`` (``metres``, ``keys``,
+    ``phrases``) as a training batch has them. Returns what a refined request writes for
+    each window, and the network's *beliefs* it was read from: per track, the frame and
+    onset probabilities ``[N, 2T, S, P]`` of the last pass that wrote that track (in the
+    last round, each voice given the others as finished). Training a student on them:
+    `TrainConfig.distill_refined`.
+    """
+    window = np.where(mask[:, :, :, None], given, 0).astype(np.int8)
+    network = model.generator
+    t = window.shape[1]
+    beliefs: torch.Tensor | None = None
+    for given_mask in [mask, *refinement_masks(mask, model.voicing.refine_rounds)]:
+        m = torch.from_numpy(given_mask).float().to(z.device)
+        logits = network(z, planes_from_roll(window).to(z.device), m, **cond)
+        probs = torch.sigmoid(logits.float())
+        if beliefs is None:
+            beliefs = probs
+        else:
+            written = [k for k in range(t) if not given_mask[:, k].all()]
+            for k in written:
+                beliefs[:, [k, t + k]] = probs[:, [k, t + k]]
+        _write_pass(model, logits, window, given_mask, 0.0, 0.5, noise, model.voicing)
+    assert beliefs is not None
+    return window, beliefs
 
 
 def _song(

@@ -48,7 +48,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -79,6 +79,11 @@ from studio.ml.models import (
     preset_config,
 )
 from studio.ml.phrases import UNKNOWN_SHARE
+
+if TYPE_CHECKING:
+    from studio.ml.sample import LoadedModel
+
+REFINED_TARGETS = ("", "notes", "beliefs")  # TrainConfig.distill_refined
 
 
 @dataclass
@@ -150,6 +155,13 @@ class TrainConfig:
     # scratch windows too (a latent's answer is one target, not one of many); the
     # adversarial terms stay as set. For a smaller, faster network (preset ``small``).
     distill_from: str | None = None
+    # With ``distill_from``, learn what the teacher's *refined* reading of each window (one
+    # pass, then its refinement rounds, voice by voice, with the rules) ends on, so that
+    # one pass of the student writes what the teacher writes in up to nine
+    # (`studio.ml.sample.complete_windows`): "beliefs" are the probabilities each voice was
+    # last read from (the teacher's view of it with the others finished), "notes" the
+    # finished notes themselves (hard targets). "": the teacher's one-pass probabilities.
+    distill_refined: str = ""
 
 
 class TrainControl:
@@ -495,7 +507,15 @@ class Trainer:
         if self.init_source is not None:
             self._warm_start(*self.init_source)
             self.init_source = None  # the weights are copied; do not hold a second set
-        self.teacher = self._teacher(teacher_source) if teacher_source is not None else None
+        if config.distill_refined not in REFINED_TARGETS:
+            raise TrainingError(
+                f"--distill-refined {config.distill_refined!r}: use "
+                + " or ".join(t for t in REFINED_TARGETS if t)
+            )
+        if config.distill_refined and teacher_source is None:
+            raise TrainingError("--distill-refined needs --distill-from (the model to learn from)")
+        self.teacher_model = self._teacher(teacher_source) if teacher_source is not None else None
+        self.teacher = self.teacher_model.generator if self.teacher_model is not None else None
         self.opt_g = torch.optim.Adam(self.g.parameters(), config.lr_g, betas=config.betas)
         self.opt_d = torch.optim.Adam(self.d.parameters(), config.lr_d, betas=config.betas)
         self.g_run: nn.Module = self.g
@@ -583,8 +603,8 @@ class Trainer:
         except (KeyError, ValueError) as exc:
             raise TrainingError(f"--init-from {self.config.init_from}: {exc}") from exc
 
-    def _teacher(self, source: tuple[dict[str, Any], dict[str, Any]]) -> Generator:
-        """The generator to imitate, frozen, on this run's device."""
+    def _teacher(self, source: tuple[dict[str, Any], dict[str, Any]]) -> LoadedModel:
+        """The model to imitate, its generator frozen, on this run's device."""
         from studio.ml.sample import model_from_state
 
         state, meta = source
@@ -593,9 +613,10 @@ class Trainer:
             raise TrainingError(f"{flag}: that checkpoint holds no generator weights")
         try:
             # The state was loaded for the teacher alone: its tensors become the weights.
-            teacher = model_from_state(state["generator"], meta, self.device, owned=True).generator
+            model = model_from_state(state["generator"], meta, self.device, owned=True)
         except CheckpointError as exc:
             raise TrainingError(f"{flag}: {exc}") from exc
+        teacher = model.generator
         theirs, mine = teacher.cfg, self.model_cfg
         if (theirs.n_tracks, theirs.n_steps, theirs.steps_per_beat) != (
             mine.n_tracks,
@@ -610,7 +631,8 @@ class Trainer:
             )
         for p in teacher.parameters():
             p.requires_grad_(False)
-        return teacher.eval()
+        teacher.eval()
+        return model
 
     def data_meta(self) -> dict[str, Any]:
         return {
@@ -704,7 +726,7 @@ class Trainer:
         for opt, base in ((self.opt_g, c.lr_g), (self.opt_d, c.lr_d)):
             for group in opt.param_groups:
                 group["lr"] = base * scale
-        real, mask, z, _ = self.make_batch(step, self.state.batch_size)
+        real, mask, z, roll = self.make_batch(step, self.state.batch_size)
         cond = self.batch_conditions(step, len(real))
         cond2 = {k: torch.cat([v, v]) for k, v in cond.items()}
         t = cfg.n_tracks
@@ -717,9 +739,15 @@ class Trainer:
         )
         with amp:
             logits = self.g_run(z, real, mask, **cond)
-            if self.teacher is not None:
+            if self.teacher is not None and not c.distill_refined:
                 with torch.no_grad():
                     taught = torch.sigmoid(self.teacher(z, real, mask, **cond).float())
+        if c.distill_refined:
+            notes, beliefs = self._refined_targets(step, roll, mask, z, cond)
+            if c.distill_refined == "notes":
+                real = notes  # the teacher's finished music is the data, scored as music is
+            else:
+                taught = beliefs
         logits = logits.float()
         probs = torch.sigmoid(logits)
         fake_planes = torch.cat([probs[:, :t], probs[:, t:] * probs[:, :t]], dim=1)
@@ -771,7 +799,8 @@ class Trainer:
             if "phrases" in cond and c.cadence_weight != 1:
                 zone = cadence_zone(cond["phrases"][:, 1], cfg.steps_per_beat)
                 weight = weight * (1 + (c.cadence_weight - 1) * zone[:, None, :, None])
-            target = real if self.teacher is None else taught
+            soft = self.teacher is not None and c.distill_refined != "notes"
+            target = taught if soft else real
             bce = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
             recon = (bce * weight).sum() / weight.sum().clamp_min(1.0)
             mono_ce = self._mono_ce(
@@ -779,7 +808,7 @@ class Trainer:
                 real[:, :t],
                 mask,
                 weight[:, :t, :, 0],
-                None if self.teacher is None else taught[:, :t],
+                taught[:, :t] if soft else None,
             )
             parallels = self._parallels(logits[:, :t], real[:, :t], mask)
             ramp = min(1.0, (step + 1) / max(1.0, min(c.adv_warmup, 0.2 * c.steps)))
@@ -805,6 +834,26 @@ class Trainer:
             "adv": float(adv.detach()),
             "parallels": float(parallels.detach()),
         }
+
+    def _refined_targets(
+        self,
+        step: int,
+        roll: torch.Tensor,
+        mask: torch.Tensor,
+        z: torch.Tensor,
+        cond: dict[str, torch.Tensor],
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Frame and onset planes of the teacher's refined completion of the batch (its
+        given cells are the real music's) and the probabilities each track was last read
+        from."""
+        from studio.ml.sample import complete_windows, planes_from_roll
+
+        assert self.teacher_model is not None
+        noise = _step_generator(self.config.seed + 2, self.rank, step)
+        done, beliefs = complete_windows(
+            self.teacher_model, roll.numpy(), mask.bool().cpu().numpy(), z, cond, noise
+        )
+        return planes_from_roll(done).to(self.device), beliefs.to(self.device)
 
     def _parallels(
         self, frame_logits: torch.Tensor, frames: torch.Tensor, mask: torch.Tensor
@@ -912,8 +961,9 @@ class Trainer:
 
     # -- previews and metrics --------------------------------------------------------
     def loaded_model(self) -> Any:
-        from studio.ml.sample import LoadedModel
+        from studio.ml.sample import LoadedModel, own_voicing
 
+        meta = self.checkpoint_meta()
         return LoadedModel(
             self.g,
             self.model_cfg,
@@ -921,7 +971,8 @@ class Trainer:
             self.scan.templates,
             tuple(self.scan.time_signature),
             100.0,
-            self.checkpoint_meta(),
+            meta,
+            voicing=own_voicing(meta),
         )
 
     def preview(self) -> Preview:

@@ -373,3 +373,125 @@ def test_distillation_refuses_a_teacher_of_another_shape(tiny_run, chorales, cac
     config.bars = 2
     with pytest.raises(TrainingError, match="--distill-from"):
         tr.Trainer(config)
+
+
+def test_complete_windows_writes_what_a_refined_request_writes(tiny_run):
+    """The refined-distillation target is the music a default request makes of a window."""
+    from studio.ml.sample import _conditions, complete_windows, decode, load_generator, run_windows
+
+    model = load_generator(tiny_run)
+    cfg = model.config
+    n = 3
+    z = torch.randn(n, cfg.z_dim, generator=torch.Generator().manual_seed(4))
+    empty = np.zeros((n, cfg.n_tracks, cfg.n_steps, cfg.n_pitches), np.int8)
+    blank = np.zeros(empty.shape[:3], bool)
+    requested = run_windows(model, empty, blank, z, 0.0, 0.5, 0)
+    cond = _conditions(model, n, None, None)
+    written, beliefs = complete_windows(model, empty, blank, z, cond)
+    assert np.array_equal(written, requested)
+    assert beliefs.shape == (n, 2 * cfg.n_tracks, cfg.n_steps, cfg.n_pitches)
+    # Given cells stay as given: the soprano of the request, given, comes back unchanged,
+    # and each voice's beliefs are those of the last pass that wrote it: read again, they
+    # give the same voice (the pass before it saw the same others).
+    mask = blank.copy()
+    mask[:, 0] = True
+    kept, _ = complete_windows(model, requested, mask, z, cond)
+    assert np.array_equal(kept[:, 0], requested[:, 0])
+    bass = cfg.n_tracks - 1
+    again = decode(
+        torch.logit(beliefs.clamp(1e-6, 1 - 1e-6)),
+        model.monophonic,
+        0.0,
+        0.5,
+        None,
+        written,
+        ~np.eye(cfg.n_tracks, dtype=bool)[bass][None, :, None].repeat(n, 0).repeat(cfg.n_steps, 2),
+        model.voicing,
+    )
+    assert np.array_equal(again[:, bass], written[:, bass])
+
+
+def _bce_to(student, batch, target) -> float:
+    """Mean BCE of the student's answer against ``target`` on the hidden cells."""
+    z, real, mask, cond = batch
+    with torch.no_grad():
+        student.eval()
+        logits = student(z, real, mask, **cond)
+        student.train()
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    hidden = (mask < 0.5)[:, :, :, None].expand(-1, -1, -1, target.shape[-1]).repeat(1, 2, 1, 1)
+    return float(bce[hidden].mean())
+
+
+def test_refined_distillation_learns_the_teachers_finished_music(
+    tiny_run, chorales, cache_dir, tmp_path
+):
+    """--distill-refined: one pass of the student comes to answer what the teacher writes
+    with its refinement rounds, closer than a student taught the teacher's one-pass
+    probabilities gets in the same steps."""
+    settings = dict(steps=40, adv_weight=0.0, fm_weight=0.0, lr_g=3e-3, seed=5)
+    refined = tr.Trainer(
+        tiny_config(
+            chorales,
+            tmp_path / "rd",
+            cache_dir,
+            distill_from=str(tiny_run),
+            distill_refined="notes",
+            **settings,
+        )
+    )
+    soft = tr.Trainer(
+        tiny_config(chorales, tmp_path / "kd", cache_dir, distill_from=str(tiny_run), **settings)
+    )
+    real, mask, z, roll = refined.make_batch(999, 16)
+    cond = refined.batch_conditions(999, 16)
+    batch = (z, real, mask, cond)
+    target, _ = refined._refined_targets(999, roll, mask, z, cond)
+    given = mask.bool()[:, :, :, None].expand(-1, -1, -1, target.shape[-1]).repeat(1, 2, 1, 1)
+    assert torch.equal(target[given], real[given])  # the given music is kept
+    assert not torch.equal(target, real)  # and the hidden cells are the teacher's
+    before = _bce_to(refined.g, batch, target)
+    for step in range(1, 41):
+        assert np.isfinite(refined.train_step(step)["recon"])
+        soft.train_step(step)
+    after = _bce_to(refined.g, batch, target)
+    # Hard notes of a latent are harder to learn than soft probabilities: a smaller step
+    # than plain distillation makes, but one the softly taught student does not make.
+    assert after < 0.92 * before
+    assert after < 0.95 * _bce_to(soft.g, batch, target)
+
+
+def test_refined_distillation_needs_a_teacher(chorales, cache_dir, tmp_path):
+    config = tiny_config(chorales, tmp_path / "run", cache_dir, steps=1, distill_refined="notes")
+    with pytest.raises(TrainingError, match="--distill-from"):
+        tr.Trainer(config)
+    config.distill_from, config.distill_refined = "default", "all of it"
+    with pytest.raises(TrainingError, match="notes or beliefs"):
+        tr.Trainer(config)
+
+
+def test_a_student_of_refined_music_reads_with_its_own_round(
+    tiny_run, chorales, cache_dir, tmp_path
+):
+    """Its file says what it learnt, so the CLI, the panel and evaluate read it with one
+    round unless asked otherwise; other models keep two."""
+    from studio.ml.generation import STUDENT_REFINE_ROUNDS, SamplingOptions, reading
+    from studio.ml.sample import load_generator
+
+    config = tiny_config(
+        chorales,
+        tmp_path / "rd",
+        cache_dir,
+        steps=1,
+        distill_from=str(tiny_run),
+        distill_refined="beliefs",
+        adv_weight=0.0,
+        fm_weight=0.0,
+    )
+    events = _run(config)
+    assert isinstance(events[-1], tr.Finished)
+    student = load_generator(tmp_path / "rd")
+    assert STUDENT_REFINE_ROUNDS == 1 and student.voicing.refine_rounds == 1
+    assert reading(SamplingOptions(), student).refine_rounds == 1
+    assert reading(SamplingOptions(refine_rounds=0), student).refine_rounds == 0
+    assert load_generator(tiny_run).voicing.refine_rounds == 2

@@ -97,7 +97,7 @@ SETTING_KEYS = (
     "temperature",
     "seed",
     "seed_locked",
-    "refine_rounds",
+    "refine",
     "voice_rules",
     "key",
     "recent_models",
@@ -116,6 +116,14 @@ MORPH_KEYED_TIP = (
     "key is picked and transposed, so it does not lie on one path between two seeds."
 )
 RESULTS_MIN_HEIGHT = 56  # the strip scrolls: a short dock still shows Generate
+
+
+def own_reading_text(rounds: int | None) -> str:
+    """The Refine box's text for "the model's own reading" (``rounds``: the loaded
+    model's; None before one is loaded)."""
+    if rounds is None:
+        return "model's"
+    return "model's (one pass)" if rounds == 0 else f"model's ({rounds} rounds)"
 
 
 def ask_replace(parent: QWidget, plan: ReplacePlan) -> bool:
@@ -275,13 +283,15 @@ class GenerationPanel(QWidget):
         self.seed_dice.setToolTip("Pick a new random seed")
         self.seed_dice.clicked.connect(self.randomize_seed)
         self.refine = QSpinBox()
-        self.refine.setRange(*REFINE_RANGE)
-        self.refine.setSpecialValueText("off")
+        self.refine.setRange(-1, REFINE_RANGE[1])  # -1: the model's own reading
+        self.refine.setSpecialValueText(own_reading_text(None))
         self.refine.setSuffix(" rounds")
         self.refine.setToolTip(
             "After the first draft, each voice is rewritten in turn while the model listens\n"
             "to all the others. More rounds: voices that fit together better and stay in\n"
-            "key; each round takes as long as the first draft per track."
+            "key; each round takes as long as the first draft per track. 0: the draft alone.\n"
+            "Model's: what the model was measured with (2 rounds; 1 for a model trained\n"
+            "on its teacher's refined music)."
         )
         self.voice_rules = QCheckBox("No parallel fifths/octaves or crossings")
         self.voice_rules.setToolTip(
@@ -469,7 +479,7 @@ class GenerationPanel(QWidget):
         self.temperature_slider.setValue(round(st.temperature * 100))
         self.seed.setValue(st.seed)
         self.seed_lock.setChecked(st.seed_locked)
-        self.refine.setValue(st.refine_rounds)
+        self.refine.setValue(-1 if st.refine_rounds is None else st.refine_rounds)
         self.voice_rules.setChecked(st.strict_voicing)
         self._syncing = False
         self._show_key()
@@ -483,7 +493,9 @@ class GenerationPanel(QWidget):
         self.temperature_slider.valueChanged.connect(lambda v: self.temperature.setValue(v / 100))
         self.seed.valueChanged.connect(lambda v: setattr(st, "seed", v))
         self.seed_lock.toggled.connect(lambda v: setattr(st, "seed_locked", bool(v)))
-        self.refine.valueChanged.connect(lambda v: setattr(st, "refine_rounds", v))
+        self.refine.valueChanged.connect(
+            lambda v: setattr(st, "refine_rounds", None if v < 0 else v)
+        )
         self.voice_rules.toggled.connect(lambda v: setattr(st, "strict_voicing", bool(v)))
         self.tempo.valueChanged.connect(self._on_tempo_edited)
 
@@ -624,6 +636,7 @@ class GenerationPanel(QWidget):
         if not self.session.model_loaded(job, model):
             return
         self.model_info.setText(model_description(model, metric_label))
+        self.refine.setSpecialValueText(own_reading_text(model.voicing.refine_rounds))
         self.model_info.setToolTip(getattr(model, "path", ""))
         self._show_phrases()
         self.modelLoaded.emit(job.source)

@@ -62,7 +62,10 @@ DEFAULT_MODEL = DEFAULT_NAME  # what --model calls the default bundled model
 MAX_RECENT = 8
 MAX_VARIATIONS = 16  # one batch of the engine (generation.BATCH): one draft, one refined
 DEFAULT_TEMPERATURE = 0.0  # the bundled model's quality is measured decoded by threshold
-DEFAULT_REFINE = 2  # the bundled model's targets are measured with 2 (models/bach-default.md)
+# None: the model's own reading (2 rounds; 1 for a student of refined music), as measured
+# in its model card. Stored as -1 under "refine": the old "refine_rounds" key was always written
+# (2 unless changed), so it cannot tell a choice from the old default.
+DEFAULT_REFINE: int | None = None
 DRAFT = " · draft"
 # The Key control: the open song's key (the default), any key, or one of the 24 keys.
 SONG_KEY, ANY_KEY = "song", "any"
@@ -117,7 +120,7 @@ class GenerationSettings:
     temperature: float = DEFAULT_TEMPERATURE
     seed: int = 0
     seed_locked: bool = False
-    refine_rounds: int = DEFAULT_REFINE
+    refine_rounds: int | None = DEFAULT_REFINE
     strict_voicing: bool = True
     tempo: float | None = None  # None: the open song's tempo
     key: str = SONG_KEY  # SONG_KEY, ANY_KEY or a key name ("G minor"); New only
@@ -139,7 +142,7 @@ class GenerationSettings:
             "temperature": self.temperature,
             "seed": self.seed,
             "seed_locked": self.seed_locked,
-            "refine_rounds": self.refine_rounds,
+            "refine": -1 if self.refine_rounds is None else self.refine_rounds,
             "voice_rules": self.strict_voicing,
             "key": self.key,
             "cadence_every": self.cadence_every,
@@ -155,13 +158,15 @@ class GenerationSettings:
             "variations": (1, MAX_VARIATIONS, int),
             "temperature": (*TEMPERATURE_RANGE, float),
             "seed": (*SEED_RANGE, int),
-            "refine_rounds": (*REFINE_RANGE, int),
             "cadence_every": (0, 16, int),
         }
         for name, (low, high, kind) in ranges.items():
             value = _clamp(values.get(name), low, high, kind) if name in values else None
             if value is not None:
                 setattr(out, name, value)
+        refine = _clamp(values["refine"], -1, REFINE_RANGE[1], int) if "refine" in values else None
+        if refine is not None:
+            out.refine_rounds = refine if refine >= 0 else None
         for name, key in (("seed_locked", "seed_locked"), ("strict_voicing", "voice_rules")):
             if key in values:
                 setattr(out, name, _as_bool(values[key]))
@@ -704,6 +709,8 @@ def model_description(model: Any, metric_label: Callable[[str], str] = str) -> s
         steps += f", fine-tuned from {Path(str(train['init_from'])).name}"
     if train.get("distill_from"):
         steps += f", taught by {Path(str(train['distill_from'])).name} (distilled)"
+        if train.get("distill_refined"):  # it learnt the teacher's refined music
+            steps += ", learnt its teacher's refined music (reads with 1 round)"
     parts.append(steps)
     if train.get("preset"):
         parts.append(f"model size {train['preset']}")
