@@ -182,8 +182,11 @@ def timed_request(model: object, bars: int, variations: int, seed: int) -> tuple
     return first or 0.0, time.perf_counter() - t0
 
 
-def interactive_rows(cache: Path, repeat: int = 3, quiet_only: bool = False) -> list[Row]:
-    """Issue 12 point 5: 8 variations x 8 bars with the default refinement, quiet and
+def interactive_rows(
+    cache: Path, repeat: int = 3, quiet_only: bool = False, model_name: str = "default"
+) -> list[Row]:
+    """Issue 12 point 5: 8 variations x 8 bars with the default refinement (the model's own
+    reading) of the bundled ``model_name``, quiet and
     while a training run goes in another thread of this process (with the arbiter of
     studio.ml.compute, and without it: the app before it), in one run so the ratios
     compare like with like; and one `pianola generate --bars 8` process. Medians.
@@ -193,9 +196,11 @@ def interactive_rows(cache: Path, repeat: int = 3, quiet_only: bool = False) -> 
 
     from studio.ml.generation import load_model
 
-    model = load_model("default")
+    model = load_model(model_name)
     bars, variations = 8, 8
-    what = f"generate {variations} × {bars} bars"
+    what = f"generate {variations} × {bars} bars" + (
+        "" if model_name == "default" else f", {model_name}"
+    )
     timed_request(model, bars, variations, 0)  # warm-up
     rows: list[Row] = []
 
@@ -208,7 +213,8 @@ def interactive_rows(cache: Path, repeat: int = 3, quiet_only: bool = False) -> 
         return median(r[0] for r in runs), median(r[1] for r in runs)
 
     draft, refined = measure()
-    note = f"bundled model, {compute.ARBITER.last_threads} thread(s) (idle cores), median"
+    rounds, threads = model.voicing.refine_rounds, compute.ARBITER.last_threads
+    note = f"{model_name}, {rounds} round(s), {threads} thread(s) (idle cores), median"
     add(Row("ml", f"{what}, first draft, quiet", draft * 1000, "ms", "<= 150", note))
     add(Row("ml", f"{what}, refined, quiet", refined * 1000, "ms", "<= 500", note))
     for threads in sorted({1, compute.cpu_threads()}):
@@ -250,7 +256,7 @@ def interactive_rows(cache: Path, repeat: int = 3, quiet_only: bool = False) -> 
         finally:
             compute.ARBITER.enabled = True
             training.stop()
-    add(cli_row())
+    add(cli_row(model=model_name))
     if quiet_only:
         return rows
     for name, ms, diff in forward_variants(model):
@@ -306,10 +312,10 @@ def forward_variants(model: object, rounds: int = 8) -> list[tuple[str, float, f
 
 
 def model_rows(names: list[str], repeat: int = 5) -> list[Row]:
-    """8 variations x 8 bars (first draft, refined) and one `pianola generate --bars 8`
-    process for each bundled model, the models taking turns request by request so a
-    change in the machine's load touches them alike. Medians; each request takes the
-    generation service's thread budget (the idle cores)."""
+    """8 variations x 8 bars (first draft, refined with the model's own reading) and one
+    `pianola generate --bars 8` process for each bundled model, the models taking turns
+    request by request so a change in the machine's load touches them alike. Medians; each
+    request takes the generation service's thread budget (the idle cores)."""
     from statistics import median
 
     from studio.ml.generation import load_model
@@ -328,7 +334,8 @@ def model_rows(names: list[str], repeat: int = 5) -> list[Row]:
     for name in names:
         draft = median(t[0] for t in times[name])
         refined = median(t[1] for t in times[name])
-        note = f"{models[name].config.g_channels}, median of {repeat}"
+        rounds = models[name].voicing.refine_rounds  # the model's own reading
+        note = f"{models[name].config.g_channels}, {rounds} round(s), median of {repeat}"
         if name != base:
             note += f"; {draft / base_draft:.2f}× / {refined / base_refined:.2f}× {base}"
         what = f"{name}, 8 × 8 bars"
@@ -509,10 +516,12 @@ if __name__ == "__main__":
         torch.set_num_threads(1)
         for row in model_rows(sys.argv[2:] or ["default"]):
             print(row)
-    elif sys.argv[1:] in (["interactive"], ["quiet"]):  # only the issue-12 speed rows
-        torch.set_num_threads(1)
+    elif sys.argv[1:2] in (["interactive"], ["quiet"]):  # only the issue-12 speed rows
+        torch.set_num_threads(1)  # `interactive [MODEL]`: a bundled model, default `default`
         with tempfile.TemporaryDirectory() as tmp:
-            for row in interactive_rows(Path(tmp), quiet_only=sys.argv[1] == "quiet"):
+            quiet = sys.argv[1] == "quiet"
+            name = sys.argv[2] if len(sys.argv) > 2 else "default"
+            for row in interactive_rows(Path(tmp), quiet_only=quiet, model_name=name):
                 print(row)
     else:
         for row in run():

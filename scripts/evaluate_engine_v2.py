@@ -25,9 +25,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--training-windows", type=int, default=1500, help="real-vs-real set")
     parser.add_argument("--seed", type=int, default=0, help="sampling and classifier seed")
     parser.add_argument("--out", default="models/training/engine-v2-baseline", help="stem")
+    parser.add_argument(
+        "--refine", type=int, default=None, help="default decoding's rounds (default: the model's)"
+    )
     args = parser.parse_args(argv)
     report = engine_report(
-        args.model, args.samples, args.seed, args.training_windows, lambda t: print(t, flush=True)
+        args.model,
+        args.samples,
+        args.seed,
+        args.training_windows,
+        lambda t: print(t, flush=True),
+        refine_rounds=args.refine,
     )
     report["command"] = "python scripts/evaluate_engine_v2.py " + " ".join(argv or sys.argv[1:])
     report["hardware"] = f"{os.cpu_count()}-core CPU"

@@ -17,16 +17,26 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from studio.ml import checkpoint as ckpt  # noqa: E402
+from studio.ml.generation import REFINE_RANGE  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("checkpoint", help="a training checkpoint (or run folder)")
     parser.add_argument("out", help="the generator-only file to write")
+    parser.add_argument(
+        "--refine-rounds",
+        type=int,
+        choices=range(REFINE_RANGE[0], REFINE_RANGE[1] + 1),
+        help="the refinement rounds generation reads this model with by default: what its "
+        "model card measured (default: the checkpoint's own, else the engine's 2)",
+    )
     args = parser.parse_args(argv)
     state, meta = ckpt.load_checkpoint(ckpt.resolve_model(args.checkpoint))
     if "generator" not in state:
         parser.error(f"{args.checkpoint} holds no generator weights")
+    if args.refine_rounds is not None:
+        meta["reading"] = {"refine_rounds": args.refine_rounds}
     ckpt.save_checkpoint(Path(args.out), {"generator": state["generator"]}, meta)
     print(f"wrote {args.out} (step {meta.get('step')})")
     return 0

@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     generation.variations.setValue(8)
     # This machine's remembered settings must not leak into the README's picture.
     generation.temperature.setValue(0.8 if not args.generation_only else 0.0)
-    generation.refine.setValue(2)
+    generation.refine.setValue(generation.refine.minimum())  # the model's own reading
     generation.voice_rules.setChecked(True)
     window.document.set_active_track(0)
     generation.generate()

@@ -25,7 +25,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, NoReturn
 
-from studio.ml.generation import STUDENT_REFINE_ROUNDS, plural  # torch-free, like this module
+from studio.ml.generation import plural  # torch-free, like this module
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 REFINE_ROUNDS = 2  # the engine's reading of a model that has no other (a test checks)
@@ -346,8 +346,8 @@ def build_parser() -> argparse.ArgumentParser:
             type=ranged(int, gen.REFINE_RANGE),
             default=None,
             help="rounds in which each voice is redrawn given the others, 0: one pass "
-            f"{rng(gen.REFINE_RANGE)} (default: the model's own reading, {REFINE_ROUNDS}; "
-            f"{STUDENT_REFINE_ROUNDS} for a student of refined music)",
+            f"{rng(gen.REFINE_RANGE)} (default: the model's own reading, named in its file: "
+            f"{REFINE_ROUNDS} unless it says otherwise; bach-small reads with 1)",
         )
         q.add_argument(
             "--free-voicing",

@@ -8,8 +8,9 @@ classes per bar 3.27 (held-out windows here 3.21), qualified notes 0.614 (0.639)
 polyphony 3.91 (3.92), scale consistency 0.939 (0.952).
 
 The checks are the issue's quality targets themselves (within 10% of the held-out data,
-0.02 absolute for rates below 0.2; harmonisation faults at most twice Bach's), with the
-default decoding: voice-leading rules on, two refinement rounds.
+0.02 absolute for rates below 0.2; harmonisation faults at most twice Bach's), with each
+model's own reading: voice-leading rules on, two refinement rounds for the default model,
+one for the student (its file says so; models/bach-default.md).
 """
 
 from __future__ import annotations
@@ -99,6 +100,13 @@ def test_bundled_file_is_weights_only_and_small():
     assert meta["arch_version"] == ckpt.ARCH_VERSION
     assert meta["data"]["summary"]["source"] == "bach-chorales"
     assert meta["data"]["summary"]["heldout_files"] > 0  # trained with the split held out
+
+
+def test_each_bundled_model_reads_as_its_model_card_measured_it(model: LoadedModel):
+    """The student's file names one round (model card, *One round for the student*)."""
+    small = Path(model.path).name == "bach-small.pt"
+    assert model.voicing.refine_rounds == (1 if small else 2)
+    assert ("reading" in model.meta) == small
 
 
 def test_code_with_another_architecture_refuses_the_bundled_model(monkeypatch, tmp_path, capsys):

@@ -81,7 +81,7 @@ def test_new_music_starts_at_the_playhead_bar_with_the_song_tempo():
     request = job.planned.request
     assert (request.mode, request.bars, request.variations, request.seed) == (GENERATE, 2, 3, 7)
     assert request.tempo == 84  # the song's tempo, not the model's
-    # None: the model's own reading (2 rounds for the bundled model, 1 for a student)
+    # None: the model's own reading (2 rounds for the default model, 1 for bach-small)
     assert request.sampling.refine_rounds is None and request.sampling.strict_voicing
     assert (job.planned.placement.start, job.planned.placement.end) == (1920, 1920 + 2 * 1920)
     assert session.settings.seed == 10  # the next Generate makes new music
@@ -304,9 +304,7 @@ def test_model_description_reads_the_runs_last_quality(tmp_path: Path):
     assert "one pass" not in text
 
     model.meta["train_config"]["distill_refined"] = "beliefs"
-    assert "(distilled), learnt its teacher's refined music (reads with 1 round)" in (
-        model_description(model)
-    )
+    assert "(distilled), learnt its teacher's refined music" in model_description(model)
 
 
 # -- key and metre (issue 12) -------------------------------------------------------------

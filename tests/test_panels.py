@@ -822,9 +822,11 @@ def test_a_new_user_generates_at_temperature_zero(window):
 
 def test_refine_and_voice_rules_reach_the_engine_and_are_remembered(qtbot, window, tiny_checkpoint):
     panel = window.panels.generation
-    assert panel.refine.value() == 2 and panel.voice_rules.isChecked()  # the measured defaults
+    # The measured defaults: the model's own reading (its box's lowest value) and the rules.
+    assert panel.refine.value() == panel.refine.minimum() == -1 and panel.voice_rules.isChecked()
     panel.set_model_source(tiny_checkpoint)
     qtbot.waitUntil(lambda: panel.model is not None, timeout=30_000)
+    assert panel.refine.text() == "model's (2 rounds)"  # a file that names no reading
     panel.variations.setValue(2)
     panel.bars.setValue(2)
     panel.set_mode("generate")
@@ -854,7 +856,7 @@ def test_refine_and_voice_rules_reach_the_engine_and_are_remembered(qtbot, windo
     assert not any("draft" in c for c in shown[1])
     settings = QSettings()
     settings.beginGroup(GROUP)
-    assert int(settings.value("refine_rounds")) == 3
+    assert int(settings.value("refine")) == 3
     assert settings.value("voice_rules") in (True, "true")
 
 

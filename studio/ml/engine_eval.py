@@ -402,8 +402,10 @@ def engine_report(
     harmonize: bool = True,
     key_samples: int = 32,
     baseline: dict | None = None,
+    refine_rounds: int | None = None,
 ) -> dict[str, Any]:
-    """Every engine-v2 measure of a model (see the module docstring). ``known``: windows
+    """Every engine-v2 measure of a model (see the module docstring). ``refine_rounds``:
+    the default decoding's rounds (None: the model's own reading). ``known``: windows
     an evaluation already generated; used instead of generating them again when they
     are exactly what one of the decodings here would give. ``harmonize``: also the
     whole-piece harmonizations; ``key_samples``: variations per requested key (0: skip);
@@ -415,7 +417,9 @@ def engine_report(
     sets = window_sets(model, training_windows, seed)
     held, train = sets["held"], sets["train"]
     spb, bar = model.config.steps_per_beat, model.config.steps_per_bar
-    own = model.voicing  # the model's default reading (one pass for a one-pass student)
+    own = model.voicing  # the model's own reading (1 round for a student of refined music)
+    if refine_rounds is not None:
+        own = dataclasses.replace(own, refine_rounds=refine_rounds)
     decodings = {
         DEFAULT_DECODING: own,
         NETWORK_ALONE: VoiceDecoding(refine_rounds=0, rules=False),

@@ -46,10 +46,10 @@ TEMPERATURE_RANGE = (0.0, 5.0)
 THRESHOLD_RANGE = (0.0, 1.0)  # exclusive of both ends
 MIN_NOTE_STEPS_RANGE = (1, 64)
 REFINE_RANGE = (0, 8)
-# The reading of a student of its teacher's refined music (`TrainConfig.distill_refined`):
-# one pass gives the teacher's pitches and key, but its rhythm is a hedge there (every beat
-# struck, few eighths); one round, each voice read once against the others, settles it
-# (models/bach-default.md, *A student of refined music*).
+# The reading a student of its teacher's refined music (`TrainConfig.distill_refined`) names
+# in its file: one pass gives the teacher's pitches and key, but its rhythm is a hedge there
+# (every beat struck, few eighths); one round, each voice read once against the others,
+# settles it (models/bach-default.md, *A student of refined music*).
 STUDENT_REFINE_ROUNDS = 1
 TEMPO_RANGE = (10.0, 400.0)
 BATCH = 16  # variations run through the network together (bounds memory)
@@ -71,7 +71,7 @@ class SamplingOptions:
     threshold: float = 0.5  # frame probability a polyphonic cell needs to sound
     min_note_steps: int = 1  # drop notes shorter than this many steps (2 removes 16ths)
     # Each voice redrawn given the others, this many times; None: the model's own reading
-    # (2 rounds; 1 for a student of refined music, `sample.own_voicing`).
+    # (named in its file, else 2 rounds: `sample.own_voicing`).
     refine_rounds: int | None = None
     strict_voicing: bool = True  # monophonic voices: no parallel 5ths/8ves, no crossing
 

@@ -37,7 +37,7 @@ from studio.core.pianoroll import HOLD, OFF, ONSET, RollSpec, roll_to_song, song
 from studio.core.song import Notes, Song, Track
 from studio.ml.checkpoint import load_checkpoint, resolve_model
 from studio.ml.errors import CheckpointError, MLError
-from studio.ml.generation import STUDENT_REFINE_ROUNDS
+from studio.ml.generation import REFINE_RANGE
 from studio.ml.metre import Metre, bar_steps, default_metre_of
 from studio.ml.metrics import note_runs, top_pitch
 from studio.ml.models import Generator, ModelConfig
@@ -274,11 +274,14 @@ def model_from_state(
 
 
 def own_voicing(meta: dict[str, Any]) -> VoiceDecoding:
-    """A model's default reading: `STUDENT_REFINE_ROUNDS` for a student trained on its
-    teacher's refined music, else the engine's (two refinement rounds)."""
-    trained = meta.get("train_config", {}) if isinstance(meta, dict) else {}
-    student = isinstance(trained, dict) and bool(trained.get("distill_refined"))
-    return VoiceDecoding(refine_rounds=STUDENT_REFINE_ROUNDS) if student else VoiceDecoding()
+    """A model's default reading: the refinement rounds its file names (``meta["reading"]``:
+    what its model card measured it with), else the engine's two."""
+    reading = meta.get("reading") if isinstance(meta, dict) else None
+    rounds = reading.get("refine_rounds") if isinstance(reading, dict) else None
+    lo, hi = REFINE_RANGE
+    if isinstance(rounds, int) and not isinstance(rounds, bool) and lo <= rounds <= hi:
+        return VoiceDecoding(refine_rounds=rounds)
+    return VoiceDecoding()
 
 
 def load_generator(

@@ -67,6 +67,7 @@ from studio.ml.errors import (
     OutOfMemoryTrainingError,
     TrainingError,
 )
+from studio.ml.generation import STUDENT_REFINE_ROUNDS
 from studio.ml.keying import key_counts
 from studio.ml.losses import expected_parallels, voice_pitch_probs
 from studio.ml.models import (
@@ -913,6 +914,12 @@ class Trainer:
             "elapsed": self.state.elapsed,
             "metrics": self.state.last_metrics,
             "world_size": self.world,
+            # How generation reads this model unless asked otherwise (`sample.own_voicing`).
+            **(
+                {"reading": {"refine_rounds": STUDENT_REFINE_ROUNDS}}
+                if self.config.distill_refined
+                else {}
+            ),
         }
 
     def save(self) -> Path:

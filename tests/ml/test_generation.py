@@ -92,8 +92,10 @@ def test_the_engine_functions_follow_the_same_seed_rule(tiny):
     assert [notes_of(s) for s in songs] == [notes_of(s) for s in moved]
 
 
-def test_sampling_defaults_are_the_engines():
-    assert gen.SamplingOptions().refine_rounds == VoiceDecoding().refine_rounds
+def test_sampling_defaults_are_the_engines(tiny):
+    # No rounds given: the model's own reading, the engine's two for a file that names none.
+    assert gen.SamplingOptions().refine_rounds is None
+    assert gen.reading(gen.SamplingOptions(), tiny).refine_rounds == VoiceDecoding().refine_rounds
     assert gen.SamplingOptions().strict_voicing == VoiceDecoding().rules
 
 

@@ -228,7 +228,8 @@ def test_refinement_hides_each_unknown_track_alone_per_round():
 def test_cli_refine_default_matches_the_engine_and_rejects_negative_rounds(tmp_path, capsys):
     assert VoiceDecoding().refine_rounds == REFINE_ROUNDS
     assert cli_main(["generate", "--help"]) == 0
-    assert f"the model's own reading, {REFINE_ROUNDS}" in " ".join(capsys.readouterr().out.split())
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert f"the model's own reading, named in its file: {REFINE_ROUNDS} unless" in help_text
     code = cli_main(["generate", "--refine", "-1", "--out", str(tmp_path)])
     assert code == 2
     assert "--refine" in capsys.readouterr().err

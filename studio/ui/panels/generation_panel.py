@@ -123,7 +123,9 @@ def own_reading_text(rounds: int | None) -> str:
     model's; None before one is loaded)."""
     if rounds is None:
         return "model's"
-    return "model's (one pass)" if rounds == 0 else f"model's ({rounds} rounds)"
+    if rounds == 0:
+        return "model's (one pass)"
+    return f"model's ({rounds} round{'s' if rounds > 1 else ''})"
 
 
 def ask_replace(parent: QWidget, plan: ReplacePlan) -> bool:
@@ -290,8 +292,8 @@ class GenerationPanel(QWidget):
             "After the first draft, each voice is rewritten in turn while the model listens\n"
             "to all the others. More rounds: voices that fit together better and stay in\n"
             "key; each round takes as long as the first draft per track. 0: the draft alone.\n"
-            "Model's: what the model was measured with (2 rounds; 1 for a model trained\n"
-            "on its teacher's refined music)."
+            "Model's: what the model's file names, as its model card measured it\n"
+            "(2 rounds unless it says otherwise)."
         )
         self.voice_rules = QCheckBox("No parallel fifths/octaves or crossings")
         self.voice_rules.setToolTip(
@@ -636,7 +638,8 @@ class GenerationPanel(QWidget):
         if not self.session.model_loaded(job, model):
             return
         self.model_info.setText(model_description(model, metric_label))
-        self.refine.setSpecialValueText(own_reading_text(model.voicing.refine_rounds))
+        voicing = getattr(model, "voicing", None)
+        self.refine.setSpecialValueText(own_reading_text(getattr(voicing, "refine_rounds", None)))
         self.model_info.setToolTip(getattr(model, "path", ""))
         self._show_phrases()
         self.modelLoaded.emit(job.source)

@@ -62,9 +62,9 @@ DEFAULT_MODEL = DEFAULT_NAME  # what --model calls the default bundled model
 MAX_RECENT = 8
 MAX_VARIATIONS = 16  # one batch of the engine (generation.BATCH): one draft, one refined
 DEFAULT_TEMPERATURE = 0.0  # the bundled model's quality is measured decoded by threshold
-# None: the model's own reading (2 rounds; 1 for a student of refined music), as measured
-# in its model card. Stored as -1 under "refine": the old "refine_rounds" key was always written
-# (2 unless changed), so it cannot tell a choice from the old default.
+# None: the model's own reading (named in its file as its model card measured it; 2 rounds
+# unless it says otherwise). Stored as -1 under "refine": the old "refine_rounds" key was
+# always written (2 unless changed), so it cannot tell a choice from the old default.
 DEFAULT_REFINE: int | None = None
 DRAFT = " · draft"
 # The Key control: the open song's key (the default), any key, or one of the 24 keys.
@@ -710,7 +710,7 @@ def model_description(model: Any, metric_label: Callable[[str], str] = str) -> s
     if train.get("distill_from"):
         steps += f", taught by {Path(str(train['distill_from'])).name} (distilled)"
         if train.get("distill_refined"):  # it learnt the teacher's refined music
-            steps += ", learnt its teacher's refined music (reads with 1 round)"
+            steps += ", learnt its teacher's refined music"
     parts.append(steps)
     if train.get("preset"):
         parts.append(f"model size {train['preset']}")
