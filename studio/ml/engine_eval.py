@@ -417,7 +417,7 @@ def engine_report(
     sets = window_sets(model, training_windows, seed)
     held, train = sets["held"], sets["train"]
     spb, bar = model.config.steps_per_beat, model.config.steps_per_bar
-    own = model.voicing  # the model's own reading (1 round for a student of refined music)
+    own = model.voicing  # the model's own reading (named in its file, else 2 rounds)
     if refine_rounds is not None:
         own = dataclasses.replace(own, refine_rounds=refine_rounds)
     decodings = {

@@ -49,7 +49,7 @@ REFINE_RANGE = (0, 8)
 # The reading a student of its teacher's refined music (`TrainConfig.distill_refined`) names
 # in its file: one pass gives the teacher's pitches and key, but its rhythm is a hedge there
 # (every beat struck, few eighths); one round, each voice read once against the others,
-# settles it (models/bach-default.md, *A student of refined music*).
+# settles it (models/bach-default.md, *Refined distillation*).
 STUDENT_REFINE_ROUNDS = 1
 TEMPO_RANGE = (10.0, 400.0)
 BATCH = 16  # variations run through the network together (bounds memory)
