@@ -467,6 +467,10 @@ def run() -> list[Row]:
         gap = cancel_gap("cpu") * 1000
         rows.append(Row("ml", "generation: longest wait for Cancel", gap, "ms", "< 200", note))
         rows.extend(interactive_rows(cache))
+        from studio.ml.bundled import bundled_models
+
+        # Each bundled model with its own reading (bach-small: one round), taking turns.
+        rows.extend(model_rows([m.name for m in bundled_models()]))
         all_threads = os.cpu_count() or 1
         if all_threads != threads:
             # What an app with torch's default threads sees; on a busy shared machine this
