@@ -30,7 +30,7 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "bach-small.pt": (
         "Bach chorales, fast",
         "The Bach chorale model distilled into a network of half its width and read with\n"
-        "one refinement round: about 3x as fast to generate, meets the same quality checks\n"
+        "one refinement round: 2.6-2.9x as fast to generate, meets the same quality checks\n"
         "(models/bach-default.md, One round for the student).",
     ),
 }
