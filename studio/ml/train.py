@@ -457,6 +457,14 @@ class Trainer:
     """Holds the networks, optimizers and data of one run; `train` drives it."""
 
     def __init__(self, config: TrainConfig, scan: DatasetScan | None = None) -> None:
+        # Options that contradict each other are refused before any data or model loads.
+        if config.distill_refined not in REFINED_TARGETS:
+            raise TrainingError(
+                f"--distill-refined {config.distill_refined!r}: use "
+                + " or ".join(t for t in REFINED_TARGETS if t)
+            )
+        if config.distill_refined and not config.distill_from:
+            raise TrainingError("--distill-refined needs --distill-from (the model to learn from)")
         self.config = config
         self.world, self.rank, self.local_rank = _dist_info()
         self.device = resolve_device(config.device, self.local_rank)
@@ -508,13 +516,6 @@ class Trainer:
         if self.init_source is not None:
             self._warm_start(*self.init_source)
             self.init_source = None  # the weights are copied; do not hold a second set
-        if config.distill_refined not in REFINED_TARGETS:
-            raise TrainingError(
-                f"--distill-refined {config.distill_refined!r}: use "
-                + " or ".join(t for t in REFINED_TARGETS if t)
-            )
-        if config.distill_refined and teacher_source is None:
-            raise TrainingError("--distill-refined needs --distill-from (the model to learn from)")
         self.teacher_model = self._teacher(teacher_source) if teacher_source is not None else None
         self.teacher = self.teacher_model.generator if self.teacher_model is not None else None
         self.opt_g = torch.optim.Adam(self.g.parameters(), config.lr_g, betas=config.betas)
