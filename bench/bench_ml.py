@@ -66,6 +66,13 @@ def training_rate(
     return rate, rate * flops_per_sample(trainer.model_cfg)["train_step"] / 1e9
 
 
+def reading_text(voicing: object) -> str:
+    """``1 round(s)`` or ``1 round(s) + 1 by beats``: a model's reading, for the notes."""
+    text = f"{getattr(voicing, 'refine_rounds', 0)} round(s)"
+    beats = getattr(voicing, "beat_rounds", 0)
+    return f"{text} + {beats} by beats" if beats else text
+
+
 def _bench_model(device: str, refine_rounds: int) -> tuple[object, object]:
     """An untrained default-preset model (same cost as the bundled one) and a request."""
     from studio.ml.generation import SamplingOptions
@@ -213,8 +220,8 @@ def interactive_rows(
         return median(r[0] for r in runs), median(r[1] for r in runs)
 
     draft, refined = measure()
-    rounds, threads = model.voicing.refine_rounds, compute.ARBITER.last_threads
-    note = f"{model_name}, {rounds} round(s), {threads} thread(s) (idle cores), median"
+    rounds, threads = reading_text(model.voicing), compute.ARBITER.last_threads
+    note = f"{model_name}, {rounds}, {threads} thread(s) (idle cores), median"
     add(Row("ml", f"{what}, first draft, quiet", draft * 1000, "ms", "<= 150", note))
     add(Row("ml", f"{what}, refined, quiet", refined * 1000, "ms", "<= 500", note))
     for threads in sorted({1, compute.cpu_threads()}):
@@ -334,8 +341,8 @@ def model_rows(names: list[str], repeat: int = 5) -> list[Row]:
     for name in names:
         draft = median(t[0] for t in times[name])
         refined = median(t[1] for t in times[name])
-        rounds = models[name].voicing.refine_rounds  # the model's own reading
-        note = f"{models[name].config.g_channels}, {rounds} round(s), median of {repeat}"
+        rounds = reading_text(models[name].voicing)  # the model's own reading
+        note = f"{models[name].config.g_channels}, {rounds}, median of {repeat}"
         if name != base:
             note += f"; {draft / base_draft:.2f}× / {refined / base_refined:.2f}× {base}"
         what = f"{name}, 8 × 8 bars"

@@ -28,6 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--refine", type=int, default=None, help="default decoding's rounds (default: the model's)"
     )
+    parser.add_argument(
+        "--beat-rounds", type=int, default=None, help="its beat rounds (default: the model's)"
+    )
     args = parser.parse_args(argv)
     report = engine_report(
         args.model,
@@ -36,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         args.training_windows,
         lambda t: print(t, flush=True),
         refine_rounds=args.refine,
+        beat_rounds=args.beat_rounds,
     )
     report["command"] = "python scripts/evaluate_engine_v2.py " + " ".join(argv or sys.argv[1:])
     report["hardware"] = f"{os.cpu_count()}-core CPU"

@@ -31,12 +31,23 @@ def main(argv: list[str] | None = None) -> int:
         help="the refinement rounds generation reads this model with by default: what its "
         "model card measured (default: the checkpoint's own, else the engine's 2)",
     )
+    parser.add_argument(
+        "--beat-rounds",
+        type=int,
+        choices=range(REFINE_RANGE[0], REFINE_RANGE[1] + 1),
+        help="the beat-interleaved rounds after them (VoiceDecoding.beat_rounds; default: "
+        "the checkpoint's own, else none)",
+    )
     args = parser.parse_args(argv)
     state, meta = ckpt.load_checkpoint(ckpt.resolve_model(args.checkpoint))
     if "generator" not in state:
         parser.error(f"{args.checkpoint} holds no generator weights")
-    if args.refine_rounds is not None:
-        meta["reading"] = {"refine_rounds": args.refine_rounds}
+    reading = dict(meta.get("reading") or {})
+    for key in ("refine_rounds", "beat_rounds"):
+        if getattr(args, key) is not None:
+            reading[key] = getattr(args, key)
+    if reading:
+        meta["reading"] = reading
     ckpt.save_checkpoint(Path(args.out), {"generator": state["generator"]}, meta)
     print(f"wrote {args.out} (step {meta.get('step')})")
     return 0

@@ -48,6 +48,7 @@ STEPS_PER_BEAT = (1, 48)
 LEARNING_RATE = (0.0, 1.0)  # exclusive below
 LR_DECAYS = ("none", "linear", "cosine")  # studio.ml.train.LR_DECAYS (no torch here)
 LOSS_WEIGHT = (0.0, 1000.0)
+SHARE = (0.0, 1.0)
 EVERY = (0, 10**9)
 KEEP_LAST = (1, 1000)
 MINUTES = (0.0, 525_600.0)  # a year
@@ -250,6 +251,13 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"weight of the reconstruction loss {rng(LOSS_WEIGHT)}",
     )
     t.add_argument(
+        "--interleave-share",
+        type=ranged(float, SHARE),
+        default=0.0,
+        help="share of training windows that hide alternate beats of a voice with all else "
+        f"given, as a beat-interleaved refinement reading asks {rng(SHARE)} (0: off)",
+    )
+    t.add_argument(
         "--voice-leading-weight",
         type=ranged(float, LOSS_WEIGHT),
         default=0.0,
@@ -348,6 +356,15 @@ def build_parser() -> argparse.ArgumentParser:
             help="rounds in which each voice is redrawn given the others, 0: one pass "
             f"{rng(gen.REFINE_RANGE)} (default: the model's own reading, named in its file: "
             f"{REFINE_ROUNDS} unless it says otherwise; bach-small reads with 1)",
+        )
+        q.add_argument(
+            "--beat-rounds",
+            type=ranged(int, gen.REFINE_RANGE),
+            default=None,
+            help="then rounds in which each voice is redrawn in two passes, alternate beats "
+            "hidden, so each note sees the voice's own notes around it "
+            f"{rng(gen.REFINE_RANGE)} (default: the model's own reading; --refine 0 alone "
+            "means one pass, no rounds of either kind)",
         )
         q.add_argument(
             "--free-voicing",
@@ -504,6 +521,7 @@ def _train_config(args: argparse.Namespace) -> Any:
         recon_weight=args.recon_weight,
         cadence_weight=args.cadence_weight,
         voice_leading_weight=args.voice_leading_weight,
+        interleave_share=args.interleave_share,
         adv_weight=args.adv_weight,
         fm_weight=args.fm_weight,
         keep_last=args.keep_last,
@@ -753,6 +771,7 @@ def _sampling(args: argparse.Namespace) -> Any:
         threshold=args.threshold,
         min_note_steps=args.min_note_steps,
         refine_rounds=args.refine,
+        beat_rounds=args.beat_rounds,
         strict_voicing=not args.free_voicing,
     )
 

@@ -266,6 +266,13 @@ def test_refine_setting_keeps_the_models_own_reading_apart_from_a_chosen_count()
     # changed): it does not stand for a choice, so the model's own reading applies.
     assert GenerationSettings.from_dict({"refine": "4"}).refine_rounds == 4
     assert GenerationSettings.from_dict({"refine": "-1"}).refine_rounds is None
+    # The beat rounds the same way: -1 (or nothing stored) is the model's own.
+    assert GenerationSettings().beat_rounds is None
+    assert (
+        GenerationSettings.from_dict(GenerationSettings(beat_rounds=1).to_dict()).beat_rounds == 1
+    )
+    assert GenerationSettings.from_dict({"beat_rounds": -1}).beat_rounds is None
+    assert GenerationSettings(beat_rounds=0).sampling().beat_rounds == 0
     assert GenerationSettings.from_dict({"refine": "many"}).refine_rounds is None
     assert GenerationSettings.from_dict({"refine_rounds": 2}).refine_rounds is None
 

@@ -767,11 +767,16 @@ def test_the_bundled_model_writes_new_music_at_the_playhead(qtbot, window):
     generate_and_wait(qtbot, panel)  # loads the bundled model first, then generates
     assert "Bach chorales" in panel.model_info.text()
     assert panel.refine.text() == "model's (2 rounds)"
+    assert panel.beat_rounds.text() == "model's (none)"
     assert len(panel.results) == 2
     panel.refine.setValue(1)
     assert panel.session.settings.sampling().refine_rounds == 1
     panel.refine.setValue(panel.refine.minimum())
     assert panel.session.settings.sampling().refine_rounds is None
+    panel.beat_rounds.setValue(1)
+    assert panel.session.settings.sampling().beat_rounds == 1
+    panel.beat_rounds.setValue(panel.beat_rounds.minimum())
+    assert panel.session.settings.sampling().beat_rounds is None
     tracks_before = len(doc.song.tracks)
     assert panel.insert_selected()
     new_tracks = doc.song.tracks[tracks_before:]
@@ -818,6 +823,16 @@ def test_a_new_user_generates_at_temperature_zero(window):
     panel = window.panels.generation
     assert panel.temperature.value() == 0.0
     assert panel.temperature_slider.value() == 0
+
+
+def test_the_refine_boxes_name_the_models_rounds_of_both_kinds():
+    from studio.ui.panels.generation_panel import own_beats_text, own_reading_text
+
+    assert own_reading_text(None) == own_beats_text(None) == "model's"
+    assert own_reading_text(0) == "model's (one pass)"
+    assert own_reading_text(2) == "model's (2 rounds)"
+    assert own_beats_text(0) == "model's (none)"
+    assert own_beats_text(1) == "model's (1 round)"
 
 
 def test_refine_and_voice_rules_reach_the_engine_and_are_remembered(qtbot, window, tiny_checkpoint):

@@ -403,11 +403,12 @@ def engine_report(
     key_samples: int = 32,
     baseline: dict | None = None,
     refine_rounds: int | None = None,
+    beat_rounds: int | None = None,
 ) -> dict[str, Any]:
-    """Every engine-v2 measure of a model (see the module docstring). ``refine_rounds``:
-    the default decoding's rounds (None: the model's own reading). ``known``: windows
-    an evaluation already generated; used instead of generating them again when they
-    are exactly what one of the decodings here would give. ``harmonize``: also the
+    """Every engine-v2 measure of a model (see the module docstring). ``refine_rounds``
+    and ``beat_rounds``: the default decoding's rounds (None: the model's own reading).
+    ``known``: windows an evaluation already generated; used instead of generating them
+    again when they are exactly what one of the decodings here would give. ``harmonize``: also the
     whole-piece harmonizations; ``key_samples``: variations per requested key (0: skip);
     ``baseline``: the real-vs-real scores of an earlier report on the same data (a
     compute curve measures several checkpoints against one)."""
@@ -420,6 +421,8 @@ def engine_report(
     own = model.voicing  # the model's own reading (named in its file, else 2 rounds)
     if refine_rounds is not None:
         own = dataclasses.replace(own, refine_rounds=refine_rounds)
+    if beat_rounds is not None:
+        own = dataclasses.replace(own, beat_rounds=beat_rounds)
     decodings = {
         DEFAULT_DECODING: own,
         NETWORK_ALONE: VoiceDecoding(refine_rounds=0, rules=False),

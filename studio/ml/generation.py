@@ -73,6 +73,9 @@ class SamplingOptions:
     # Each voice redrawn given the others, this many times; None: the model's own reading
     # (named in its file, else 2 rounds: `sample.own_voicing`).
     refine_rounds: int | None = None
+    # Then each voice redrawn in two halves of alternate beats, this many times (see
+    # `VoiceDecoding.beat_rounds`); None: the model's own reading.
+    beat_rounds: int | None = None
     strict_voicing: bool = True  # monophonic voices: no parallel 5ths/8ves, no crossing
 
 
@@ -174,14 +177,22 @@ def check_sampling(options: SamplingOptions) -> None:
     _in_range("temperature", options.temperature, TEMPERATURE_RANGE)
     _in_range("threshold", options.threshold, THRESHOLD_RANGE, exclusive=True)
     _in_range("min_note_steps", options.min_note_steps, MIN_NOTE_STEPS_RANGE)
-    if options.refine_rounds is not None:
-        _in_range("refine_rounds", options.refine_rounds, REFINE_RANGE)
+    for name in ("refine_rounds", "beat_rounds"):
+        value = getattr(options, name)
+        if value is not None:
+            _in_range(name, value, REFINE_RANGE)
 
 
 def reading(options: SamplingOptions, model: LoadedModel) -> VoiceDecoding:
     """How ``model`` reads voices for a request with ``options``."""
-    rounds = model.voicing.refine_rounds if options.refine_rounds is None else options.refine_rounds
-    return replace(model.voicing, refine_rounds=rounds, rules=options.strict_voicing)
+    own = replace(model.voicing, rules=options.strict_voicing)
+    if options.refine_rounds == 0 and options.beat_rounds is None:
+        return own.one_pass  # one pass asked for: no refinement of any kind
+    if options.refine_rounds is not None:
+        own = replace(own, refine_rounds=options.refine_rounds)
+    if options.beat_rounds is not None:
+        own = replace(own, beat_rounds=options.beat_rounds)
+    return own
 
 
 def plural(n: int, word: str, words: str | None = None) -> str:
@@ -562,7 +573,7 @@ def _songs(
         # another key is redrawn: the result's note says how many were.
         conditioned = model.key_conditioned
         plain = r if conditioned else replace(r, key=None)
-        draft = replace(voicing, refine_rounds=0)
+        draft = voicing.one_pass
 
         def draw(cands: list[int], decoding: VoiceDecoding) -> list[Song]:
             return _songs(plain, model, cands, decoding, on_pass, fit_key=False)
@@ -576,7 +587,7 @@ def _songs(
             # mode screen of a keyless model uses it; a told network is mostly right at once.
             screen=(
                 (lambda cands: draw(cands, draft))
-                if voicing.refine_rounds and not conditioned
+                if voicing.passes_per_voice and not conditioned
                 else None
             ),
             exact=conditioned,
@@ -682,14 +693,14 @@ def _run(
 
     o = request.sampling
     refined = reading(o, model)
-    draft = replace(refined, refine_rounds=0)
-    with_draft = drafts and refined.refine_rounds > 0
+    draft = refined.one_pass
+    with_draft = drafts and refined.passes_per_voice > 0
     seeds = [request.seed + k for k in range(request.variations)]
     melody = None
     if request.mode == "harmonize" and request.song is not None:
         melody = melody_voice(model, request.song, melody_of(request))
     batches = [seeds[k : k + batch] for k in range(0, len(seeds), batch)]
-    refine_weight = 1.0 + refined.refine_rounds * model.config.n_tracks
+    refine_weight = 1.0 + refined.passes_per_voice * model.config.n_tracks
     weights: list[float] = []
     for _ in batches:
         weights += [1.0, refine_weight] if with_draft else [refine_weight]

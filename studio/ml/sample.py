@@ -277,11 +277,19 @@ def own_voicing(meta: dict[str, Any]) -> VoiceDecoding:
     """A model's default reading: the refinement rounds its file names (``meta["reading"]``:
     what its model card measured it with), else the engine's two."""
     reading = meta.get("reading") if isinstance(meta, dict) else None
-    rounds = reading.get("refine_rounds") if isinstance(reading, dict) else None
+    if not isinstance(reading, dict):
+        return VoiceDecoding()
     lo, hi = REFINE_RANGE
-    if isinstance(rounds, int) and not isinstance(rounds, bool) and lo <= rounds <= hi:
-        return VoiceDecoding(refine_rounds=rounds)
-    return VoiceDecoding()
+
+    def rounds_named(key: str, default: int) -> int:
+        value = reading.get(key)
+        ok = isinstance(value, int) and not isinstance(value, bool) and lo <= value <= hi
+        return int(value) if ok else default
+
+    return VoiceDecoding(
+        refine_rounds=rounds_named("refine_rounds", VoiceDecoding.refine_rounds),
+        beat_rounds=rounds_named("beat_rounds", 0),
+    )
 
 
 def load_generator(
@@ -442,7 +450,9 @@ def window_start(unknown: np.ndarray, w: int, bar: int) -> int:
     return int(min(s0, total - w))
 
 
-def plan_windows(mask: np.ndarray, w: int, bar: int, rounds: int) -> list[tuple[int, int]]:
+def plan_windows(
+    mask: np.ndarray, w: int, bar: int, rounds: int, beat_rounds: int = 0, beat: int = 4
+) -> list[tuple[int, int]]:
     """``(start, passes)`` of each window `run_windows` will place over one variation's
     given-cell mask ``[T, L]`` (L already padded to whole bars and at least ``w``)."""
     known = np.array(mask, bool, copy=True)
@@ -452,7 +462,8 @@ def plan_windows(mask: np.ndarray, w: int, bar: int, rounds: int) -> list[tuple[
         if not unknown.any():
             return plan
         s0 = window_start(unknown, w, bar)
-        passes = 1 + len(refinement_masks(known[None, :, s0 : s0 + w], rounds))
+        window = known[None, :, s0 : s0 + w]
+        passes = 1 + len(refinement_masks(window, rounds, beat_rounds, beat))
         plan.append((s0, passes))
         known[:, s0 : s0 + w] = True
 
@@ -464,20 +475,27 @@ def padded_steps(length: int, w: int, bar: int) -> int:
     return w + -(-max(0, length - w) // bar) * bar
 
 
-def refinement_masks(known: np.ndarray, rounds: int) -> list[np.ndarray]:
+def refinement_masks(
+    known: np.ndarray, rounds: int, beat_rounds: int = 0, beat: int = 4
+) -> list[np.ndarray]:
     """Given-cell masks ``[N, T, S]`` of the refinement passes over one window: per round,
     each track that has hidden cells is hidden alone (outer tracks first), everything
-    else given. Cells in ``known`` stay given throughout."""
-    n_tracks = known.shape[1]
+    else given; then per beat round, each such track twice, with its odd and then its
+    even beats (``beat`` steps) hidden. Cells in ``known`` stay given throughout."""
+    n_tracks, n_steps = known.shape[1], known.shape[2]
     if n_tracks < 2:
         return []
     hidden = [k for k in voice_order([True] * n_tracks) if not known[:, k].all()]
+    odd_beat = (np.arange(n_steps) // max(1, beat)) % 2 == 1
+    whole = [[np.ones(n_steps, bool)]] * rounds
+    blocks_of_round = whole + [[odd_beat, ~odd_beat]] * beat_rounds
     masks = []
-    for _ in range(rounds):
+    for blocks in blocks_of_round:
         for k in hidden:
-            mask = np.ones_like(known)
-            mask[:, k] = known[:, k]
-            masks.append(mask)
+            for block in blocks:
+                mask = np.ones_like(known)
+                mask[:, k] = known[:, k] | ~block
+                masks.append(mask)
     return masks
 
 
@@ -534,7 +552,8 @@ def run_windows(
     z = z.to(device)
     precision = inference_precision(device)
     network = _network(model.generator, precision)
-    total_passes = sum(p for _, p in plan_windows(known.all(axis=0), w, bar, voicing.refine_rounds))
+    rounds = (voicing.refine_rounds, voicing.beat_rounds, cfg.steps_per_beat)
+    total_passes = sum(p for _, p in plan_windows(known.all(axis=0), w, bar, *rounds))
     done = 0
     while True:
         unknown = ~known.all(axis=(0, 1))
@@ -546,7 +565,7 @@ def run_windows(
         if plan is not None:
             marks = torch.from_numpy(np.ascontiguousarray(plan[None, :, s0 : s0 + w]))
             cond["phrases"] = marks.expand(n, -1, -1).to(device)
-        passes = [window_known, *refinement_masks(window_known, voicing.refine_rounds)]
+        passes = [window_known, *refinement_masks(window_known, *rounds)]
         for given_mask in passes:
             if on_pass is not None:
                 on_pass(done, total_passes)
@@ -633,7 +652,9 @@ def complete_windows(
     network = model.generator
     t = window.shape[1]
     beliefs: torch.Tensor | None = None
-    for given_mask in [mask, *refinement_masks(mask, model.voicing.refine_rounds)]:
+    v = model.voicing
+    rounds = (v.refine_rounds, v.beat_rounds, model.config.steps_per_beat)
+    for given_mask in [mask, *refinement_masks(mask, *rounds)]:
         m = torch.from_numpy(given_mask).float().to(z.device)
         logits = network(z, planes_from_roll(window).to(z.device), m, **cond)
         probs = torch.sigmoid(logits.float())

@@ -163,6 +163,12 @@ class TrainConfig:
     # last read from (the teacher's view of it with the others finished), "notes" the
     # finished notes themselves (hard targets). "": the teacher's one-pass probabilities.
     distill_refined: str = ""
+    # Share of windows whose mask hides alternate beats of some voices, everything else
+    # given (`interleave_masks`): what a beat-interleaved refinement pass asks the network
+    # (`VoiceDecoding.refine_blocks`), a voice's notes with its own neighbours in view.
+    # A distilled run learns these windows from the music, not from its teacher, which
+    # never saw such masks. 0: off, as every model before it.
+    interleave_share: float = 0.0
 
 
 class TrainControl:
@@ -336,6 +342,31 @@ def task_masks(
                 hidden[:] = True
             mask[b, hidden, start * unit : (start + length) * unit] = 0
     return mask
+
+
+def interleave_masks(
+    mask: torch.Tensor, share: float, beat: int, g: torch.Generator
+) -> torch.Tensor:
+    """Turn about ``share`` of the windows of ``mask`` (``[B, T, S]``, changed in place)
+    into beat-interleaved ones: everything given but alternate beats (``beat`` steps; odd
+    or even ones) of one voice (70%) or of a random set of voices. Returns which
+    windows changed (``[B]`` bool)."""
+    batch, n_tracks, n_steps = mask.shape
+    chosen = torch.rand(batch, generator=g) < share
+    slots = (torch.arange(n_steps) // max(1, beat)) % 2
+    for b in torch.nonzero(chosen).flatten().tolist():
+        if n_tracks == 1 or float(torch.rand(1, generator=g)) < 0.7:
+            hidden = torch.zeros(n_tracks, dtype=torch.bool)
+            hidden[int(torch.randint(0, n_tracks, (1,), generator=g))] = True
+        else:
+            hidden = torch.rand(n_tracks, generator=g) < 0.5
+            if not hidden.any():
+                hidden[int(torch.randint(0, n_tracks, (1,), generator=g))] = True
+        parity = int(torch.randint(0, 2, (1,), generator=g))
+        mask[b] = 1
+        cells = hidden[:, None] & (slots == parity)[None, :]
+        mask[b][cells.to(mask.device)] = 0
+    return chosen
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -729,6 +760,11 @@ class Trainer:
             for group in opt.param_groups:
                 group["lr"] = base * scale
         real, mask, z, roll = self.make_batch(step, self.state.batch_size)
+        interleaved = torch.zeros(len(real), dtype=torch.bool)
+        if c.interleave_share > 0:  # its own draws: the batch's others stay as they were
+            g = _step_generator(c.seed + 3, self.rank, step)
+            interleaved = interleave_masks(mask, c.interleave_share, cfg.steps_per_beat, g)
+        interleaved = interleaved.to(self.device)
         cond = self.batch_conditions(step, len(real))
         cond2 = {k: torch.cat([v, v]) for k, v in cond.items()}
         t = cfg.n_tracks
@@ -747,9 +783,14 @@ class Trainer:
         if c.distill_refined:
             notes, beliefs = self._refined_targets(step, roll, mask, z, cond)
             if c.distill_refined == "notes":
-                real = notes  # the teacher's finished music is the data, scored as music is
+                # The teacher's finished music is the data, scored as music is (but not
+                # where the mask is interleaved: see below).
+                real = torch.where(interleaved[:, None, None, None], real, notes)
             else:
                 taught = beliefs
+        if self.teacher is not None and c.distill_refined != "notes" and interleaved.any():
+            # The teacher never saw interleaved masks: the music itself is the target there.
+            taught = torch.where(interleaved[:, None, None, None], real, taught)
         logits = logits.float()
         probs = torch.sigmoid(logits)
         fake_planes = torch.cat([probs[:, :t], probs[:, t:] * probs[:, :t]], dim=1)

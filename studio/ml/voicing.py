@@ -36,7 +36,7 @@ every voice answer the others instead of all four being guessed at once.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeAlias
 
 import numpy as np
@@ -81,10 +81,29 @@ class VoiceDecoding:
     offgrid_strike: float = 0.5
     rules: bool = True  # no consecutive fifths/octaves, no crossings
     refine_rounds: int = 2  # 0: one pass, every voice at once
+    # Rounds after those in which each voice is redrawn in two passes, alternate beats
+    # hidden (odd beats, then even ones), so every note is chosen with the voice's own
+    # notes on either side in view. A whole hidden voice is read step by step from
+    # marginals that cannot see its neighbours: the lines leap between chord tones
+    # (models/bach-default.md, "Beat-interleaved refinement"). 0: none.
+    beat_rounds: int = 0
+
+    @property
+    def passes_per_voice(self) -> int:
+        """Network passes each voice gets after the first pass over all of them."""
+        return self.refine_rounds + 2 * self.beat_rounds
+
+    @property
+    def one_pass(self) -> VoiceDecoding:
+        """This reading without refinement: the draft."""
+        return replace(self, refine_rounds=0, beat_rounds=0)
 
     def __post_init__(self) -> None:
-        if self.refine_rounds < 0:
-            raise ValueError(f"refine_rounds must be >= 0, got {self.refine_rounds}")
+        if self.refine_rounds < 0 or self.beat_rounds < 0:
+            raise ValueError(
+                f"refine_rounds and beat_rounds must be >= 0, got {self.refine_rounds}, "
+                f"{self.beat_rounds}"
+            )
         if not 0 <= self.sounding_release <= self.sounding_threshold <= 1:
             raise ValueError("need 0 <= sounding_release <= sounding_threshold <= 1")
         if self.shortest_note < 1 or self.onset_grid < 1:
@@ -171,6 +190,30 @@ class VoiceRules:
         # Taking up the last note again is no motion, so never a consecutive.
         return out | (consecutive.any(axis=0) & (cand != last[:, None]))
 
+    def banned_into(self, step: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """``[N, P]``: pitch rows from which the voice may not move to its next given note,
+        ``target`` (``[N]`` pitch rows, -1: none) at ``step`` (``[N]``): those that would
+        make consecutive fifths or octaves with a settled voice moving there too. Where
+        the voice is hidden between given notes (a beat-interleaved pass), a new note
+        must also lead into what follows it."""
+        n = len(target)
+        rows = np.arange(n)
+        s = np.clip(step, 1, self.tops.shape[2] - 1)
+        now, prev = self.tops[:, rows, s], self.tops[:, rows, s - 1]  # [V, N]
+        valid = (target >= 0) & (step >= 1)
+        moving = (prev >= 0) & (now >= 0) & (now != prev) & valid[None, :]
+        out = np.zeros((n, len(self.cand)), bool)
+        if not moving.any():
+            return out
+        own_minus_other = target[None, :] - now
+        after = np.where(self.below[:, None], own_minus_other, -own_minus_other) % 12
+        perfect = ((after == 0) | (after == 7)) & moving
+        diff = self.cand[None, None, :] - prev[:, :, None]  # [V, N, P]
+        before = np.where(self.below[:, None, None], diff, -diff) % 12
+        consecutive = (before == after[:, :, None]) & perfect[:, :, None]
+        # Holding the note into the given one is no motion of this voice.
+        return consecutive.any(axis=0) & (self.cand[None, :] != target[:, None])
+
 
 def forbidden_pitches(
     current: np.ndarray,
@@ -253,6 +296,13 @@ def decode_voice(
     # window shares with the one before, a continuation's opening (about a third of the
     # steps of an 8-bar request). The draws were all taken up front, so skipping keeps them.
     settled = known.all(axis=0) if follow else np.zeros(s, bool)
+    # Per row and step, the next step after it that follows a given note (-1: none).
+    next_given = np.full((n, s), -1, np.int64)
+    if follow and rules is not None:
+        upcoming = np.full(n, -1, np.int64)
+        for step in range(s - 1, -1, -1):
+            next_given[:, step] = upcoming
+            upcoming = np.where(known[:, step], step, upcoming)
     for step in range(s):
         previous = current
         on_grid = step % settings.onset_grid == 0
@@ -280,8 +330,17 @@ def decode_voice(
                 score = strike_score[:, step].copy()
                 score[rows, held_row] *= np.where(current >= 0, settings.repeat_penalty, 1.0)
                 allowed_frame = frame[:, step]
+                # A held note that would lead into the voice's next given note in
+                # consecutive fifths or octaves must give way (beat-interleaved passes).
+                held_leads_badly = no_start
                 if rules is not None:
                     banned = rules.banned(current, step, last_pitch, last_step)
+                    ahead = next_given[:, step]
+                    if (ahead >= 0).any():
+                        leads_to = np.where(ahead >= 0, given_top[rows, np.maximum(ahead, 0)], -1)
+                        into = rules.banned_into(ahead, leads_to)
+                        banned |= into
+                        held_leads_badly = (current >= 0) & into[rows, held_row]
                     score[banned] = 0.0
                     # With every pitch banned (rare: boxed in by both neighbours) the rules
                     # yield.
@@ -303,7 +362,8 @@ def decode_voice(
                     else:
                         strike = strike_p > strike_threshold
                     faded = held * settings.fade_ratio < allowed_frame.max(axis=1)
-                    start = on & ((current < 0) | ((strike | faded) & may_move))
+                    must_move = strike | faded | held_leads_badly
+                    start = on & ((current < 0) | (must_move & may_move))
                 elif offgrid:
                     sure = score[rows, choice] > settings.offgrid_strike
                     start = on & ((current < 0) | sure)

@@ -99,6 +99,26 @@ def test_sampling_defaults_are_the_engines(tiny):
     assert gen.SamplingOptions().strict_voicing == VoiceDecoding().rules
 
 
+def test_a_model_file_names_its_beat_rounds_and_a_request_can_change_them(tiny):
+    from studio.ml.sample import own_voicing
+
+    beats = own_voicing({"reading": {"refine_rounds": 0, "beat_rounds": 1}})
+    assert (beats.refine_rounds, beats.beat_rounds) == (0, 1)
+    assert own_voicing({"reading": {"refine_rounds": 1}}).beat_rounds == 0
+    assert own_voicing({"reading": {"beat_rounds": "many"}}) == VoiceDecoding()
+    model = replace(tiny, voicing=beats)
+    read = lambda **kw: gen.reading(gen.SamplingOptions(**kw), model)  # noqa: E731
+    assert (read().refine_rounds, read().beat_rounds) == (0, 1)
+    assert read(refine_rounds=0).passes_per_voice == 0  # "one pass": no rounds of any kind
+    assert (read(refine_rounds=2).refine_rounds, read(refine_rounds=2).beat_rounds) == (2, 1)
+    assert read(refine_rounds=0, beat_rounds=2).beat_rounds == 2
+    with pytest.raises(gen.GenerationError, match="beat_rounds"):
+        gen.check_sampling(gen.SamplingOptions(beat_rounds=-1))
+    request = gen.GenerationRequest("generate", bars=2, variations=2, seed=1)
+    stages = [(r.stage, len(r.songs)) for r in gen.run(request, model=model)]
+    assert stages == [("draft", 2), ("refined", 2)]  # beat rounds alone still refine
+
+
 # ------------------------------------------------------------------------------ stages
 def test_draft_then_refined(tiny):
     request = gen.GenerationRequest("generate", bars=2, variations=2, seed=1)

@@ -210,6 +210,43 @@ def test_task_masks_cover_every_task():
     assert infill.any()
 
 
+def test_interleaved_masks_hide_alternate_beats_of_some_voices_only():
+    g = torch.Generator().manual_seed(0)
+    masks = tr.task_masks(400, 4, 64, 16, g)
+    before = masks.clone()
+    chosen = tr.interleave_masks(masks, 0.25, 4, g)
+    assert 60 < int(chosen.sum()) < 140
+    assert torch.equal(masks[~chosen], before[~chosen])  # the others keep their task
+    beat_of_step = torch.arange(64) // 4
+    for window in masks[chosen]:
+        hidden = window == 0
+        voices = hidden.any(dim=1)
+        assert voices.any()
+        for hid in hidden[voices]:
+            beats = beat_of_step[hid].unique()
+            assert len(beats) == 8 and len({int(b) % 2 for b in beats}) == 1  # every other beat
+            assert hid.sum() == 32  # whole beats
+
+
+def test_a_distilled_run_with_interleaved_windows_trains_and_records_the_share(
+    tiny_run, chorales, cache_dir, tmp_path
+):
+    config = tiny_config(
+        chorales,
+        tmp_path / "run",
+        cache_dir,
+        steps=2,
+        distill_from=str(tiny_run),
+        interleave_share=1.0,
+        adv_weight=0.0,
+        fm_weight=0.0,
+    )
+    trainer = tr.Trainer(config)
+    losses = trainer.train_step(1)
+    assert np.isfinite(losses["recon"]) and np.isfinite(losses["mono_ce"])
+    assert trainer.checkpoint_meta()["train_config"]["interleave_share"] == 1.0
+
+
 def test_time_limit_stops_and_saves(chorales, cache_dir, tmp_path):
     config = tiny_config(chorales, tmp_path / "run", cache_dir, steps=100, max_minutes=1e-9)
     events = _run(config)

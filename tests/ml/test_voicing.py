@@ -93,6 +93,31 @@ def test_rules_steer_the_voice_away_from_parallels_the_network_proposes():
     assert voice_leading(free_roll, 48, ((48, 80), (40, 70)))["parallel_rate"] > 0
 
 
+def test_a_hidden_beat_leads_into_the_given_note_after_it_without_parallels():
+    # Beat-interleaved refinement: steps 2-3 of the tenor are hidden between given notes,
+    # G before and A after, over a bass that moves C -> D at step 4. Whatever the tenor
+    # sings on step 3 leads into the given A: a G there (held or struck) makes fifths
+    # G/C -> A/D; the network's second choice, E, does not.
+    bass = [0, 0, 0, 0, 2, 2]
+    frame, onset = planes([7, 7, 7, 7, 9, 9])
+    given = np.array([[7, 7, -1, -1, 9, 9]])
+    given_onset = np.array([[True, False, False, False, True, False]])
+    known = np.array([[True, True, False, False, True, True]])
+    fixed = [fixed_line(bass, below=True)]
+    free = decode_voice(frame, onset, replace(FREE, rules=False), fixed, given, given_onset, known)
+    assert line(free) == [7, 7, 7, 7, 9, 9]  # the network's line: G/C -> A/D, fifths
+    frame[0, 2:4, 4] = 0.5  # E is the network's second choice
+    onset[0, 2, 4] = 0.5
+    ruled = decode_voice(frame, onset, FREE, fixed, given, given_onset, known)
+    assert line(ruled)[:2] == [7, 7] and line(ruled)[4:] == [9, 9]  # given notes kept
+    assert line(ruled)[3] != 7  # no G into A over C into D
+    roll = np.zeros((1, 2, 6, P), np.int8)
+    roll[:, 0] = ruled
+    for step, pitch in enumerate(bass):
+        roll[0, 1, step, pitch] = ONSET if step % 4 == 0 else HOLD
+    assert voice_leading(roll, 48, ((48, 80), (40, 70)))["parallel_rate"] == 0.0
+
+
 def test_voices_are_decoded_outer_first():
     assert voice_order([True] * 4) == [0, 3, 1, 2]
     assert voice_order([True, False, True]) == [0, 2]
@@ -223,6 +248,22 @@ def test_refinement_hides_each_unknown_track_alone_per_round():
     assert all(m[:, 0].all() for m in masks)
     assert refinement_masks(known, 0) == []
     assert refinement_masks(np.zeros((1, 1, 8), bool), 3) == []  # one track: nothing to ask
+
+
+def test_beat_rounds_hide_alternate_beats_of_one_voice_at_a_time():
+    known = np.zeros((1, 4, 16), bool)
+    known[:, 0] = True
+    masks = refinement_masks(known, 1, beat_rounds=1, beat=4)
+    assert len(masks) == 3 + 6  # one whole-voice round, then two passes a voice
+    odd = (np.arange(16) // 4) % 2 == 1
+    for m, (voice, beats) in zip(
+        masks[3:], [(3, odd), (3, ~odd), (1, odd), (1, ~odd), (2, odd), (2, ~odd)], strict=True
+    ):
+        assert np.array_equal(~m[0, voice], beats)  # hidden: those beats of that voice
+        assert np.delete(m[0], voice, axis=0).all()  # everything else given
+    assert all(m[:, 0].all() for m in masks)  # the given melody stays given
+    assert VoiceDecoding(refine_rounds=1, beat_rounds=1).passes_per_voice == 3
+    assert VoiceDecoding(refine_rounds=1, beat_rounds=1).one_pass.passes_per_voice == 0
 
 
 def test_cli_refine_default_matches_the_engine_and_rejects_negative_rounds(tmp_path, capsys):

@@ -121,6 +121,7 @@ class GenerationSettings:
     seed: int = 0
     seed_locked: bool = False
     refine_rounds: int | None = DEFAULT_REFINE
+    beat_rounds: int | None = None  # None: the model's own reading
     strict_voicing: bool = True
     tempo: float | None = None  # None: the open song's tempo
     key: str = SONG_KEY  # SONG_KEY, ANY_KEY or a key name ("G minor"); New only
@@ -131,6 +132,7 @@ class GenerationSettings:
         return SamplingOptions(
             temperature=self.temperature,
             refine_rounds=self.refine_rounds,
+            beat_rounds=self.beat_rounds,
             strict_voicing=self.strict_voicing,
         )
 
@@ -143,6 +145,7 @@ class GenerationSettings:
             "seed": self.seed,
             "seed_locked": self.seed_locked,
             "refine": -1 if self.refine_rounds is None else self.refine_rounds,
+            "beat_rounds": -1 if self.beat_rounds is None else self.beat_rounds,
             "voice_rules": self.strict_voicing,
             "key": self.key,
             "cadence_every": self.cadence_every,
@@ -164,9 +167,10 @@ class GenerationSettings:
             value = _clamp(values.get(name), low, high, kind) if name in values else None
             if value is not None:
                 setattr(out, name, value)
-        refine = _clamp(values["refine"], -1, REFINE_RANGE[1], int) if "refine" in values else None
-        if refine is not None:
-            out.refine_rounds = refine if refine >= 0 else None
+        for name, key in (("refine_rounds", "refine"), ("beat_rounds", "beat_rounds")):
+            rounds = _clamp(values[key], -1, REFINE_RANGE[1], int) if key in values else None
+            if rounds is not None:
+                setattr(out, name, rounds if rounds >= 0 else None)
         for name, key in (("seed_locked", "seed_locked"), ("strict_voicing", "voice_rules")):
             if key in values:
                 setattr(out, name, _as_bool(values[key]))
