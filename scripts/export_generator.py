@@ -38,12 +38,17 @@ def main(argv: list[str] | None = None) -> int:
         help="the beat-interleaved rounds after them (VoiceDecoding.beat_rounds; default: "
         "the checkpoint's own, else none)",
     )
+    parser.add_argument(
+        "--beat-temperature",
+        type=float,
+        help="the temperature its beat passes draw at (VoiceDecoding.beat_temperature)",
+    )
     args = parser.parse_args(argv)
     state, meta = ckpt.load_checkpoint(ckpt.resolve_model(args.checkpoint))
     if "generator" not in state:
         parser.error(f"{args.checkpoint} holds no generator weights")
     reading = dict(meta.get("reading") or {})
-    for key in ("refine_rounds", "beat_rounds"):
+    for key in ("refine_rounds", "beat_rounds", "beat_temperature"):
         if getattr(args, key) is not None:
             reading[key] = getattr(args, key)
     if reading:

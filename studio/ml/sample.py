@@ -274,8 +274,9 @@ def model_from_state(
 
 
 def own_voicing(meta: dict[str, Any]) -> VoiceDecoding:
-    """A model's default reading: the refinement rounds its file names (``meta["reading"]``:
-    what its model card measured it with), else the engine's two."""
+    """A model's default reading: the refinement rounds (and beat rounds, and their
+    temperature) its file names (``meta["reading"]``: what its model card measured it
+    with), else the engine's two rounds."""
     reading = meta.get("reading") if isinstance(meta, dict) else None
     if not isinstance(reading, dict):
         return VoiceDecoding()
@@ -286,9 +287,12 @@ def own_voicing(meta: dict[str, Any]) -> VoiceDecoding:
         ok = isinstance(value, int) and not isinstance(value, bool) and lo <= value <= hi
         return int(value) if ok else default
 
+    drawn = reading.get("beat_temperature")
+    ok = isinstance(drawn, int | float) and not isinstance(drawn, bool) and 0 <= drawn <= 5
     return VoiceDecoding(
         refine_rounds=rounds_named("refine_rounds", VoiceDecoding.refine_rounds),
         beat_rounds=rounds_named("beat_rounds", 0),
+        beat_temperature=float(drawn) if ok else None,
     )
 
 
@@ -566,7 +570,9 @@ def run_windows(
             marks = torch.from_numpy(np.ascontiguousarray(plan[None, :, s0 : s0 + w]))
             cond["phrases"] = marks.expand(n, -1, -1).to(device)
         passes = [window_known, *refinement_masks(window_known, *rounds)]
-        for given_mask in passes:
+        # The passes after the whole-voice ones are the beat passes.
+        plain = 1 + len(refinement_masks(window_known, voicing.refine_rounds))
+        for index, given_mask in enumerate(passes):
             if on_pass is not None:
                 on_pass(done, total_passes)
             done += 1
@@ -593,12 +599,13 @@ def run_windows(
                 logits = torch.cat(parts)
                 if done == 1:
                     FIRST_PASS.put(network, inputs, logits)
+            drawn = voicing.beat_temperature if index >= plain else None
             _write_pass(
                 model,
                 logits,
                 window,
                 given_mask,
-                temperature,
+                temperature if drawn is None else drawn,
                 threshold,
                 gen,
                 voicing,
@@ -654,7 +661,8 @@ def complete_windows(
     beliefs: torch.Tensor | None = None
     v = model.voicing
     rounds = (v.refine_rounds, v.beat_rounds, model.config.steps_per_beat)
-    for given_mask in [mask, *refinement_masks(mask, *rounds)]:
+    plain = 1 + len(refinement_masks(mask, v.refine_rounds))
+    for index, given_mask in enumerate([mask, *refinement_masks(mask, *rounds)]):
         m = torch.from_numpy(given_mask).float().to(z.device)
         logits = network(z, planes_from_roll(window).to(z.device), m, **cond)
         probs = torch.sigmoid(logits.float())
@@ -664,7 +672,8 @@ def complete_windows(
             written = [k for k in range(t) if not given_mask[:, k].all()]
             for k in written:
                 beliefs[:, [k, t + k]] = probs[:, [k, t + k]]
-        _write_pass(model, logits, window, given_mask, 0.0, 0.5, noise, model.voicing)
+        drawn = v.beat_temperature if index >= plain else None
+        _write_pass(model, logits, window, given_mask, drawn or 0.0, 0.5, noise, v)
     assert beliefs is not None
     return window, beliefs
 

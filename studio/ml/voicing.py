@@ -87,6 +87,12 @@ class VoiceDecoding:
     # marginals that cannot see its neighbours: the lines leap between chord tones
     # (models/bach-default.md, "Beat-interleaved refinement"). 0: none.
     beat_rounds: int = 0
+    # The temperature the beat passes draw at (None: the request's, 0 unless the composer
+    # raises it). Read greedily, the passes settle every voice on the safest note
+    # between its neighbours: held notes and repeats pile up (models/bach-default.md,
+    # "By beats"); drawn, the lines keep Bach's motion. Seeded: the same seed gives the
+    # same music.
+    beat_temperature: float | None = None
 
     @property
     def passes_per_voice(self) -> int:
@@ -99,6 +105,8 @@ class VoiceDecoding:
         return replace(self, refine_rounds=0, beat_rounds=0)
 
     def __post_init__(self) -> None:
+        if self.beat_temperature is not None and not 0 <= self.beat_temperature <= 5:
+            raise ValueError(f"beat_temperature must be in [0, 5], got {self.beat_temperature}")
         if self.refine_rounds < 0 or self.beat_rounds < 0:
             raise ValueError(
                 f"refine_rounds and beat_rounds must be >= 0, got {self.refine_rounds}, "

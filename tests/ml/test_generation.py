@@ -119,6 +119,22 @@ def test_a_model_file_names_its_beat_rounds_and_a_request_can_change_them(tiny):
     assert stages == [("draft", 2), ("refined", 2)]  # beat rounds alone still refine
 
 
+def test_beat_passes_drawn_at_the_models_temperature_are_seeded(tiny):
+    from studio.ml.sample import own_voicing
+
+    named = {"reading": {"refine_rounds": 1, "beat_rounds": 1, "beat_temperature": 1.0}}
+    assert own_voicing(named).beat_temperature == 1.0
+    assert own_voicing({"reading": {"beat_temperature": 9}}).beat_temperature is None
+    with pytest.raises(ValueError, match="beat_temperature"):
+        VoiceDecoding(beat_temperature=-1.0)
+    drawn = replace(tiny, voicing=own_voicing(named))
+    greedy = replace(tiny, voicing=replace(drawn.voicing, beat_temperature=None))
+    request = gen.GenerationRequest("generate", bars=4, variations=4, seed=5)
+    notes = lambda model: [notes_of(s) for s in final_songs(request, model)]  # noqa: E731
+    assert notes(drawn) == notes(drawn)  # the same seed, the same music
+    assert notes(drawn) != notes(greedy)  # the draws change what the greedy reading writes
+
+
 # ------------------------------------------------------------------------------ stages
 def test_draft_then_refined(tiny):
     request = gen.GenerationRequest("generate", bars=2, variations=2, seed=1)
