@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -245,6 +246,24 @@ def test_a_distilled_run_with_interleaved_windows_trains_and_records_the_share(
     losses = trainer.train_step(1)
     assert np.isfinite(losses["recon"]) and np.isfinite(losses["mono_ce"])
     assert trainer.checkpoint_meta()["train_config"]["interleave_share"] == 1.0
+
+
+def test_an_exported_model_file_names_the_reading_it_was_measured_with(tiny_run, tmp_path):
+    import importlib.util
+
+    from studio.ml.sample import load_generator
+
+    spec = importlib.util.spec_from_file_location(
+        "export_generator", Path(__file__).parents[2] / "scripts" / "export_generator.py"
+    )
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    out = tmp_path / "mine.pt"
+    args = ["--refine-rounds", "1", "--beat-rounds", "1", "--beat-temperature", "0.8"]
+    assert script.main([str(tiny_run), str(out), *args]) == 0
+    voicing = load_generator(out).voicing
+    assert (voicing.refine_rounds, voicing.beat_rounds, voicing.beat_temperature) == (1, 1, 0.8)
 
 
 def test_time_limit_stops_and_saves(chorales, cache_dir, tmp_path):
