@@ -1,5 +1,6 @@
-"""The bundled Bach model (models/bach-default.pt), as a new user gets it, and its
-distilled student (models/bach-small.pt) checked the same way.
+"""The bundled Bach model (models/bach-default.pt), as a new user gets it, its distilled
+student (models/bach-small.pt) and the student trained to be read by beats
+(models/bach-lines.pt), checked the same way.
 
 Seeded and small (64 samples from scratch, 32 held-out windows for the conditional
 tasks), so the numbers are stable: at these seeds they are within 0.03 of the 500-sample
@@ -10,7 +11,8 @@ polyphony 3.91 (3.92), scale consistency 0.939 (0.952).
 The checks are the issue's quality targets themselves (within 10% of the held-out data,
 0.02 absolute for rates below 0.2; harmonisation faults at most twice Bach's), with each
 model's own reading: voice-leading rules on, two refinement rounds for the default model,
-one for the student (its file says so; models/bach-default.md).
+one for the student, one and a round by beats for bach-lines (their files say so;
+models/bach-default.md).
 """
 
 from __future__ import annotations
@@ -40,10 +42,10 @@ SAMPLES = 64
 TASK_WINDOWS = 32
 
 
-@pytest.fixture(scope="module", params=["default", "bach-small"])
+@pytest.fixture(scope="module", params=["default", "bach-small", "bach-lines"])
 def model(request: pytest.FixtureRequest) -> LoadedModel:
-    """The bundled model, and its distilled half-width student: every check below holds
-    for both (the student is a separate file, so a build may lack it)."""
+    """The bundled model, its distilled half-width student and the student read by beats:
+    every check below holds for each (separate files, so a build may lack them)."""
     if bundled_model(request.param) is None:
         pytest.skip(f"no {request.param} model in models/")
     return load_generator(request.param)
@@ -103,10 +105,13 @@ def test_bundled_file_is_weights_only_and_small():
 
 
 def test_each_bundled_model_reads_as_its_model_card_measured_it(model: LoadedModel):
-    """The student's file names one round (model card, *One round for the student*)."""
-    small = Path(model.path).name == "bach-small.pt"
-    assert model.voicing.refine_rounds == (1 if small else 2)
-    assert ("reading" in model.meta) == small
+    """The student's file names one round (model card, *One round for the student*);
+    bach-lines one round, then one by beats drawn at 0.7 (model card, *By beats*)."""
+    name = Path(model.path).name
+    v = model.voicing
+    expected = {"bach-small.pt": (1, 0, None), "bach-lines.pt": (1, 1, 0.7)}
+    assert (v.refine_rounds, v.beat_rounds, v.beat_temperature) == expected.get(name, (2, 0, None))
+    assert ("reading" in model.meta) == (name in expected)
 
 
 def test_code_with_another_architecture_refuses_the_bundled_model(monkeypatch, tmp_path, capsys):

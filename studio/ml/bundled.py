@@ -33,6 +33,13 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
         "one refinement round: 2.6-2.9x as fast to generate, meets the same quality checks\n"
         "(models/bach-default.md, One round for the student).",
     ),
+    "bach-lines.pt": (
+        "Bach chorales, by beats",
+        "The fast model trained further to fill every other beat of a voice, and read that\n"
+        "way: each voice is redrawn beat by beat hearing its own notes around it. Lines\n"
+        "closest to Bach's of the bundled models; about twice the fast model's time\n"
+        "(models/bach-default.md, By beats).",
+    ),
 }
 
 
