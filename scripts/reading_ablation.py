@@ -1,0 +1,96 @@
+"""Readings of one or more models compared on the same latents (the model card's *By beats*
+ablation): feature (and optionally conv) C2ST against the held-out windows, and the line
+statistics that gave the samples away.
+
+    .venv/bin/python scripts/reading_ablation.py --model bach-small --reading 1:0 1:1 0:1
+    .venv/bin/python scripts/reading_ablation.py --model bach-lines --reading own --conv
+
+A reading is ``R:B`` (whole-voice rounds, rounds by beats), ``R:B:T`` (beat passes drawn at
+temperature T) or ``own`` (what the model's file names). Each row: passes per window, the
+two C2STs (conv with classifier seeds 0 and 1 on the one sample), the soprano's and bass's
+mean interval, the soprano's leaps, the alto's repeats, notes of two beats or more.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from studio.ml import c2st, engine_eval, quality
+from studio.ml.sample import _latents, load_generator, run_windows
+from studio.ml.voicing import VoiceDecoding
+
+SHOWN = (
+    ("S: mean interval (semitones)", "S interval"),
+    ("S: share of leaps > 4 semitones", "S leaps"),
+    ("B: mean interval (semitones)", "B interval"),
+    ("A: share of repeated notes", "A repeats"),
+)
+
+
+def reading(own: VoiceDecoding, text: str) -> VoiceDecoding:
+    if text == "own":
+        return own
+    parts = text.split(":")
+    if len(parts) not in (2, 3):
+        raise SystemExit(f"--reading {text!r}: use R:B, R:B:T or own")
+    temperature = float(parts[2]) if len(parts) == 3 else None
+    return dataclasses.replace(
+        own, refine_rounds=int(parts[0]), beat_rounds=int(parts[1]), beat_temperature=temperature
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default="default", help="checkpoint, run folder or bundled name")
+    parser.add_argument("--reading", nargs="+", default=["own"], help="R:B, R:B:T or own")
+    parser.add_argument("--samples", type=int, default=300, help="windows from scratch")
+    parser.add_argument("--seed", type=int, default=0, help="latents and sampling seed")
+    parser.add_argument("--conv", action="store_true", help="also the conv C2ST (minutes)")
+    args = parser.parse_args(argv)
+    model = load_generator(args.model)
+    cfg = model.config
+    n = args.samples
+    z = _latents(model, n, args.seed)
+    empty = np.zeros((n, cfg.n_tracks, cfg.n_steps, cfg.n_pitches), np.int8)
+    blank = np.zeros(empty.shape[:3], bool)
+    sets = engine_eval.window_sets(model, 1500, 0)
+    held, groups = sets["held"], (None, sets["held_files"])
+    spb = cfg.steps_per_beat
+    print(
+        "| reading | passes / window | feature C2ST | conv C2ST | "
+        + " | ".join(label for _, label in SHOWN)
+        + " | notes >= 2 beats | seconds |"
+    )
+    print("|---" * (6 + len(SHOWN)) + "|")
+    for text in args.reading:
+        voicing = reading(model.voicing, text)
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            roll = run_windows(model, empty, blank, z, 0.0, 0.5, args.seed, voicing=voicing)
+        seconds = time.perf_counter() - t0
+        feature = c2st.feature_c2st(roll, held, spb, 0, groups).accuracy
+        conv = (
+            " / ".join(f"{c2st.conv_c2st(roll, held, s, groups).accuracy:.3f}" for s in (0, 1))
+            if args.conv
+            else "-"
+        )
+        means = {r["feature"]: r["mean_a"] for r in c2st.feature_giveaways(roll, held, spb, 999)}
+        long = quality.note_length_profile(roll, held, spb)["generated"]["long_note_share"]
+        shown = " | ".join(f"{means[name]:.2f}" for name, _ in SHOWN)
+        passes = 1 + cfg.n_tracks * voicing.passes_per_voice
+        row = [text, str(passes), f"{feature:.3f}", conv, shown, f"{long:.3f}", f"{seconds:.0f}"]
+        print("| " + " | ".join(row) + " |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
