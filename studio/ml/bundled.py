@@ -37,8 +37,8 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
         "Bach chorales, by beats",
         "The fast model trained further to fill every other beat of a voice, and read that\n"
         "way: each voice is redrawn beat by beat hearing its own notes around it. Lines\n"
-        "closest to Bach's of the bundled models; about twice the fast model's time\n"
-        "(models/bach-default.md, By beats).",
+        "closest to Bach's of the bundled models; 2.3-2.4x the fast model's time, less\n"
+        "than the default's (models/bach-default.md, By beats).",
     ),
 }
 

@@ -165,7 +165,7 @@ class TrainConfig:
     distill_refined: str = ""
     # Share of windows whose mask hides alternate beats of some voices, everything else
     # given (`interleave_masks`): what a beat-interleaved refinement pass asks the network
-    # (`VoiceDecoding.refine_blocks`), a voice's notes with its own neighbours in view.
+    # (`VoiceDecoding.beat_rounds`), a voice's notes with its own neighbours in view.
     # A distilled run learns these windows from the music, not from its teacher, which
     # never saw such masks. 0: off, as every model before it.
     interleave_share: float = 0.0

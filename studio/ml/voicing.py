@@ -85,7 +85,7 @@ class VoiceDecoding:
     # hidden (odd beats, then even ones), so every note is chosen with the voice's own
     # notes on either side in view. A whole hidden voice is read step by step from
     # marginals that cannot see its neighbours: the lines leap between chord tones
-    # (models/bach-default.md, "Beat-interleaved refinement"). 0: none.
+    # (models/bach-default.md, "By beats"). 0: none.
     beat_rounds: int = 0
     # The temperature the beat passes draw at (None: the request's, 0 unless the composer
     # raises it). Read greedily, the passes settle every voice on the safest note
