@@ -128,6 +128,16 @@ def own_reading_text(rounds: int | None) -> str:
     return f"model's ({rounds} round{'s' if rounds > 1 else ''})"
 
 
+def rounds_box(models_text: str, tip: str) -> QSpinBox:
+    """A box of refinement rounds whose lowest value, -1, stands for the model's own."""
+    box = QSpinBox()
+    box.setRange(-1, REFINE_RANGE[1])
+    box.setSpecialValueText(models_text)
+    box.setSuffix(" rounds")
+    box.setToolTip(tip)
+    return box
+
+
 def own_beats_text(rounds: int | None) -> str:
     """The By beats box's text for the model's own beat rounds (None: none loaded yet)."""
     if rounds is None:
@@ -293,27 +303,21 @@ class GenerationPanel(QWidget):
         self.seed_dice.setText("New")
         self.seed_dice.setToolTip("Pick a new random seed")
         self.seed_dice.clicked.connect(self.randomize_seed)
-        self.refine = QSpinBox()
-        self.refine.setRange(-1, REFINE_RANGE[1])  # -1: the model's own reading
-        self.refine.setSpecialValueText(own_reading_text(None))
-        self.refine.setSuffix(" rounds")
-        self.refine.setToolTip(
+        self.refine = rounds_box(
+            own_reading_text(None),
             "After the first draft, each voice is rewritten in turn while the model listens\n"
             "to all the others. More rounds: voices that fit together better and stay in\n"
             "key; each round takes as long as the first draft per track. 0: the draft alone.\n"
             "Model's: what the model's file names, as its model card measured it\n"
-            "(2 rounds unless it says otherwise)."
+            "(2 rounds unless it says otherwise).",
         )
-        self.beat_rounds = QSpinBox()
-        self.beat_rounds.setRange(-1, REFINE_RANGE[1])  # -1: the model's own reading
-        self.beat_rounds.setSpecialValueText(own_beats_text(None))
-        self.beat_rounds.setSuffix(" rounds")
-        self.beat_rounds.setToolTip(
+        self.beat_rounds = rounds_box(
+            own_beats_text(None),
             "Then each voice is rewritten every other beat at a time, so each note hears\n"
             "the voice's own notes on either side: smoother, more singable lines, fewer\n"
             "leaps. Each round takes twice as long as a Refine round. 0: none.\n"
             "Model's: what the model's file names, as its model card measured it.\n"
-            "With Refine at 0 and this at model's, the draft alone."
+            "With Refine at 0 and this at model's, the draft alone.",
         )
         self.voice_rules = QCheckBox("No parallel fifths/octaves or crossings")
         self.voice_rules.setToolTip(
