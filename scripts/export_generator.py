@@ -22,19 +22,20 @@ from studio.ml.generation import REFINE_RANGE  # noqa: E402
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    rounds = range(REFINE_RANGE[0], REFINE_RANGE[1] + 1)
     parser.add_argument("checkpoint", help="a training checkpoint (or run folder)")
     parser.add_argument("out", help="the generator-only file to write")
     parser.add_argument(
         "--refine-rounds",
         type=int,
-        choices=range(REFINE_RANGE[0], REFINE_RANGE[1] + 1),
+        choices=rounds,
         help="the refinement rounds generation reads this model with by default: what its "
         "model card measured (default: the checkpoint's own, else the engine's 2)",
     )
     parser.add_argument(
         "--beat-rounds",
         type=int,
-        choices=range(REFINE_RANGE[0], REFINE_RANGE[1] + 1),
+        choices=rounds,
         help="the beat-interleaved rounds after them (VoiceDecoding.beat_rounds; default: "
         "the checkpoint's own, else none)",
     )

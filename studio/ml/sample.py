@@ -569,10 +569,10 @@ def run_windows(
         if plan is not None:
             marks = torch.from_numpy(np.ascontiguousarray(plan[None, :, s0 : s0 + w]))
             cond["phrases"] = marks.expand(n, -1, -1).to(device)
-        passes = [window_known, *refinement_masks(window_known, *rounds)]
-        # The passes after the whole-voice ones are the beat passes.
-        plain = 1 + len(refinement_masks(window_known, voicing.refine_rounds))
-        for index, given_mask in enumerate(passes):
+        whole = refinement_masks(window_known, voicing.refine_rounds)
+        beats = refinement_masks(window_known, 0, voicing.beat_rounds, cfg.steps_per_beat)
+        plain = 1 + len(whole)  # the passes after these are the beat passes
+        for index, given_mask in enumerate([window_known, *whole, *beats]):
             if on_pass is not None:
                 on_pass(done, total_passes)
             done += 1
@@ -660,9 +660,10 @@ def complete_windows(
     t = window.shape[1]
     beliefs: torch.Tensor | None = None
     v = model.voicing
-    rounds = (v.refine_rounds, v.beat_rounds, model.config.steps_per_beat)
-    plain = 1 + len(refinement_masks(mask, v.refine_rounds))
-    for index, given_mask in enumerate([mask, *refinement_masks(mask, *rounds)]):
+    whole = refinement_masks(mask, v.refine_rounds)
+    beats = refinement_masks(mask, 0, v.beat_rounds, model.config.steps_per_beat)
+    plain = 1 + len(whole)  # the passes after these are the beat passes
+    for index, given_mask in enumerate([mask, *whole, *beats]):
         m = torch.from_numpy(given_mask).float().to(z.device)
         logits = network(z, planes_from_roll(window).to(z.device), m, **cond)
         probs = torch.sigmoid(logits.float())

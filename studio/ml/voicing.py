@@ -306,7 +306,7 @@ def decode_voice(
     settled = known.all(axis=0) if follow else np.zeros(s, bool)
     # Per row and step, the next step after it that follows a given note (-1: none).
     next_given = np.full((n, s), -1, np.int64)
-    if follow and rules is not None:
+    if follow and rules is not None and known.any():
         upcoming = np.full(n, -1, np.int64)
         for step in range(s - 1, -1, -1):
             next_given[:, step] = upcoming

@@ -118,14 +118,19 @@ MORPH_KEYED_TIP = (
 RESULTS_MIN_HEIGHT = 56  # the strip scrolls: a short dock still shows Generate
 
 
-def own_reading_text(rounds: int | None) -> str:
-    """The Refine box's text for "the model's own reading" (``rounds``: the loaded
-    model's; None before one is loaded)."""
+def own_rounds_text(rounds: int | None, none_text: str) -> str:
+    """A rounds box's text for "the model's own" (``rounds``: the loaded model's; None
+    before one is loaded; ``none_text`` says what 0 rounds means)."""
     if rounds is None:
         return "model's"
     if rounds == 0:
-        return "model's (one pass)"
+        return f"model's ({none_text})"
     return f"model's ({rounds} round{'s' if rounds > 1 else ''})"
+
+
+def own_reading_text(rounds: int | None) -> str:
+    """The Refine box's text for the model's own whole-voice rounds."""
+    return own_rounds_text(rounds, "one pass")
 
 
 def rounds_box(models_text: str, tip: str) -> QSpinBox:
@@ -139,12 +144,8 @@ def rounds_box(models_text: str, tip: str) -> QSpinBox:
 
 
 def own_beats_text(rounds: int | None) -> str:
-    """The By beats box's text for the model's own beat rounds (None: none loaded yet)."""
-    if rounds is None:
-        return "model's"
-    if rounds == 0:
-        return "model's (none)"
-    return f"model's ({rounds} round{'s' if rounds > 1 else ''})"
+    """The By beats box's text for the model's own beat rounds."""
+    return own_rounds_text(rounds, "none")
 
 
 def ask_replace(parent: QWidget, plan: ReplacePlan) -> bool:
