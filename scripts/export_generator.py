@@ -18,6 +18,7 @@ sys.path.insert(0, str(ROOT))
 
 from studio.ml import checkpoint as ckpt  # noqa: E402
 from studio.ml.generation import REFINE_RANGE  # noqa: E402
+from studio.ml.voicing import VoiceDecoding  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,6 +46,10 @@ def main(argv: list[str] | None = None) -> int:
         help="the temperature its beat passes draw at (VoiceDecoding.beat_temperature)",
     )
     args = parser.parse_args(argv)
+    try:  # the engine's own check, before a file that every load would refuse is written
+        VoiceDecoding(beat_temperature=args.beat_temperature)
+    except ValueError as exc:
+        parser.error(f"--beat-temperature: {exc}")
     state, meta = ckpt.load_checkpoint(ckpt.resolve_model(args.checkpoint))
     if "generator" not in state:
         parser.error(f"{args.checkpoint} holds no generator weights")

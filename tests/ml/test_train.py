@@ -264,6 +264,10 @@ def test_an_exported_model_file_names_the_reading_it_was_measured_with(tiny_run,
     assert script.main([str(tiny_run), str(out), *args]) == 0
     voicing = load_generator(out).voicing
     assert (voicing.refine_rounds, voicing.beat_rounds, voicing.beat_temperature) == (1, 1, 0.8)
+    refused = tmp_path / "refused.pt"
+    with pytest.raises(SystemExit) as exit_info:
+        script.main([str(tiny_run), str(refused), "--beat-temperature", "9"])
+    assert exit_info.value.code == 2 and not refused.exists()
 
 
 def test_time_limit_stops_and_saves(chorales, cache_dir, tmp_path):
