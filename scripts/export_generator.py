@@ -45,6 +45,13 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         help="the temperature its beat passes draw at (VoiceDecoding.beat_temperature)",
     )
+    parser.add_argument(
+        "--drawn-beat-moves",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="whether its drawn passes draw hold, re-strike or move on each beat from the "
+        "network's own masses (VoiceDecoding.drawn_beat_moves; default: the checkpoint's own)",
+    )
     args = parser.parse_args(argv)
     try:  # the engine's own check, before a file that every load would refuse is written
         VoiceDecoding(beat_temperature=args.beat_temperature)
@@ -54,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     if "generator" not in state:
         parser.error(f"{args.checkpoint} holds no generator weights")
     reading = dict(meta.get("reading") or {})
-    for key in ("refine_rounds", "beat_rounds", "beat_temperature"):
+    for key in ("refine_rounds", "beat_rounds", "beat_temperature", "drawn_beat_moves"):
         if getattr(args, key) is not None:
             reading[key] = getattr(args, key)
     if reading:

@@ -6,9 +6,11 @@ statistics that gave the samples away.
     .venv/bin/python scripts/reading_ablation.py --model bach-lines --reading own --conv
 
 A reading is ``R:B`` (whole-voice rounds, rounds by beats), ``R:B:T`` (beat passes drawn at
-temperature T) or ``own`` (what the model's file names). Each row: passes per window, the
-two C2STs (conv with classifier seeds 0 and 1 on the one sample), the soprano's and bass's
-mean interval, the soprano's leaps, the alto's repeats, notes of two beats or more.
+temperature T), ``R:B:T:d`` (and their beat steps' hold or move drawn from the network's
+masses, ``VoiceDecoding.drawn_beat_moves``) or ``own`` (what the model's file names).
+Each row: passes per window, the two C2STs (conv with classifier seeds 0 and 1 on the one
+sample), the soprano's and bass's mean interval, the soprano's leaps, the alto's repeats,
+notes of two beats or more.
 """
 
 from __future__ import annotations
@@ -40,18 +42,22 @@ def reading(own: VoiceDecoding, text: str) -> VoiceDecoding:
     if text == "own":
         return own
     parts = text.split(":")
-    if len(parts) not in (2, 3):
-        raise SystemExit(f"--reading {text!r}: use R:B, R:B:T or own")
-    temperature = float(parts[2]) if len(parts) == 3 else None
+    if len(parts) not in (2, 3, 4) or (len(parts) == 4 and parts[3] != "d"):
+        raise SystemExit(f"--reading {text!r}: use R:B, R:B:T, R:B:T:d or own")
+    temperature = float(parts[2]) if len(parts) >= 3 else None
     return dataclasses.replace(
-        own, refine_rounds=int(parts[0]), beat_rounds=int(parts[1]), beat_temperature=temperature
+        own,
+        refine_rounds=int(parts[0]),
+        beat_rounds=int(parts[1]),
+        beat_temperature=temperature,
+        drawn_beat_moves=len(parts) == 4,
     )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="default", help="checkpoint, run folder or bundled name")
-    parser.add_argument("--reading", nargs="+", default=["own"], help="R:B, R:B:T or own")
+    parser.add_argument("--reading", nargs="+", default=["own"], help="R:B, R:B:T, R:B:T:d or own")
     parser.add_argument("--samples", type=int, default=300, help="windows from scratch")
     parser.add_argument("--seed", type=int, default=0, help="latents and sampling seed")
     parser.add_argument("--conv", action="store_true", help="also the conv C2ST (minutes)")

@@ -36,9 +36,10 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "bach-lines.pt": (
         "Bach chorales, by beats",
         "The fast model trained further to fill every other beat of a voice, and read that\n"
-        "way: each voice is redrawn beat by beat hearing its own notes around it. Lines\n"
-        "closest to Bach's of the bundled models; 2.3-2.4x the fast model's time, less\n"
-        "than the default's (models/bach-default.md, By beats).",
+        "way: each voice is redrawn beat by beat hearing its own notes around it, and on\n"
+        "each beat holds or moves as the network's own odds say. Closest to Bach of the\n"
+        "bundled models; 2.3-2.4x the fast model's time, less than the default's\n"
+        "(models/bach-default.md, By beats and What holds the inner voices).",
     ),
 }
 

@@ -274,9 +274,10 @@ def model_from_state(
 
 
 def own_voicing(meta: dict[str, Any]) -> VoiceDecoding:
-    """A model's default reading: the refinement rounds (and beat rounds, and their
-    temperature) its file names (``meta["reading"]``: what its model card measured it
-    with), else the engine's two rounds."""
+    """A model's default reading: the refinement rounds (and beat rounds, their
+    temperature and whether their beat steps draw hold or move) its file names
+    (``meta["reading"]``: what its model card measured it with), else the engine's two
+    rounds."""
     reading = meta.get("reading") if isinstance(meta, dict) else None
     if not isinstance(reading, dict):
         return VoiceDecoding()
@@ -293,6 +294,7 @@ def own_voicing(meta: dict[str, Any]) -> VoiceDecoding:
         refine_rounds=rounds_named("refine_rounds", VoiceDecoding.refine_rounds),
         beat_rounds=rounds_named("beat_rounds", 0),
         beat_temperature=float(drawn) if ok else None,
+        drawn_beat_moves=reading.get("drawn_beat_moves") is True,
     )
 
 
@@ -348,6 +350,7 @@ def decode(
     given: np.ndarray | None = None,
     known: np.ndarray | None = None,
     voicing: VoiceDecoding | None = None,
+    beat: int = 4,
 ) -> np.ndarray:
     """Generator logits ``[N, 2T, S, P]`` -> int8 rolls ``[N, T, S, P]`` (OFF/HOLD/ONSET).
 
@@ -405,6 +408,7 @@ def decode(
             temperature,
             threshold,
             generator,
+            beat,
         )
         out[:, k] = torch.where(keep[:, k], out[:, k], torch.from_numpy(voice))
         tops[:, k] = top_pitch(out[:, k : k + 1].numpy())[:, 0]
@@ -628,7 +632,15 @@ def _write_pass(
 ) -> None:
     """Decode one pass's logits into the hidden cells of ``window`` (in place)."""
     out = decode(
-        logits, model.monophonic, temperature, threshold, noise, window, given_mask, voicing
+        logits,
+        model.monophonic,
+        temperature,
+        threshold,
+        noise,
+        window,
+        given_mask,
+        voicing,
+        model.config.steps_per_beat,
     )
     if min_note_steps > 1:
         out = remove_short_notes(out, min_note_steps, model.monophonic)

@@ -93,6 +93,14 @@ class VoiceDecoding:
     # "By beats"); drawn, the lines keep Bach's motion. Seeded: the same seed gives the
     # same music.
     beat_temperature: float | None = None
+    # In drawn passes, on each beat step, whether a sounding voice holds its note, strikes
+    # it again or moves on is one draw from the network's own masses for the three
+    # (frame - onset of the held pitch, its onset, the onsets of the other allowed
+    # pitches) instead of the strike ratio and ``fade_ratio`` tests, which hold a note
+    # about 1.5x as often as the network does (models/bach-default.md, "What holds the
+    # inner voices"). Off the beat the tests stay: there the network's onset mass would
+    # write eighths on half the steps. False: the tests everywhere.
+    drawn_beat_moves: bool = False
 
     @property
     def passes_per_voice(self) -> int:
@@ -249,9 +257,10 @@ def decode_voice(
     temperature: float = 0.0,
     strike_threshold: float = 0.5,
     generator: Noise = None,
+    beat: int = 4,
 ) -> np.ndarray:
     """One voice ``[N, S, P]`` (int8 OFF/HOLD/ONSET) from its frame and onset
-    probabilities (``[N, S, P]``).
+    probabilities (``[N, S, P]``); ``beat``: steps per beat (for ``drawn_beat_moves``).
 
     Where ``known`` (``[N, S]``) is set, the voice follows the given notes
     (``given_top`` pitch rows, ``given_onset`` flags) instead, so a continuation picks up
@@ -275,12 +284,15 @@ def decode_voice(
         given_onset = np.asarray(given_onset, bool)
     sounding_p = np.clip(frame.sum(axis=2), 0.0, 1.0)
     strike_score = onset * frame  # "a note of this pitch starts here"
+    drawn_moves = temperature > 0 and settings.drawn_beat_moves
     if temperature > 0:
-        # All draws up front from the caller's generator: seeded runs repeat exactly.
+        # All draws up front from the caller's generator: seeded runs repeat exactly. The
+        # fourth row only where it is used, so other readings keep their streams.
+        rows_drawn = 4 if drawn_moves else 3
         if generator is None or isinstance(generator, torch.Generator):
-            draws = torch.rand(3, n, s, generator=generator).numpy()
+            draws = torch.rand(rows_drawn, n, s, generator=generator).numpy()
         else:
-            draws = uniform(n, (3, s), generator).permute(1, 0, 2).numpy()
+            draws = uniform(n, (rows_drawn, s), generator).permute(1, 0, 2).numpy()
 
         def sharpen(q: np.ndarray) -> np.ndarray:
             q = np.clip(q, 1e-6, 1 - 1e-6)
@@ -370,6 +382,20 @@ def decode_voice(
                     else:
                         strike = strike_p > strike_threshold
                     faded = held * settings.fade_ratio < allowed_frame.max(axis=1)
+                    if drawn_moves and step % beat == 0:
+                        again = onset[rows, step, held_row]
+                        others = onset[:, step].copy()  # a note of this pitch starts here
+                        others[rows, held_row] = 0.0
+                        if rules is not None:
+                            others[banned] = 0.0
+                        masses = np.stack(
+                            [np.maximum(held - again, 0.0), again, others.sum(axis=1)], axis=1
+                        ) ** (1.0 / temperature)
+                        edges = np.cumsum(masses, axis=1)
+                        edges /= np.maximum(edges[:, -1:], 1e-12)
+                        u = draws[3, :, step]
+                        strike = (u >= edges[:, 0]) & (u < edges[:, 1])
+                        faded = u >= edges[:, 1]
                     must_move = strike | faded | held_leads_badly
                     start = on & ((current < 0) | (must_move & may_move))
                 elif offgrid:

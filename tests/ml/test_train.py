@@ -261,9 +261,14 @@ def test_an_exported_model_file_names_the_reading_it_was_measured_with(tiny_run,
     spec.loader.exec_module(script)
     out = tmp_path / "mine.pt"
     args = ["--refine-rounds", "1", "--beat-rounds", "1", "--beat-temperature", "0.8"]
-    assert script.main([str(tiny_run), str(out), *args]) == 0
+    assert script.main([str(tiny_run), str(out), *args, "--drawn-beat-moves"]) == 0
     voicing = load_generator(out).voicing
     assert (voicing.refine_rounds, voicing.beat_rounds, voicing.beat_temperature) == (1, 1, 0.8)
+    assert voicing.drawn_beat_moves
+    again = tmp_path / "again.pt"  # the flag can be taken back off an exported file
+    assert script.main([str(out), str(again), "--no-drawn-beat-moves"]) == 0
+    voicing = load_generator(again).voicing
+    assert not voicing.drawn_beat_moves and voicing.beat_temperature == 0.8
     refused = tmp_path / "refused.pt"
     with pytest.raises(SystemExit) as exit_info:
         script.main([str(tiny_run), str(refused), "--beat-temperature", "9"])

@@ -274,3 +274,55 @@ def test_cli_refine_default_matches_the_engine_and_rejects_negative_rounds(tmp_p
     code = cli_main(["generate", "--refine", "-1", "--out", str(tmp_path)])
     assert code == 2
     assert "--refine" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- drawn moves
+def hesitant_line(rows: int, step: int) -> tuple[np.ndarray, np.ndarray]:
+    """``rows`` copies of a voice holding pitch 4 for 8 steps, where at ``step`` the network
+    gives moving to pitch 9 a third of the odds: hold 0.55, strike again 0.05, move 0.3."""
+    frame, onset = planes([4] * 8)
+    frame, onset = np.repeat(frame, rows, 0), np.repeat(onset, rows, 0)
+    frame[:, step, 4], onset[:, step, 4] = 0.6, 0.05
+    frame[:, step, 9], onset[:, step, 9] = 0.3, 0.3
+    return frame, onset
+
+
+def moved_share(voice: np.ndarray, step: int) -> float:
+    return float((top_pitch(voice[:, None])[:, 0, step] == 9).mean())
+
+
+def test_drawn_beat_moves_follow_the_networks_odds_on_the_beat():
+    """The fade test (another pitch twice as likely as the held one) never lets this voice
+    move, only a drawn re-strike that lands on the new pitch (about 7%); drawn from the
+    network's masses at temperature 1, a third move (and most re-strikes land there too),
+    and seeded draws repeat."""
+    rows, beat = 4000, 4
+    frame, onset = hesitant_line(rows, beat)
+    tests_only = VoiceDecoding(rules=False)
+    drawn = replace(tests_only, drawn_beat_moves=True)
+
+    def read(settings: VoiceDecoding, seed: int = 0) -> np.ndarray:
+        noise = torch.Generator().manual_seed(seed)
+        return decode_voice(frame, onset, settings, temperature=1.0, generator=noise, beat=beat)
+
+    assert moved_share(read(tests_only), beat) < 0.12
+    assert 0.3 < moved_share(read(drawn), beat) < 0.42
+    assert np.array_equal(read(drawn, seed=3), read(drawn, seed=3))
+
+
+def test_drawn_beat_moves_leave_off_beat_steps_and_greedy_reading_alone():
+    rows = 500
+    frame, onset = hesitant_line(rows, 2)  # the same odds on an off-beat eighth
+    drawn = VoiceDecoding(rules=False, drawn_beat_moves=True)
+
+    def off_beat(settings: VoiceDecoding) -> np.ndarray:
+        noise = torch.Generator().manual_seed(0)
+        return decode_voice(frame, onset, settings, temperature=1.0, generator=noise, beat=4)
+
+    # Up to the next beat the two readings are the same, draw for draw.
+    assert np.array_equal(off_beat(drawn)[:, :4], off_beat(VoiceDecoding(rules=False))[:, :4])
+    assert moved_share(off_beat(drawn), 2) > 0  # the drawn re-strike still moves some
+    frame, onset = hesitant_line(rows, 4)
+    greedy = decode_voice(frame, onset, drawn, beat=4)
+    plain = decode_voice(frame, onset, VoiceDecoding(rules=False), beat=4)
+    assert np.array_equal(greedy, plain)
