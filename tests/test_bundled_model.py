@@ -112,6 +112,8 @@ def test_each_bundled_model_reads_as_its_model_card_measured_it(model: LoadedMod
     expected = {"bach-small.pt": (1, 0, None), "bach-lines.pt": (1, 1, 0.7)}
     assert (v.refine_rounds, v.beat_rounds, v.beat_temperature) == expected.get(name, (2, 0, None))
     assert ("reading" in model.meta) == (name in expected)
+    # bach-lines also draws each beat's hold or move (*What holds the inner voices*).
+    assert v.drawn_beat_moves == (name == "bach-lines.pt")
 
 
 def test_code_with_another_architecture_refuses_the_bundled_model(monkeypatch, tmp_path, capsys):

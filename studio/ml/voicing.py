@@ -246,6 +246,31 @@ def forbidden_pitches(
     return rules.banned(np.asarray(current, np.int64), step, last_rows, last_steps)
 
 
+def hold_strike_or_move(
+    held: np.ndarray,
+    onset: np.ndarray,
+    held_row: np.ndarray,
+    banned: np.ndarray | None,
+    uniform_draws: np.ndarray,
+    temperature: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(strike, move)`` per row (``[N]`` bool): one draw among holding the sounding note
+    (its frame ``held`` minus its onset), striking it again (its onset) and moving on
+    (the onsets ``[N, P]`` of the other pitches not ``banned``), their masses sharpened
+    by ``temperature`` (`VoiceDecoding.drawn_beat_moves`)."""
+    rows = np.arange(len(held))
+    again = onset[rows, held_row]
+    others = onset.copy()  # a note of this pitch starts here
+    others[rows, held_row] = 0.0
+    if banned is not None:
+        others[banned] = 0.0
+    masses = np.stack([np.maximum(held - again, 0.0), again, others.sum(axis=1)], axis=1)
+    edges = np.cumsum(masses ** (1.0 / temperature), axis=1)
+    edges /= np.maximum(edges[:, -1:], 1e-12)
+    strike = (uniform_draws >= edges[:, 0]) & (uniform_draws < edges[:, 1])
+    return strike, uniform_draws >= edges[:, 1]
+
+
 def decode_voice(
     frame: np.ndarray,
     onset: np.ndarray,
@@ -376,26 +401,22 @@ def decode_voice(
                     choice = score.argmax(axis=1)
                 start = on & (current < 0)
                 if on_grid:
-                    strike_p = onset[rows, step, held_row] / np.maximum(held, 1e-6)
-                    if temperature > 0:
-                        strike = draws[1, :, step] < sharpen(strike_p)
-                    else:
-                        strike = strike_p > strike_threshold
-                    faded = held * settings.fade_ratio < allowed_frame.max(axis=1)
                     if drawn_moves and step % beat == 0:
-                        again = onset[rows, step, held_row]
-                        others = onset[:, step].copy()  # a note of this pitch starts here
-                        others[rows, held_row] = 0.0
-                        if rules is not None:
-                            others[banned] = 0.0
-                        masses = np.stack(
-                            [np.maximum(held - again, 0.0), again, others.sum(axis=1)], axis=1
-                        ) ** (1.0 / temperature)
-                        edges = np.cumsum(masses, axis=1)
-                        edges /= np.maximum(edges[:, -1:], 1e-12)
-                        u = draws[3, :, step]
-                        strike = (u >= edges[:, 0]) & (u < edges[:, 1])
-                        faded = u >= edges[:, 1]
+                        strike, faded = hold_strike_or_move(
+                            held,
+                            onset[:, step],
+                            held_row,
+                            banned if rules is not None else None,
+                            draws[3, :, step],
+                            temperature,
+                        )
+                    else:
+                        strike_p = onset[rows, step, held_row] / np.maximum(held, 1e-6)
+                        if temperature > 0:
+                            strike = draws[1, :, step] < sharpen(strike_p)
+                        else:
+                            strike = strike_p > strike_threshold
+                        faded = held * settings.fade_ratio < allowed_frame.max(axis=1)
                     must_move = strike | faded | held_leads_badly
                     start = on & ((current < 0) | (must_move & may_move))
                 elif offgrid:
