@@ -42,7 +42,7 @@ def reading(own: VoiceDecoding, text: str) -> VoiceDecoding:
     if text == "own":
         return own
     parts = text.split(":")
-    if len(parts) not in (2, 3, 4) or (len(parts) == 4 and parts[3] != "d"):
+    if len(parts) not in (2, 3, 4) or (len(parts) == 4 and parts[3] not in ("d", "do")):
         raise SystemExit(f"--reading {text!r}: use R:B, R:B:T, R:B:T:d or own")
     temperature = float(parts[2]) if len(parts) >= 3 else None
     return dataclasses.replace(
@@ -51,7 +51,19 @@ def reading(own: VoiceDecoding, text: str) -> VoiceDecoding:
         beat_rounds=int(parts[1]),
         beat_temperature=temperature,
         drawn_beat_moves=len(parts) == 4,
+        drawn_offgrid_moves=len(parts) == 4 and parts[3] == "do",
     )
+
+
+def _field(text: str) -> tuple[str, float | bool]:
+    """``FIELD=VALUE`` of `VoiceDecoding`: a number, or true/false."""
+    name, _, value = text.partition("=")
+    if name not in {f.name for f in dataclasses.fields(VoiceDecoding)} or not value:
+        raise SystemExit(f"--set {text!r}: use FIELD=VALUE with a VoiceDecoding field")
+    if value.lower() in ("true", "false"):
+        return name, value.lower() == "true"
+    number = float(value)
+    return name, int(number) if number.is_integer() and "." not in value else number
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,7 +73,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=300, help="windows from scratch")
     parser.add_argument("--seed", type=int, default=0, help="latents and sampling seed")
     parser.add_argument("--conv", action="store_true", help="also the conv C2ST (minutes)")
+    parser.add_argument(
+        "--cadence-every",
+        type=int,
+        default=None,
+        help="a phrase-conditioned model's plan: bars between cadences (0: no plan; default: "
+        "the model's default plan)",
+    )
+    parser.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="other VoiceDecoding fields for every reading, e.g. repeat_penalty=0.15",
+    )
+    parser.add_argument(
+        "--giveaways", type=int, default=0, help="also list each reading's N strongest tells"
+    )
     args = parser.parse_args(argv)
+    overrides = dict(_field(text) for text in args.set)
     model = load_generator(args.model)
     cfg = model.config
     n = args.samples
@@ -74,14 +104,24 @@ def main(argv: list[str] | None = None) -> int:
     print(
         "| reading | passes / window | feature C2ST | conv C2ST | "
         + " | ".join(label for _, label in SHOWN)
-        + " | notes >= 2 beats | seconds |"
+        + " | sixteenths | notes >= 2 beats | seconds |"
     )
-    print("|---" * (6 + len(SHOWN)) + "|")
+    print("|---" * (7 + len(SHOWN)) + "|")
     for text in args.reading:
-        voicing = reading(model.voicing, text)
+        voicing = dataclasses.replace(reading(model.voicing, text), **overrides)
         t0 = time.perf_counter()
         with torch.no_grad():
-            roll = run_windows(model, empty, blank, z, 0.0, 0.5, args.seed, voicing=voicing)
+            roll = run_windows(
+                model,
+                empty,
+                blank,
+                z,
+                0.0,
+                0.5,
+                args.seed,
+                voicing=voicing,
+                cadence_every=args.cadence_every,
+            )
         seconds = time.perf_counter() - t0
         feature = c2st.feature_c2st(roll, held, spb, 0, groups).accuracy
         conv = (
@@ -90,11 +130,27 @@ def main(argv: list[str] | None = None) -> int:
             else "-"
         )
         means = {r["feature"]: r["mean_a"] for r in c2st.feature_giveaways(roll, held, spb, 999)}
-        long = quality.note_length_profile(roll, held, spb)["generated"]["long_note_share"]
+        lengths = quality.note_length_profile(roll, held, spb)["generated"]
+        long, short = lengths["long_note_share"], lengths["sixteenth_share"]
         shown = " | ".join(f"{means[name]:.2f}" for name, _ in SHOWN)
         passes = 1 + cfg.n_tracks * voicing.passes_per_voice
-        row = [text, str(passes), f"{feature:.3f}", conv, shown, f"{long:.3f}", f"{seconds:.0f}"]
+        row = [
+            text,
+            str(passes),
+            f"{feature:.3f}",
+            conv,
+            shown,
+            f"{short:.3f}",
+            f"{long:.3f}",
+            f"{seconds:.0f}",
+        ]
         print("| " + " | ".join(row) + " |", flush=True)
+        for tell in c2st.feature_giveaways(roll, held, spb, args.giveaways)[: args.giveaways]:
+            print(
+                f"    {tell['feature']}: AUC {tell['auc']:.2f}, generated "
+                f"{tell['mean_a']:.3f}, Bach {tell['mean_b']:.3f}",
+                flush=True,
+            )
     return 0
 
 
