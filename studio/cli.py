@@ -62,7 +62,13 @@ def model_help() -> str:
     """--model's help, naming the bundled models that are there (torch-free)."""
     from studio.ml.bundled import bundled_models
 
-    names = ", ".join(m.name for m in bundled_models()) or "none yet"
+    names = (
+        ", ".join(
+            m.name if m.name == m.path.stem else f"{m.name} (= {m.path.stem})"
+            for m in bundled_models()
+        )
+        or "none yet"
+    )
     return f"checkpoint, run folder, or a bundled model ({names})"
 
 

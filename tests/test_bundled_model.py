@@ -92,7 +92,9 @@ def task_report(model: LoadedModel, held_out_windows: np.ndarray) -> dict:
 # ----------------------------------------------------------------------------- the file
 def test_bundled_file_is_weights_only_and_small():
     path = ckpt.resolve_model("default")
-    assert path.name == "bach-default.pt"
+    assert path.name == "bach-lines.pt"  # the model card's *The default model*
+    assert ckpt.resolve_model("bach-lines") == path  # it answers to its own name too
+    assert ckpt.resolve_model("bach-default").name == "bach-default.pt"
     assert path.stat().st_size <= 25 * 1024 * 1024  # the size limit
     state = torch.load(path, map_location="cpu", weights_only=True)
     assert set(state) == {"generator", "meta"}
@@ -122,7 +124,7 @@ def test_code_with_another_architecture_refuses_the_bundled_model(monkeypatch, t
     with pytest.raises(CheckpointError) as err:
         load_generator("default")
     message = str(err.value)
-    assert "bach-default.pt" in message and "pianola-cgan-999" in message
+    assert "bach-lines.pt" in message and "pianola-cgan-999" in message
     assert "retrain" in message
     code = cli_main(["generate", "--model", "default", "--out", str(tmp_path), "--bars", "2"])
     out = capsys.readouterr()

@@ -766,8 +766,9 @@ def test_the_bundled_model_writes_new_music_at_the_playhead(qtbot, window):
     assert panel.refine.text() == "model's"  # its own reading, not yet known
     generate_and_wait(qtbot, panel)  # loads the bundled model first, then generates
     assert "Bach chorales" in panel.model_info.text()
-    assert panel.refine.text() == "model's (2 rounds)"
-    assert panel.beat_rounds.text() == "model's (none)"
+    # bach-lines.pt: one whole-voice round, then one by beats (models/bach-default.md)
+    assert panel.refine.text() == "model's (1 round)"
+    assert panel.beat_rounds.text() == "model's (1 round)"
     assert len(panel.results) == 2
     panel.refine.setValue(1)
     assert panel.session.settings.sampling().refine_rounds == 1

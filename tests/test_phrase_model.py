@@ -23,7 +23,7 @@ def test_it_loads_as_a_safe_small_phrase_model_and_default_stays_the_default():
     model = load_generator(PATH)
     assert model.phrase_conditioned and not model.key_conditioned
     assert model.meta["data"]["cadence_positions"]["4/4"] == 8  # beat 3, as Bach's fermatas
-    assert resolve_model("default").name == "bach-default.pt"
+    assert resolve_model("default").name == "bach-lines.pt"
 
 
 def test_asking_for_cadences_makes_the_voices_hold_there():

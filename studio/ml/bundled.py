@@ -1,9 +1,10 @@
 """The models that ship with Pianola (``models/*.pt``), by the names composers use.
 
-``default`` is ``bach-default.pt``; every other file goes by its stem
-(``bach-phrases``), so ``pianola generate --model bach-phrases`` and the Generation
-panel's model list reach it without a path. No torch here: the panel lists the models
-before anything is loaded.
+``default`` is ``bach-lines.pt``, the model closest to Bach that learnt every metre of
+the chorales (models/bach-default.md, *The default model*); every other file goes by its
+stem (``bach-phrases``), so ``pianola generate --model bach-phrases`` and the Generation
+panel's model list reach it without a path. The default file answers to its stem too.
+No torch here: the panel lists the models before anything is loaded.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from pathlib import Path
 from studio.paths import models_dir
 
 DEFAULT_NAME = "default"
-DEFAULT_MODEL_FILE = "bach-default.pt"
+DEFAULT_MODEL_FILE = "bach-lines.pt"
 
 # What the panel shows for the files we ship; a file not listed shows its stem.
 DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "bach-default.pt": (
-        "Bach chorales",
-        "Four-part chorales (soprano, alto, tenor, bass), trained on 332 Bach chorales.",
+        "Bach chorales, full width",
+        "The full-width GAN trained from scratch on Bach's chorales in 4/4 (the default\n"
+        "until it was overtaken by its distilled students), read with two refinement rounds.",
     ),
     "bach-phrases.pt": (
         "Bach, phrase ends",
@@ -34,12 +36,12 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
         "(models/bach-default.md, One round for the student).",
     ),
     "bach-lines.pt": (
-        "Bach chorales, by beats",
-        "The fast model trained further to fill every other beat of a voice, and read that\n"
-        "way: each voice is redrawn beat by beat hearing its own notes around it, and on\n"
-        "each beat holds or moves as the network's own odds say. Closest to Bach of the\n"
-        "bundled models; 2.3-2.4x the fast model's time, less than the default's\n"
-        "(models/bach-default.md, By beats and What holds the inner voices).",
+        "Bach chorales",
+        "Four-part chorales (soprano, alto, tenor, bass), learnt from Bach's chorales in\n"
+        "4/4, 3/4 and 3/2. Each voice is redrawn beat by beat hearing its own notes around\n"
+        "it, and on each beat holds or moves as the network's own odds say. Closest to Bach\n"
+        "of the bundled models (models/bach-default.md, By beats, What holds the inner\n"
+        "voices).",
     ),
 }
 
@@ -71,4 +73,4 @@ def bundled_models(folder: Path | None = None) -> list[BundledModel]:
 
 def bundled_model(name: str, folder: Path | None = None) -> BundledModel | None:
     """The bundled model called ``name`` (``default`` or a file's stem), if there is one."""
-    return next((m for m in bundled_models(folder) if m.name == name), None)
+    return next((m for m in bundled_models(folder) if name in (m.name, m.path.stem)), None)

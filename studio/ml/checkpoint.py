@@ -301,7 +301,7 @@ def resolve_model(source: str | os.PathLike[str]) -> Path:
         raise CheckpointError(f"no checkpoints in run folder {path}")
     if not path.exists():
         bundled = bundled_models(folder)
-        named = next((m.path for m in bundled if m.name == str(source)), None)
+        named = next((m.path for m in bundled if str(source) in (m.name, m.path.stem)), None)
         if named is not None:
             return named
         names = ", ".join(m.name for m in bundled) or "none"

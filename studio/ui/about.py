@@ -70,9 +70,9 @@ def dataset_provenance() -> str:
         f"{pieces} by J. S. Bach, converted to MIDI from the chorale corpus that ships with "
         "music21 (BSD-3-Clause) by scripts/build_bach_dataset.py: one track per voice "
         "(Soprano, Alto, Tenor, Bass); pieces without exactly four parts are left out. "
-        "About one in ten, fixed in split.json, is held out for evaluation. The default model "
-        "(models/bach-default.pt, described in models/bach-default.md) was trained on the "
-        "rest."
+        "About one in ten, fixed in split.json, is held out for evaluation. Every bundled "
+        "model (models/*.pt, described in models/bach-default.md; the default is "
+        "models/bach-lines.pt) was trained on the rest."
     )
 
 

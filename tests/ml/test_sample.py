@@ -136,18 +136,23 @@ def test_default_model_missing_is_a_clear_error(monkeypatch, tmp_path):
 
 
 def test_bundled_models_go_by_name_the_default_first(monkeypatch, tmp_path):
-    for name in ("zeta.pt", "bach-phrases.pt", "bach-default.pt", "notes.md"):
+    for name in ("zeta.pt", "bach-phrases.pt", "bach-lines.pt", "bach-default.pt", "notes.md"):
         (tmp_path / name).write_bytes(b"")
     monkeypatch.setattr(ckpt, "bundled_models_dir", lambda: tmp_path)
     found = bundled_models(tmp_path)
-    assert [m.name for m in found] == ["default", "bach-phrases", "zeta"]
-    assert found[1].label == "Bach, phrase ends" and found[2].label == "zeta"
-    assert ckpt.resolve_model("default") == tmp_path / "bach-default.pt"
+    assert [m.name for m in found] == ["default", "bach-default", "bach-phrases", "zeta"]
+    assert found[0].label == "Bach chorales" and found[0].path.name == "bach-lines.pt"
+    assert found[2].label == "Bach, phrase ends" and found[3].label == "zeta"
+    assert ckpt.resolve_model("default") == tmp_path / "bach-lines.pt"
+    assert ckpt.resolve_model("bach-lines") == tmp_path / "bach-lines.pt"  # its own name too
+    assert ckpt.resolve_model("bach-default") == tmp_path / "bach-default.pt"
     assert ckpt.resolve_model("bach-phrases") == tmp_path / "bach-phrases.pt"
-    with pytest.raises(CheckpointError, match=r"bundled models: default, bach-phrases, zeta"):
+    with pytest.raises(
+        CheckpointError, match=r"bundled models: default, bach-default, bach-phrases, zeta"
+    ):
         ckpt.resolve_model("bach-fugues")
-    (tmp_path / "bach-default.pt").unlink()  # no default file: the first bundled one serves
-    assert ckpt.resolve_model("default") == tmp_path / "bach-phrases.pt"
+    (tmp_path / "bach-lines.pt").unlink()  # no default file: the first bundled one serves
+    assert ckpt.resolve_model("default") == tmp_path / "bach-default.pt"
 
 
 def test_a_run_folder_named_like_a_bundled_model_wins(monkeypatch, tmp_path, tiny_run):
