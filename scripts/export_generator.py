@@ -52,6 +52,14 @@ def main(argv: list[str] | None = None) -> int:
         help="whether its drawn passes draw hold, re-strike or move on each beat from the "
         "network's own masses (VoiceDecoding.drawn_beat_moves; default: the checkpoint's own)",
     )
+    parser.add_argument(
+        "--offbeat-repeats",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="whether a sounding voice may strike its own pitch again off the beat "
+        "(VoiceDecoding.offbeat_repeats; --no-offbeat-repeats: it holds instead; default: "
+        "the checkpoint's own, else yes)",
+    )
     args = parser.parse_args(argv)
     try:  # the engine's own check, before a file that every load would refuse is written
         VoiceDecoding(beat_temperature=args.beat_temperature)
@@ -61,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     if "generator" not in state:
         parser.error(f"{args.checkpoint} holds no generator weights")
     reading = dict(meta.get("reading") or {})
-    for key in ("refine_rounds", "beat_rounds", "beat_temperature", "drawn_beat_moves"):
+    named = ("refine_rounds", "beat_rounds", "beat_temperature", "drawn_beat_moves")
+    for key in (*named, "offbeat_repeats"):
         if getattr(args, key) is not None:
             reading[key] = getattr(args, key)
     if reading:

@@ -7,7 +7,9 @@ statistics that gave the samples away.
 
 A reading is ``R:B`` (whole-voice rounds, rounds by beats), ``R:B:T`` (beat passes drawn at
 temperature T), ``R:B:T:d`` (and their beat steps' hold or move drawn from the network's
-masses, ``VoiceDecoding.drawn_beat_moves``) or ``own`` (what the model's file names).
+masses, ``VoiceDecoding.drawn_beat_moves``) or ``own`` (what the model's file names). A
+reading other than ``own`` keeps the model's other settings (e.g. its
+``offbeat_repeats``); ``--set FIELD=VALUE`` changes any of them for every reading.
 Each row: passes per window, the two C2STs (conv with classifier seeds 0 and 1 on the one
 sample), the soprano's and bass's mean interval, the soprano's leaps, the alto's repeats,
 notes of two beats or more.
@@ -42,7 +44,7 @@ def reading(own: VoiceDecoding, text: str) -> VoiceDecoding:
     if text == "own":
         return own
     parts = text.split(":")
-    if len(parts) not in (2, 3, 4) or (len(parts) == 4 and parts[3] not in ("d", "do")):
+    if len(parts) not in (2, 3, 4) or (len(parts) == 4 and parts[3] != "d"):
         raise SystemExit(f"--reading {text!r}: use R:B, R:B:T, R:B:T:d or own")
     temperature = float(parts[2]) if len(parts) >= 3 else None
     return dataclasses.replace(
@@ -51,7 +53,6 @@ def reading(own: VoiceDecoding, text: str) -> VoiceDecoding:
         beat_rounds=int(parts[1]),
         beat_temperature=temperature,
         drawn_beat_moves=len(parts) == 4,
-        drawn_offgrid_moves=len(parts) == 4 and parts[3] == "do",
     )
 
 

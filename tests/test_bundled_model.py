@@ -116,6 +116,8 @@ def test_each_bundled_model_reads_as_its_model_card_measured_it(model: LoadedMod
     assert ("reading" in model.meta) == (name in expected)
     # bach-lines also draws each beat's hold or move (*What holds the inner voices*).
     assert v.drawn_beat_moves == (name == "bach-lines.pt")
+    # ... and holds where it would strike its own pitch again off the beat (*Off-beat repeats*).
+    assert v.offbeat_repeats == (name != "bach-lines.pt")
 
 
 def test_code_with_another_architecture_refuses_the_bundled_model(monkeypatch, tmp_path, capsys):

@@ -275,7 +275,8 @@ def model_from_state(
 
 def own_voicing(meta: dict[str, Any]) -> VoiceDecoding:
     """A model's default reading: the refinement rounds (and beat rounds, their
-    temperature and whether their beat steps draw hold or move) its file names
+    temperature, whether their beat steps draw hold or move, whether a voice may strike its
+    own pitch again off the beat) its file names
     (``meta["reading"]``: what its model card measured it with), else the engine's two
     rounds."""
     reading = meta.get("reading") if isinstance(meta, dict) else None
@@ -295,6 +296,7 @@ def own_voicing(meta: dict[str, Any]) -> VoiceDecoding:
         beat_rounds=rounds_named("beat_rounds", 0),
         beat_temperature=float(drawn) if ok else None,
         drawn_beat_moves=reading.get("drawn_beat_moves") is True,
+        offbeat_repeats=reading.get("offbeat_repeats") is not False,
     )
 
 

@@ -101,6 +101,13 @@ class VoiceDecoding:
     # inner voices"). Off the beat the tests stay: there the network's onset mass would
     # write eighths on half the steps. False: the tests everywhere.
     drawn_beat_moves: bool = False
+    # Whether a sounding voice may strike its own pitch again off the beat. Bach's lower
+    # voices never do in the held-out chorales (0 of ~3,200 alto, tenor and bass onsets on an
+    # off-beat eighth; the soprano 2%), while the network's onset odds for the held pitch
+    # re-strike a third of the alto's off-beat onsets: hammered eighths Bach does not write
+    # (models/bach-default.md, "Off-beat repeats"). False: off the beat a voice that would
+    # strike its own pitch again holds it instead. A rule, like ``rules``, not the network.
+    offbeat_repeats: bool = True
 
     @property
     def passes_per_voice(self) -> int:
@@ -285,7 +292,8 @@ def decode_voice(
     beat: int = 4,
 ) -> np.ndarray:
     """One voice ``[N, S, P]`` (int8 OFF/HOLD/ONSET) from its frame and onset
-    probabilities (``[N, S, P]``); ``beat``: steps per beat (for ``drawn_beat_moves``).
+    probabilities (``[N, S, P]``); ``beat``: steps per beat (for ``drawn_beat_moves`` and
+    ``offbeat_repeats``).
 
     Where ``known`` (``[N, S]``) is set, the voice follows the given notes
     (``given_top`` pitch rows, ``given_onset`` flags) instead, so a continuation picks up
@@ -418,9 +426,13 @@ def decode_voice(
                             strike = strike_p > strike_threshold
                         faded = held * settings.fade_ratio < allowed_frame.max(axis=1)
                     must_move = strike | faded | held_leads_badly
+                    if not settings.offbeat_repeats and step % beat != 0:
+                        must_move &= ~((current >= 0) & (choice == held_row))
                     start = on & ((current < 0) | (must_move & may_move))
                 elif offgrid:
                     sure = score[rows, choice] > settings.offgrid_strike
+                    if not settings.offbeat_repeats:
+                        sure &= ~((current >= 0) & (choice == held_row))
                     start = on & ((current < 0) | sure)
                 current = np.where(start, choice, current)
             current = np.where(on, current, -1)

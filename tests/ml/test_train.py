@@ -269,6 +269,11 @@ def test_an_exported_model_file_names_the_reading_it_was_measured_with(tiny_run,
     assert script.main([str(out), str(again), "--no-drawn-beat-moves"]) == 0
     voicing = load_generator(again).voicing
     assert not voicing.drawn_beat_moves and voicing.beat_temperature == 0.8
+    assert voicing.offbeat_repeats  # not named: the engine's default
+    ruled = tmp_path / "ruled.pt"
+    assert script.main([str(again), str(ruled), "--no-offbeat-repeats"]) == 0
+    voicing = load_generator(ruled).voicing
+    assert not voicing.offbeat_repeats and voicing.beat_temperature == 0.8
     refused = tmp_path / "refused.pt"
     with pytest.raises(SystemExit) as exit_info:
         script.main([str(tiny_run), str(refused), "--beat-temperature", "9"])

@@ -326,3 +326,23 @@ def test_drawn_beat_moves_leave_off_beat_steps_and_greedy_reading_alone():
     greedy = decode_voice(frame, onset, drawn, beat=4)
     plain = decode_voice(frame, onset, VoiceDecoding(rules=False), beat=4)
     assert np.array_equal(greedy, plain)
+
+
+def test_without_offbeat_repeats_a_voice_holds_where_it_would_strike_its_pitch_again():
+    """The network asks for pitch 4 struck again on the off-beat eighth (step 2), on the
+    next beat (step 4) and on a sixteenth (step 7). Bach's lower voices never re-strike off
+    the beat: with ``offbeat_repeats`` off the voice holds through steps 2 and 7 and still
+    strikes on the beat; a move off the beat to another pitch is untouched."""
+    strikes = [False, False, True, False, True, False, False, True]
+    frame, onset = planes([4] * 8, strikes)
+    plain = VoiceDecoding(rules=False, repeat_penalty=1.0)  # the penalty alone stops step 7
+    rule = replace(plain, offbeat_repeats=False)
+    onsets = lambda v: np.nonzero(v[0, :, 4] == ONSET)[0].tolist()  # noqa: E731
+    assert onsets(decode_voice(frame, onset, plain, beat=4)) == [0, 2, 4, 7]
+    held = decode_voice(frame, onset, rule, beat=4)
+    assert onsets(held) == [0, 4] and (held[0, :, 4] > 0).all()  # sounding throughout
+    moving_frame, moving_onset = planes([4, 4, 9, 9, 9, 9, 9, 9])
+    assert line(decode_voice(moving_frame, moving_onset, rule, beat=4)) == [4, 4] + [9] * 6
+    noise = torch.Generator().manual_seed(0)  # drawn passes keep the rule too
+    drawn = decode_voice(frame, onset, rule, temperature=0.5, generator=noise, beat=4)
+    assert 2 not in onsets(drawn) and 7 not in onsets(drawn)
