@@ -48,7 +48,7 @@ if [ "${LINES:-1}" = 1 ]; then
     --lr-decay-start 2500 --interleave-share 0.25 --init-from "$out/small" \
     --checkpoint-every 2500 --keep-last 1
   "$py" scripts/export_generator.py "$out/lines" "$out/bach-lines.pt" --refine-rounds 1 \
-    --beat-rounds 1 --beat-temperature 0.7 --drawn-beat-moves
+    --beat-rounds 1 --beat-temperature 0.7 --drawn-beat-moves --no-offbeat-repeats
 fi
 if [ "${STAGE2:-0}" = 1 ]; then
   "$py" -m studio train "${common[@]}" --out "$out/stage2" --steps 1500 --batch-size 32 \

@@ -39,9 +39,10 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
         "Bach chorales",
         "Four-part chorales (soprano, alto, tenor, bass), learnt from Bach's chorales in\n"
         "4/4, 3/4 and 3/2. Each voice is redrawn beat by beat hearing its own notes around\n"
-        "it, and on each beat holds or moves as the network's own odds say. Closest to Bach\n"
+        "it, and on each beat holds or moves as the network's own odds say; off the beat it\n"
+        "never strikes its own pitch again, as Bach's lower voices never do. Closest to Bach\n"
         "of the bundled models (models/bach-default.md, By beats, What holds the inner\n"
-        "voices).",
+        "voices, Off-beat repeats).",
     ),
 }
 
