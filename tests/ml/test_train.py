@@ -565,3 +565,72 @@ def test_a_student_of_refined_music_reads_with_its_own_round(
     assert reading(SamplingOptions(), student).refine_rounds == 1
     assert reading(SamplingOptions(refine_rounds=0), student).refine_rounds == 0
     assert load_generator(tiny_run).voicing.refine_rounds == 2
+
+
+def _four_four_teacher(tiny_run: Path, out: Path) -> Path:
+    """``tiny_run``'s model with a record saying it trained on 4/4 alone."""
+    state, meta = ckpt.load_checkpoint(ckpt.latest_checkpoint(tiny_run))
+    meta["data"]["metres"] = [[4, 4]]
+    return ckpt.save_checkpoint(out, {"generator": state["generator"]}, meta)
+
+
+def test_windows_in_a_metre_the_teacher_never_saw_learn_from_the_music(
+    tiny_run, chorales, cache_dir, tmp_path, monkeypatch
+):
+    """A 4/4-only teacher answers 3/4 windows in 4/4's rhythms: a distilled run scores
+    those windows against the music (and says so), the others against the teacher."""
+    teacher = _four_four_teacher(tiny_run, tmp_path / "teacher.pt")
+    config = tiny_config(
+        chorales,
+        tmp_path / "run",
+        cache_dir,
+        steps=2,
+        distill_from=str(teacher),
+        adv_weight=0.0,
+        fm_weight=0.0,
+    )
+    trainer = tr.Trainer(config)
+    assert trainer.untaught_metres() == ["3/4"]
+    cond = {"metres": torch.tensor([[4, 4], [3, 4], [4, 4]])}
+    interleaved = torch.tensor([False, False, True])
+    assert trainer.untaught_windows(cond, interleaved).tolist() == [False, True, True]
+
+    # A step whose batch holds both metres: the 3/4 windows' targets are the music.
+    batch = trainer.state.batch_size
+    step = next(
+        s
+        for s in range(1, 200)
+        if {3, 4} <= set(trainer.batch_conditions(s, batch)["metres"][:, 0].tolist())
+    )
+    real = trainer.make_batch(step, batch)[0]
+    three = trainer.batch_conditions(step, batch)["metres"][:, 0] == 3
+    targets: list[torch.Tensor] = []
+    original = torch.nn.functional.binary_cross_entropy_with_logits
+
+    def spy(logits, target, *args, **kwargs):
+        if target.shape == real.shape:
+            targets.append(target.detach().clone())
+        return original(logits, target, *args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.functional, "binary_cross_entropy_with_logits", spy)
+    losses = trainer.train_step(step)
+    monkeypatch.undo()
+    assert np.isfinite(losses["recon"])
+    (target,) = targets
+    assert torch.equal(target[three], real[three])  # the music, 0 or 1
+    taught = target[~three]
+    assert ((taught > 0) & (taught < 1)).any()  # the teacher's probabilities
+
+    events = _run(config)
+    notes = [e.message for e in events if isinstance(e, tr.Notice)]
+    assert any("never trained on 3/4" in m and "learn from the music" in m for m in notes)
+
+
+def test_a_teacher_that_knows_every_metre_teaches_every_window(
+    tiny_run, chorales, cache_dir, tmp_path
+):
+    config = tiny_config(chorales, tmp_path / "run", cache_dir, steps=1, distill_from=str(tiny_run))
+    trainer = tr.Trainer(config)
+    assert trainer.untaught_metres() == []
+    cond = {"metres": torch.tensor([[4, 4], [3, 4]])}
+    assert trainer.untaught_windows(cond, torch.tensor([False, False])).tolist() == [False, False]
