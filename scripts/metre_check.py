@@ -46,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--metre", default="3/4", help="the time signature, e.g. 3/4")
     parser.add_argument("--samples", type=int, default=200, help="windows per model")
     parser.add_argument("--seed", type=int, default=0, help="latents, draws and folds")
+    parser.add_argument(
+        "--giveaways", type=int, default=3, help="the strongest tells listed per model"
+    )
     args = parser.parse_args(argv)
     metre = parse_metre(args.metre)
     rows: list[tuple[str, dict[str, float], str]] = []
@@ -95,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         lengths = quality.note_length_profile(roll, held, spb)["generated"]
         tells = "; ".join(
             f"{t['feature']} {t['mean_a']:.2f} / {t['mean_b']:.2f}"
-            for t in c2st.feature_giveaways(roll, held, spb, 3)
+            for t in c2st.feature_giveaways(roll, held, spb, args.giveaways)
         )
         rows.append(
             (
