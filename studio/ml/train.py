@@ -549,14 +549,6 @@ class Trainer:
             self.init_source = None  # the weights are copied; do not hold a second set
         self.teacher_model = self._teacher(teacher_source) if teacher_source is not None else None
         self.teacher = self.teacher_model.generator if self.teacher_model is not None else None
-        # A teacher answers windows in a metre it never trained on with the rhythms of the
-        # ones it did (bach-default, 4/4 only, taught bach-lines 3/4 in 4/4's quarters and
-        # eighths): those windows learn from the music instead (`untaught_windows`).
-        self.teacher_metres: set[tuple[int, int]] = (
-            {(int(m[0]), int(m[1])) for m in self.teacher_model.trained_metres}
-            if self.teacher_model is not None
-            else set()
-        )
         self.opt_g = torch.optim.Adam(self.g.parameters(), config.lr_g, betas=config.betas)
         self.opt_d = torch.optim.Adam(self.d.parameters(), config.lr_d, betas=config.betas)
         self.g_run: nn.Module = self.g
@@ -788,19 +780,17 @@ class Trainer:
             if self.teacher is not None and not c.distill_refined:
                 with torch.no_grad():
                     taught = torch.sigmoid(self.teacher(z, real, mask, **cond).float())
-        untaught = self.untaught_windows(cond, interleaved)
         if c.distill_refined:
             notes, beliefs = self._refined_targets(step, roll, mask, z, cond)
             if c.distill_refined == "notes":
                 # The teacher's finished music is the data, scored as music is (but not
-                # where the teacher cannot teach: see below).
-                real = torch.where(untaught[:, None, None, None], real, notes)
+                # where the mask is interleaved: see below).
+                real = torch.where(interleaved[:, None, None, None], real, notes)
             else:
                 taught = beliefs
-        if self.teacher is not None and c.distill_refined != "notes" and untaught.any():
-            # The teacher never saw interleaved masks, nor these metres: the music itself
-            # is the target there.
-            taught = torch.where(untaught[:, None, None, None], real, taught)
+        if self.teacher is not None and c.distill_refined != "notes" and interleaved.any():
+            # The teacher never saw interleaved masks: the music itself is the target there.
+            taught = torch.where(interleaved[:, None, None, None], real, taught)
         logits = logits.float()
         probs = torch.sigmoid(logits)
         fake_planes = torch.cat([probs[:, :t], probs[:, t:] * probs[:, :t]], dim=1)
@@ -847,11 +837,7 @@ class Trainer:
                 fm = (feat_fake.float().mean(0) - feat_real.float().mean(0)).abs().mean()
             hidden = (1 - m2).float()
             scratch = (mask.flatten(1).sum(dim=1) == 0).float()
-            # A teacher's answer to a latent is one target, not one of many: full weight
-            # from scratch. Windows learnt from the music get the undistilled weight.
-            scratch_recon = torch.full_like(scratch, c.scratch_recon)
-            if self.teacher is not None:
-                scratch_recon[~untaught] = 1.0
+            scratch_recon = 1.0 if self.teacher is not None else c.scratch_recon
             weight = hidden * (1 - scratch * (1 - scratch_recon))[:, None, None, None]
             if "phrases" in cond and c.cadence_weight != 1:
                 zone = cadence_zone(cond["phrases"][:, 1], cfg.steps_per_beat)
@@ -891,30 +877,6 @@ class Trainer:
             "adv": float(adv.detach()),
             "parallels": float(parallels.detach()),
         }
-
-    def untaught_windows(
-        self, cond: dict[str, torch.Tensor], interleaved: torch.Tensor
-    ) -> torch.Tensor:
-        """``[B]`` bool: the windows a distilled run learns from the music rather than its
-        teacher: beat-interleaved masks (the teacher never saw such masks) and windows in
-        a metre the teacher never trained on. All True without a teacher."""
-        if self.teacher is None:
-            return torch.ones_like(interleaved)
-        metres = cond["metres"].tolist()
-        unseen = torch.tensor(
-            [(int(n), int(d)) not in self.teacher_metres for n, d in metres],
-            dtype=torch.bool,
-            device=interleaved.device,
-        )
-        return interleaved | unseen
-
-    def untaught_metres(self) -> list[str]:
-        """The data's metres the teacher never trained on (empty without a teacher)."""
-        if self.teacher is None:
-            return []
-        return [
-            m for m in self.scan.metres if tuple(map(int, m.split("/"))) not in self.teacher_metres
-        ]
 
     def _refined_targets(
         self,
@@ -1207,12 +1169,6 @@ def _train(
             list(trainer.scan.skipped),
             str(skipped_list) if skipped_list else None,
         )
-        unseen = trainer.untaught_metres()
-        if unseen and is_main:
-            notices.append(
-                f"the teacher (--distill-from {config.distill_from}) never trained on "
-                f"{', '.join(unseen)}: windows in those metres learn from the music"
-            )
         for message in notices if is_main else []:
             yield Notice(message)
         reference: dict[str, float] | None = None
