@@ -60,17 +60,27 @@ def main(argv: list[str] | None = None) -> int:
         "(VoiceDecoding.offbeat_repeats; --no-offbeat-repeats: it holds instead; default: "
         "the checkpoint's own, else yes)",
     )
+    parser.add_argument(
+        "--sixteenth-temperature",
+        type=float,
+        help="the temperature of a last pass that draws where each voice moves between its "
+        "eighths (VoiceDecoding.sixteenth_temperature; for a network trained with "
+        "--offgrid-share; default: the checkpoint's own, else no such pass)",
+    )
     args = parser.parse_args(argv)
     try:  # the engine's own check, before a file that every load would refuse is written
-        VoiceDecoding(beat_temperature=args.beat_temperature)
+        VoiceDecoding(
+            beat_temperature=args.beat_temperature,
+            sixteenth_temperature=args.sixteenth_temperature,
+        )
     except ValueError as exc:
-        parser.error(f"--beat-temperature: {exc}")
+        parser.error(str(exc))
     state, meta = ckpt.load_checkpoint(ckpt.resolve_model(args.checkpoint))
     if "generator" not in state:
         parser.error(f"{args.checkpoint} holds no generator weights")
     reading = dict(meta.get("reading") or {})
     named = ("refine_rounds", "beat_rounds", "beat_temperature", "drawn_beat_moves")
-    for key in (*named, "offbeat_repeats"):
+    for key in (*named, "offbeat_repeats", "sixteenth_temperature"):
         if getattr(args, key) is not None:
             reading[key] = getattr(args, key)
     if reading:

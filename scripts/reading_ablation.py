@@ -135,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         long, short = lengths["long_note_share"], lengths["sixteenth_share"]
         shown = " | ".join(f"{means[name]:.2f}" for name, _ in SHOWN)
         passes = 1 + cfg.n_tracks * voicing.passes_per_voice
+        passes += voicing.sixteenth_temperature is not None
         row = [
             text,
             str(passes),

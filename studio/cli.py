@@ -264,6 +264,14 @@ def build_parser() -> argparse.ArgumentParser:
         f"given, as a beat-interleaved refinement reading asks {rng(SHARE)} (0: off)",
     )
     t.add_argument(
+        "--offgrid-share",
+        type=ranged(float, SHARE),
+        default=0.0,
+        help="share of training windows that hide only the sixteenth steps (off the eighth "
+        f"grid) of some voices with all else given, as a sixteenths pass asks {rng(SHARE)} "
+        "(0: off)",
+    )
+    t.add_argument(
         "--voice-leading-weight",
         type=ranged(float, LOSS_WEIGHT),
         default=0.0,
@@ -528,6 +536,7 @@ def _train_config(args: argparse.Namespace) -> Any:
         cadence_weight=args.cadence_weight,
         voice_leading_weight=args.voice_leading_weight,
         interleave_share=args.interleave_share,
+        offgrid_share=args.offgrid_share,
         adv_weight=args.adv_weight,
         fm_weight=args.fm_weight,
         keep_last=args.keep_last,

@@ -694,13 +694,14 @@ def _run(
     o = request.sampling
     refined = reading(o, model)
     draft = refined.one_pass
-    with_draft = drafts and refined.passes_per_voice > 0
+    sixteenths = refined.sixteenth_temperature is not None
+    with_draft = drafts and (refined.passes_per_voice > 0 or sixteenths)
     seeds = [request.seed + k for k in range(request.variations)]
     melody = None
     if request.mode == "harmonize" and request.song is not None:
         melody = melody_voice(model, request.song, melody_of(request))
     batches = [seeds[k : k + batch] for k in range(0, len(seeds), batch)]
-    refine_weight = 1.0 + refined.passes_per_voice * model.config.n_tracks
+    refine_weight = 1.0 + refined.passes_per_voice * model.config.n_tracks + sixteenths
     weights: list[float] = []
     for _ in batches:
         weights += [1.0, refine_weight] if with_draft else [refine_weight]

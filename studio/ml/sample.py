@@ -289,14 +289,18 @@ def own_voicing(meta: dict[str, Any]) -> VoiceDecoding:
         ok = isinstance(value, int) and not isinstance(value, bool) and lo <= value <= hi
         return int(value) if ok else default
 
-    drawn = reading.get("beat_temperature")
-    ok = isinstance(drawn, int | float) and not isinstance(drawn, bool) and 0 <= drawn <= 5
+    def drawn_at(key: str) -> float | None:
+        value = reading.get(key)
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 5
+        return float(value) if ok else None
+
     return VoiceDecoding(
         refine_rounds=rounds_named("refine_rounds", VoiceDecoding.refine_rounds),
         beat_rounds=rounds_named("beat_rounds", 0),
-        beat_temperature=float(drawn) if ok else None,
+        beat_temperature=drawn_at("beat_temperature"),
         drawn_beat_moves=reading.get("drawn_beat_moves") is True,
         offbeat_repeats=reading.get("offbeat_repeats") is not False,
+        sixteenth_temperature=drawn_at("sixteenth_temperature"),
     )
 
 
@@ -353,6 +357,7 @@ def decode(
     known: np.ndarray | None = None,
     voicing: VoiceDecoding | None = None,
     beat: int = 4,
+    sixteenths: bool = False,
 ) -> np.ndarray:
     """Generator logits ``[N, 2T, S, P]`` -> int8 rolls ``[N, T, S, P]`` (OFF/HOLD/ONSET).
 
@@ -360,7 +365,8 @@ def decode(
     is kept as given. Polyphonic tracks are thresholded (or drawn, with a temperature);
     monophonic voices (listed top to bottom) are read one after another by
     `studio.ml.voicing.decode_voice`, outer voices first, each against the voices
-    already settled.
+    already settled. In the ``sixteenths`` pass (`VoiceDecoding.sixteenth_temperature`)
+    every voice's eighths are given, so each is read against all the others as they stand.
     """
     logits = logits.detach().float().cpu()
     n, c, s, p = logits.shape
@@ -398,7 +404,8 @@ def decode(
     for k in order:
         if k in settled:
             continue
-        fixed = [FixedVoice(tops[:, j], below=j > k) for j in order if j in settled]
+        others = [j for j in order if j != k] if sixteenths else [j for j in order if j in settled]
+        fixed = [FixedVoice(tops[:, j], below=j > k) for j in others]
         voice = decode_voice(
             fp[:, k].numpy(),
             op[:, k].numpy(),
@@ -411,6 +418,7 @@ def decode(
             threshold,
             generator,
             beat,
+            sixteenths,
         )
         out[:, k] = torch.where(keep[:, k], out[:, k], torch.from_numpy(voice))
         tops[:, k] = top_pitch(out[:, k : k + 1].numpy())[:, 0]
@@ -461,10 +469,17 @@ def window_start(unknown: np.ndarray, w: int, bar: int) -> int:
 
 
 def plan_windows(
-    mask: np.ndarray, w: int, bar: int, rounds: int, beat_rounds: int = 0, beat: int = 4
+    mask: np.ndarray,
+    w: int,
+    bar: int,
+    rounds: int,
+    beat_rounds: int = 0,
+    beat: int = 4,
+    sixteenths: bool = False,
 ) -> list[tuple[int, int]]:
     """``(start, passes)`` of each window `run_windows` will place over one variation's
-    given-cell mask ``[T, L]`` (L already padded to whole bars and at least ``w``)."""
+    given-cell mask ``[T, L]`` (L already padded to whole bars and at least ``w``);
+    ``sixteenths``: with the reading's sixteenths pass."""
     known = np.array(mask, bool, copy=True)
     plan = []
     while True:
@@ -474,6 +489,7 @@ def plan_windows(
         s0 = window_start(unknown, w, bar)
         window = known[None, :, s0 : s0 + w]
         passes = 1 + len(refinement_masks(window, rounds, beat_rounds, beat))
+        passes += len(sixteenth_masks(window, sixteenths))
         plan.append((s0, passes))
         known[:, s0 : s0 + w] = True
 
@@ -507,6 +523,20 @@ def refinement_masks(
                 mask[:, k] = known[:, k] | ~block
                 masks.append(mask)
     return masks
+
+
+def sixteenth_masks(known: np.ndarray, on: bool, grid: int = 2) -> list[np.ndarray]:
+    """The given-cell mask ``[N, T, S]`` of the sixteenths pass over one window
+    (`VoiceDecoding.sixteenth_temperature`), as a list of one (none when ``on`` is False
+    or nothing is hidden): every cell given but the steps off the ``grid`` (steps) of the
+    tracks with hidden cells. Cells in ``known`` stay given."""
+    hidden = ~known.all(axis=(0, 2))
+    if not on or not hidden.any():
+        return []
+    off = np.arange(known.shape[2]) % grid != 0
+    mask = np.ones_like(known)
+    mask[:, hidden] = known[:, hidden] | ~off
+    return [mask]
 
 
 @torch.no_grad()
@@ -563,7 +593,9 @@ def run_windows(
     precision = inference_precision(device)
     network = _network(model.generator, precision)
     rounds = (voicing.refine_rounds, voicing.beat_rounds, cfg.steps_per_beat)
-    total_passes = sum(p for _, p in plan_windows(known.all(axis=0), w, bar, *rounds))
+    sixteenths = voicing.sixteenth_temperature is not None
+    planned = plan_windows(known.all(axis=0), w, bar, *rounds, sixteenths=sixteenths)
+    total_passes = sum(p for _, p in planned)
     done = 0
     while True:
         unknown = ~known.all(axis=(0, 1))
@@ -577,8 +609,9 @@ def run_windows(
             cond["phrases"] = marks.expand(n, -1, -1).to(device)
         whole = refinement_masks(window_known, voicing.refine_rounds)
         beats = refinement_masks(window_known, 0, voicing.beat_rounds, cfg.steps_per_beat)
+        last = sixteenth_masks(window_known, sixteenths, voicing.onset_grid)
         plain = 1 + len(whole)  # the passes after these are the beat passes
-        for index, given_mask in enumerate([window_known, *whole, *beats]):
+        for index, given_mask in enumerate([window_known, *whole, *beats, *last]):
             if on_pass is not None:
                 on_pass(done, total_passes)
             done += 1
@@ -605,7 +638,10 @@ def run_windows(
                 logits = torch.cat(parts)
                 if done == 1:
                     FIRST_PASS.put(network, inputs, logits)
+            in_last = index >= plain + len(beats)
             drawn = voicing.beat_temperature if index >= plain else None
+            if in_last:
+                drawn = voicing.sixteenth_temperature
             _write_pass(
                 model,
                 logits,
@@ -616,6 +652,7 @@ def run_windows(
                 gen,
                 voicing,
                 min_note_steps,
+                sixteenths=in_last,
             )
         known[:, :, s0 : s0 + w] = True
     return roll[:, :, :length]
@@ -631,8 +668,10 @@ def _write_pass(
     noise: Noise,
     voicing: VoiceDecoding,
     min_note_steps: int = 1,
+    sixteenths: bool = False,
 ) -> None:
-    """Decode one pass's logits into the hidden cells of ``window`` (in place)."""
+    """Decode one pass's logits into the hidden cells of ``window`` (in place);
+    ``sixteenths``: the pass is the reading's sixteenths pass."""
     out = decode(
         logits,
         model.monophonic,
@@ -643,9 +682,13 @@ def _write_pass(
         given_mask,
         voicing,
         model.config.steps_per_beat,
+        sixteenths,
     )
     if min_note_steps > 1:
         out = remove_short_notes(out, min_note_steps, model.monophonic)
+    if sixteenths:
+        # A given note taken up again after a sixteenth is struck anew, not held on.
+        window[(window == HOLD) & (out == ONSET) & given_mask[:, :, :, None]] = ONSET
     window[:] = np.where(given_mask[:, :, :, None], window, out)
 
 
@@ -676,8 +719,9 @@ def complete_windows(
     v = model.voicing
     whole = refinement_masks(mask, v.refine_rounds)
     beats = refinement_masks(mask, 0, v.beat_rounds, model.config.steps_per_beat)
+    last = sixteenth_masks(mask, v.sixteenth_temperature is not None, v.onset_grid)
     plain = 1 + len(whole)  # the passes after these are the beat passes
-    for index, given_mask in enumerate([mask, *whole, *beats]):
+    for index, given_mask in enumerate([mask, *whole, *beats, *last]):
         m = torch.from_numpy(given_mask).float().to(z.device)
         logits = network(z, planes_from_roll(window).to(z.device), m, **cond)
         probs = torch.sigmoid(logits.float())
@@ -687,8 +731,11 @@ def complete_windows(
             written = [k for k in range(t) if not given_mask[:, k].all()]
             for k in written:
                 beliefs[:, [k, t + k]] = probs[:, [k, t + k]]
+        in_last = index >= plain + len(beats)
         drawn = v.beat_temperature if index >= plain else None
-        _write_pass(model, logits, window, given_mask, drawn or 0.0, 0.5, noise, v)
+        if in_last:
+            drawn = v.sixteenth_temperature
+        _write_pass(model, logits, window, given_mask, drawn or 0.0, 0.5, noise, v, 1, in_last)
     assert beliefs is not None
     return window, beliefs
 

@@ -80,6 +80,7 @@ from studio.ml.models import (
     preset_config,
 )
 from studio.ml.phrases import UNKNOWN_SHARE
+from studio.ml.voicing import VoiceDecoding
 
 if TYPE_CHECKING:
     from studio.ml.sample import LoadedModel
@@ -169,6 +170,13 @@ class TrainConfig:
     # A distilled run learns these windows from the music, not from its teacher, which
     # never saw such masks. 0: off, as every model before it.
     interleave_share: float = 0.0
+    # Share of windows whose mask hides only the steps off the reading's onset grid (the
+    # sixteenth positions) of one voice or several, everything else given
+    # (`offgrid_masks`): what a sixteenths pass asks the network
+    # (`VoiceDecoding.sixteenth_temperature`), whether a voice moves between two of its
+    # own eighths. Learnt from the music in a distilled run, as interleaved windows are.
+    # 0: off.
+    offgrid_share: float = 0.0
 
 
 class TrainControl:
@@ -365,6 +373,33 @@ def interleave_masks(
         parity = int(torch.randint(0, 2, (1,), generator=g))
         mask[b] = 1
         cells = hidden[:, None] & (slots == parity)[None, :]
+        mask[b][cells.to(mask.device)] = 0
+    return chosen
+
+
+# The reading's onset grid (steps): the steps off it are where sixteenths start.
+ONSET_GRID = VoiceDecoding().onset_grid
+
+
+def offgrid_masks(
+    mask: torch.Tensor, share: float, grid: int, g: torch.Generator, spare: torch.Tensor
+) -> torch.Tensor:
+    """Turn about ``share`` of the windows of ``mask`` (``[B, T, S]``, changed in place)
+    whose ``spare`` flag (``[B]`` bool) is set into sixteenth ones: everything given but
+    the steps off the ``grid`` (steps) of every voice (half of them) or of a random set
+    of voices. Returns which windows changed (``[B]`` bool)."""
+    batch, n_tracks, n_steps = mask.shape
+    chosen = (torch.rand(batch, generator=g) < share) & spare
+    off = torch.arange(n_steps) % max(1, grid) != 0
+    for b in torch.nonzero(chosen).flatten().tolist():
+        if float(torch.rand(1, generator=g)) < 0.5:
+            hidden = torch.ones(n_tracks, dtype=torch.bool)
+        else:
+            hidden = torch.rand(n_tracks, generator=g) < 0.5
+            if not hidden.any():
+                hidden[int(torch.randint(0, n_tracks, (1,), generator=g))] = True
+        mask[b] = 1
+        cells = hidden[:, None] & off[None, :]
         mask[b][cells.to(mask.device)] = 0
     return chosen
 
@@ -764,6 +799,10 @@ class Trainer:
         if c.interleave_share > 0:  # its own draws: the batch's others stay as they were
             g = _step_generator(c.seed + 3, self.rank, step)
             interleaved = interleave_masks(mask, c.interleave_share, cfg.steps_per_beat, g)
+        if c.offgrid_share > 0:  # its own draws too; never a window already interleaved
+            g = _step_generator(c.seed + 4, self.rank, step)
+            spare = ~interleaved
+            interleaved = interleaved | offgrid_masks(mask, c.offgrid_share, ONSET_GRID, g, spare)
         interleaved = interleaved.to(self.device)
         cond = self.batch_conditions(step, len(real))
         cond2 = {k: torch.cat([v, v]) for k, v in cond.items()}

@@ -49,6 +49,10 @@ from studio.core.pianoroll import HOLD, ONSET
 Noise: TypeAlias = torch.Generator | Sequence[torch.Generator] | None
 
 
+# Semitones a voice may move between its eighths in the sixteenths pass (a step).
+SIXTEENTH_STEP = 2
+
+
 def uniform(n: int, row_shape: tuple[int, ...], noise: Noise) -> torch.Tensor:
     """``[n, *row_shape]`` uniform draws in [0, 1); row ``i`` from generator ``i`` when
     ``noise`` is a sequence of ``n`` generators."""
@@ -108,6 +112,14 @@ class VoiceDecoding:
     # (models/bach-default.md, "Off-beat repeats"). False: off the beat a voice that would
     # strike its own pitch again holds it instead. A rule, like ``rules``, not the network.
     offbeat_repeats: bool = True
+    # The temperature of a last pass over each window that hides every voice's steps off
+    # the onset grid (the sixteenths), everything else given, and draws at each whether a
+    # sounding voice holds or moves on (`hold_strike_or_move`): a network trained on such
+    # windows (`TrainConfig.offgrid_share`) knows a voice's eighths on either side, which
+    # is where Bach puts his sixteenth passing notes. None: no such pass; off the grid
+    # only the ``offgrid_strike`` test moves a voice, which a network that must guess a
+    # whole beat is rarely sure enough to pass (models/bach-default.md, "Sixteenths").
+    sixteenth_temperature: float | None = None
 
     @property
     def passes_per_voice(self) -> int:
@@ -117,11 +129,13 @@ class VoiceDecoding:
     @property
     def one_pass(self) -> VoiceDecoding:
         """This reading without refinement: the draft."""
-        return replace(self, refine_rounds=0, beat_rounds=0)
+        return replace(self, refine_rounds=0, beat_rounds=0, sixteenth_temperature=None)
 
     def __post_init__(self) -> None:
-        if self.beat_temperature is not None and not 0 <= self.beat_temperature <= 5:
-            raise ValueError(f"beat_temperature must be in [0, 5], got {self.beat_temperature}")
+        for name in ("beat_temperature", "sixteenth_temperature"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value <= 5:
+                raise ValueError(f"{name} must be in [0, 5], got {value}")
         if self.refine_rounds < 0 or self.beat_rounds < 0:
             raise ValueError(
                 f"refine_rounds and beat_rounds must be >= 0, got {self.refine_rounds}, "
@@ -278,6 +292,40 @@ def hold_strike_or_move(
     return strike, uniform_draws >= edges[:, 1]
 
 
+def hold_or_move_between(
+    held: np.ndarray,
+    onset: np.ndarray,
+    strike_score: np.ndarray,
+    held_row: np.ndarray,
+    banned: np.ndarray | None,
+    uniform_draws: np.ndarray,
+    temperature: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(strike, move)`` per row (``[N]`` bool) at a step between a voice's given eighths
+    (the sixteenths pass): one draw among holding the sounding note (its frame ``held``
+    minus its onset), striking it again (its onset) and leaving it (one minus its frame),
+    sharpened by ``temperature``. The held pitch's own cells carry the odds: there the
+    network answers a common question (does this note go on?) where the other pitches'
+    onsets, summed over the rows, add up their small sigmoids into a move on every
+    twelfth step (models/bach-default.md, "Sixteenths"). The leaving mass shrinks by the
+    share of the other pitches' ``strike_score`` (``[N, P]``) that is ``banned``: a
+    move the rules forbid becomes a hold, not a move to a pitch the network did not want."""
+    rows = np.arange(len(held))
+    again = onset[rows, held_row]
+    others = strike_score.copy()
+    others[rows, held_row] = 0.0
+    total = others.sum(axis=1)
+    if banned is not None:
+        others[banned] = 0.0
+    allowed = np.where(total > 0, others.sum(axis=1) / np.maximum(total, 1e-12), 0.0)
+    leave = np.maximum(1.0 - held, 0.0) * allowed
+    masses = np.stack([np.maximum(held - again, 0.0), again, leave], axis=1)
+    edges = np.cumsum(masses ** (1.0 / temperature), axis=1)
+    edges /= np.maximum(edges[:, -1:], 1e-12)
+    strike = (uniform_draws >= edges[:, 0]) & (uniform_draws < edges[:, 1])
+    return strike, uniform_draws >= edges[:, 1]
+
+
 def decode_voice(
     frame: np.ndarray,
     onset: np.ndarray,
@@ -290,10 +338,13 @@ def decode_voice(
     strike_threshold: float = 0.5,
     generator: Noise = None,
     beat: int = 4,
+    sixteenths: bool = False,
 ) -> np.ndarray:
     """One voice ``[N, S, P]`` (int8 OFF/HOLD/ONSET) from its frame and onset
     probabilities (``[N, S, P]``); ``beat``: steps per beat (for ``drawn_beat_moves`` and
-    ``offbeat_repeats``).
+    ``offbeat_repeats``). ``sixteenths``: the pass of
+    `VoiceDecoding.sixteenth_temperature` (hidden steps off the grid draw whether the
+    voice holds or moves; with ``temperature`` 0 the tests decide as elsewhere).
 
     Where ``known`` (``[N, S]``) is set, the voice follows the given notes
     (``given_top`` pitch rows, ``given_onset`` flags) instead, so a continuation picks up
@@ -318,10 +369,11 @@ def decode_voice(
     sounding_p = np.clip(frame.sum(axis=2), 0.0, 1.0)
     strike_score = onset * frame  # "a note of this pitch starts here"
     drawn_moves = temperature > 0 and settings.drawn_beat_moves
+    drawn_sixteenths = temperature > 0 and sixteenths
     if temperature > 0:
         # All draws up front from the caller's generator: seeded runs repeat exactly. The
         # fourth row only where it is used, so other readings keep their streams.
-        rows_drawn = 4 if drawn_moves else 3
+        rows_drawn = 4 if drawn_moves or drawn_sixteenths else 3
         if generator is None or isinstance(generator, torch.Generator):
             draws = torch.rand(rows_drawn, n, s, generator=generator).numpy()
         else:
@@ -373,6 +425,8 @@ def decode_voice(
             if on_grid:
                 may_move = (age >= settings.shortest_note) | offgrid_note
                 may_start = on & ((current < 0) | may_move)
+            elif drawn_sixteenths:
+                may_start = on
             elif offgrid:
                 may_start = on & ((current < 0) | sure_somewhere[:, step])
             else:
@@ -381,7 +435,10 @@ def decode_voice(
                 held_row = np.maximum(current, 0)
                 held = frame[rows, step, held_row]
                 score = strike_score[:, step].copy()
-                score[rows, held_row] *= np.where(current >= 0, settings.repeat_penalty, 1.0)
+                # Between its eighths a voice holds or moves on: a strike of the held
+                # pitch is drawn apart from the choice of a new one (below).
+                again = 0.0 if drawn_sixteenths and not on_grid else settings.repeat_penalty
+                score[rows, held_row] *= np.where(current >= 0, again, 1.0)
                 allowed_frame = frame[:, step]
                 # A held note that would lead into the voice's next given note in
                 # consecutive fifths or octaves must give way (beat-interleaved passes).
@@ -400,6 +457,15 @@ def decode_voice(
                     boxed_in = ~(score > 0).any(axis=1)
                     score[boxed_in] = strike_score[boxed_in, step]
                     allowed_frame = np.where(banned & ~boxed_in[:, None], 0.0, allowed_frame)
+                barred = banned if rules is not None else None
+                if drawn_sixteenths and not on_grid:
+                    # Between its eighths a voice moves by step: a passing or neighbour
+                    # note, as 16 of 17 of Bach's sixteenths do (models/bach-default.md,
+                    # "Sixteenths"). A rule, like ``rules``; the odds stay the network's.
+                    far = np.abs(np.arange(p)[None, :] - held_row[:, None]) > SIXTEENTH_STEP
+                    far &= (current >= 0)[:, None] & (score * ~far > 0).any(axis=1)[:, None]
+                    score[far] = 0.0
+                    barred = far if barred is None else barred | far
                 if temperature > 0:
                     log_w = np.log(np.maximum(score, 1e-12)) / temperature
                     cdf = np.cumsum(np.exp(log_w - log_w.max(axis=1, keepdims=True)), axis=1)
@@ -429,6 +495,21 @@ def decode_voice(
                     if not settings.offbeat_repeats and step % beat != 0:
                         must_move &= ~((current >= 0) & (choice == held_row))
                     start = on & ((current < 0) | (must_move & may_move))
+                elif drawn_sixteenths:
+                    strike, moved = hold_or_move_between(
+                        held,
+                        onset[:, step],
+                        strike_score[:, step],
+                        held_row,
+                        barred,
+                        draws[3, :, step],
+                        temperature,
+                    )
+                    if not settings.offbeat_repeats:
+                        strike = no_start
+                    sounding = current >= 0
+                    choice = np.where(strike & sounding, held_row, choice)
+                    start = on & (~sounding | strike | moved | held_leads_badly)
                 elif offgrid:
                     sure = score[rows, choice] > settings.offgrid_strike
                     if not settings.offbeat_repeats:

@@ -266,6 +266,39 @@ def test_pass_callback_follows_the_window_plan(model):
     assert [d for d, _ in calls] == sorted(d for d, _ in calls)
 
 
+def test_a_sixteenths_pass_hides_only_the_steps_between_eighths_and_keeps_the_eighths(model):
+    """The reading's last pass (`VoiceDecoding.sixteenth_temperature`) over each window
+    asks the network only where voices move between their eighths: one more pass a
+    window, and the music on the eighth grid stays what the passes before it wrote."""
+    from dataclasses import replace
+
+    from studio.ml.metrics import top_pitch
+
+    known = np.zeros((1, 3, 8), bool)
+    known[:, 0] = True  # a given melody stays given
+    (mask,) = sample.sixteenth_masks(known, True)
+    assert mask[:, 0].all() and mask[:, 1:, ::2].all() and not mask[:, 1:, 1::2].any()
+    assert sample.sixteenth_masks(known, False) == []
+    assert sample.sixteenth_masks(np.ones((1, 3, 8), bool), True) == []  # nothing hidden
+    own = model.voicing
+    drawn = replace(own, sixteenth_temperature=1.0)
+    cfg = model.config
+    calls: list[tuple[int, int]] = []
+
+    def write(voicing, on_pass=None):
+        blank = np.zeros((cfg.n_tracks, cfg.n_steps, cfg.n_pitches), np.int8)
+        given = np.zeros(blank.shape[:2], bool)
+        seeds = [0, 1, 2, 3]
+        return sample._variations_of(model, blank, given, seeds, 0.0, 0.5, 1, voicing, on_pass)
+
+    plain = write(own)
+    with_pass = write(drawn, lambda d, t: calls.append((d, t)))
+    assert {t for _, t in calls} == {1 + own.passes_per_voice * cfg.n_tracks + 1}
+    eighths = slice(0, None, 2)
+    assert np.array_equal(top_pitch(plain)[..., eighths], top_pitch(with_pass)[..., eighths])
+    assert not np.array_equal(plain, with_pass)  # this barely trained network moves a lot
+
+
 def test_a_raising_pass_callback_stops_the_work(model):
     class Stop(Exception):
         pass

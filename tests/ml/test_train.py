@@ -229,8 +229,28 @@ def test_interleaved_masks_hide_alternate_beats_of_some_voices_only():
             assert hid.sum() == 32  # whole beats
 
 
+def test_offgrid_masks_hide_only_the_sixteenth_steps_and_leave_interleaved_windows_alone():
+    g = torch.Generator().manual_seed(0)
+    masks = tr.task_masks(400, 4, 64, 16, g)
+    interleaved = tr.interleave_masks(masks, 0.25, 4, g)
+    before = masks.clone()
+    chosen = tr.offgrid_masks(masks, 0.5, 2, g, ~interleaved)
+    assert 100 < int(chosen.sum()) < 200 and not (chosen & interleaved).any()
+    assert torch.equal(masks[~chosen], before[~chosen])  # the others keep their task
+    off = torch.arange(64) % 2 == 1
+    every_voice = 0
+    for window in masks[chosen]:
+        hidden = window == 0
+        voices = hidden.any(dim=1)
+        assert voices.any()
+        assert (hidden[voices] == off).all()  # a hidden voice: its sixteenth steps, all of them
+        every_voice += int(voices.all())
+    assert every_voice > int(chosen.sum()) // 3  # half hide every voice, as the reading does
+
+
+@pytest.mark.parametrize("share", ["interleave_share", "offgrid_share"])
 def test_a_distilled_run_with_interleaved_windows_trains_and_records_the_share(
-    tiny_run, chorales, cache_dir, tmp_path
+    tiny_run, chorales, cache_dir, tmp_path, share
 ):
     config = tiny_config(
         chorales,
@@ -238,14 +258,14 @@ def test_a_distilled_run_with_interleaved_windows_trains_and_records_the_share(
         cache_dir,
         steps=2,
         distill_from=str(tiny_run),
-        interleave_share=1.0,
         adv_weight=0.0,
         fm_weight=0.0,
+        **{share: 1.0},
     )
     trainer = tr.Trainer(config)
     losses = trainer.train_step(1)
     assert np.isfinite(losses["recon"]) and np.isfinite(losses["mono_ce"])
-    assert trainer.checkpoint_meta()["train_config"]["interleave_share"] == 1.0
+    assert trainer.checkpoint_meta()["train_config"][share] == 1.0
 
 
 def test_an_exported_model_file_names_the_reading_it_was_measured_with(tiny_run, tmp_path):
@@ -274,10 +294,16 @@ def test_an_exported_model_file_names_the_reading_it_was_measured_with(tiny_run,
     assert script.main([str(again), str(ruled), "--no-offbeat-repeats"]) == 0
     voicing = load_generator(ruled).voicing
     assert not voicing.offbeat_repeats and voicing.beat_temperature == 0.8
+    sixteenths = tmp_path / "sixteenths.pt"
+    assert script.main([str(ruled), str(sixteenths), "--sixteenth-temperature", "1"]) == 0
+    voicing = load_generator(sixteenths).voicing
+    assert voicing.sixteenth_temperature == 1.0 and not voicing.offbeat_repeats
+    assert load_generator(ruled).voicing.sixteenth_temperature is None
     refused = tmp_path / "refused.pt"
-    with pytest.raises(SystemExit) as exit_info:
-        script.main([str(tiny_run), str(refused), "--beat-temperature", "9"])
-    assert exit_info.value.code == 2 and not refused.exists()
+    for option in ("--beat-temperature", "--sixteenth-temperature"):
+        with pytest.raises(SystemExit) as exit_info:
+            script.main([str(tiny_run), str(refused), option, "9"])
+        assert exit_info.value.code == 2 and not refused.exists()
 
 
 def test_time_limit_stops_and_saves(chorales, cache_dir, tmp_path):
