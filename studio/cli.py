@@ -381,6 +381,13 @@ def build_parser() -> argparse.ArgumentParser:
             "means one pass, no rounds of either kind)",
         )
         q.add_argument(
+            "--no-sixteenths",
+            dest="sixteenths",
+            action="store_false",
+            help="skip the model's sixteenths pass, where its file names one (bach-lines): "
+            "voices then move only on the eighths",
+        )
+        q.add_argument(
             "--free-voicing",
             action="store_true",
             help="let voices move in parallel fifths/octaves and cross",
@@ -787,6 +794,7 @@ def _sampling(args: argparse.Namespace) -> Any:
         min_note_steps=args.min_note_steps,
         refine_rounds=args.refine,
         beat_rounds=args.beat_rounds,
+        sixteenths=args.sixteenths,
         strict_voicing=not args.free_voicing,
     )
 

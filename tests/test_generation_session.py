@@ -273,6 +273,15 @@ def test_refine_setting_keeps_the_models_own_reading_apart_from_a_chosen_count()
     )
     assert GenerationSettings.from_dict({"beat_rounds": -1}).beat_rounds is None
     assert GenerationSettings(beat_rounds=0).sampling().beat_rounds == 0
+
+
+def test_the_sixteenths_setting_round_trips_and_reaches_the_request():
+    assert GenerationSettings().sixteenths is True  # the model's own pass, where it has one
+    off = GenerationSettings(sixteenths=False)
+    assert off.sampling().sixteenths is False
+    assert GenerationSettings.from_dict(off.to_dict()).sixteenths is False
+    assert GenerationSettings.from_dict({"sixteenths": "false"}).sixteenths is False
+    assert GenerationSettings.from_dict({"sixteenths": "true"}).sixteenths is True
     assert GenerationSettings.from_dict({"refine": "many"}).refine_rounds is None
     assert GenerationSettings.from_dict({"refine_rounds": 2}).refine_rounds is None
 

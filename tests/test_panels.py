@@ -879,6 +879,39 @@ def test_refine_and_voice_rules_reach_the_engine_and_are_remembered(qtbot, windo
     assert settings.value("voice_rules") in (True, "true")
 
 
+def test_the_sixteenths_box_follows_the_model_and_reaches_the_engine(
+    qtbot, window, tiny_checkpoint, tmp_path
+):
+    from studio.ml import checkpoint as ckpt
+    from studio.ui.panels.generation_panel import GenerationPanel
+
+    panel = window.panels.generation
+    assert panel.sixteenths.isChecked() and not panel.sixteenths.isEnabled()  # no model yet
+    panel.set_model_source(tiny_checkpoint)
+    qtbot.waitUntil(lambda: panel.model is not None, timeout=30_000)
+    assert not panel.sixteenths.isEnabled()  # its file names no sixteenths pass
+    assert "no sixteenths pass" in panel.sixteenths.toolTip()
+    state, meta = ckpt.load_checkpoint(ckpt.resolve_model(tiny_checkpoint))
+    meta["reading"] = {"sixteenth_temperature": 0.35}
+    with_pass = tmp_path / "with-sixteenths.pt"
+    ckpt.save_checkpoint(with_pass, {"generator": state["generator"]}, meta)
+    panel.set_model_source(str(with_pass))
+    qtbot.waitUntil(lambda: panel.sixteenths.isEnabled(), timeout=30_000)
+    panel.variations.setValue(1)
+    panel.bars.setValue(2)
+    panel.set_mode("generate")
+    generate_and_wait(qtbot, panel)
+    assert panel.session.last_planned.request.sampling.sixteenths is True
+    panel.sixteenths.setChecked(False)
+    generate_and_wait(qtbot, panel)
+    assert panel.session.last_planned.request.sampling.sixteenths is False
+    settings = QSettings()
+    settings.beginGroup(GROUP)
+    assert settings.value("sixteenths") in (False, "false")
+    settings.endGroup()
+    assert GenerationPanel._stored_settings().sixteenths is False  # read back next time
+
+
 # -- key and metre (issue 12) -------------------------------------------------------------
 def g_minor(time_signature: tuple[int, int] = (4, 4)) -> Song:
     """A phrase in G minor (B flat, E flat, F sharp), in the given metre."""

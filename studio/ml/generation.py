@@ -76,6 +76,9 @@ class SamplingOptions:
     # Then each voice redrawn in two halves of alternate beats, this many times (see
     # `VoiceDecoding.beat_rounds`); None: the model's own reading.
     beat_rounds: int | None = None
+    # The model's sixteenths pass, where its file names one (`VoiceDecoding.
+    # sixteenth_temperature`: voices move between their eighths); False: none.
+    sixteenths: bool = True
     strict_voicing: bool = True  # monophonic voices: no parallel 5ths/8ves, no crossing
 
 
@@ -186,6 +189,8 @@ def check_sampling(options: SamplingOptions) -> None:
 def reading(options: SamplingOptions, model: LoadedModel) -> VoiceDecoding:
     """How ``model`` reads voices for a request with ``options``."""
     own = replace(model.voicing, rules=options.strict_voicing)
+    if not options.sixteenths:
+        own = replace(own, sixteenth_temperature=None)
     if options.refine_rounds == 0 and options.beat_rounds is None:
         return own.one_pass  # one pass asked for: no refinement of any kind
     if options.refine_rounds is not None:

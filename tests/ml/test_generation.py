@@ -119,6 +119,26 @@ def test_a_model_file_names_its_beat_rounds_and_a_request_can_change_them(tiny):
     assert stages == [("draft", 2), ("refined", 2)]  # beat rounds alone still refine
 
 
+def test_a_model_file_names_its_sixteenths_pass_and_a_request_or_the_cli_can_skip_it(tiny):
+    from studio.cli import build_parser
+    from studio.ml.sample import own_voicing
+
+    named = own_voicing({"reading": {"sixteenth_temperature": 0.35}})
+    assert named.sixteenth_temperature == 0.35
+    assert own_voicing({"reading": {"sixteenth_temperature": "hot"}}).sixteenth_temperature is None
+    assert own_voicing({"reading": {"sixteenth_temperature": 9}}).sixteenth_temperature is None
+    model = replace(tiny, voicing=replace(tiny.voicing, sixteenth_temperature=0.35))
+    read = lambda **kw: gen.reading(gen.SamplingOptions(**kw), model)  # noqa: E731
+    assert read().sixteenth_temperature == 0.35
+    assert read(sixteenths=False).sixteenth_temperature is None
+    assert read(refine_rounds=0).sixteenth_temperature is None  # one pass: nothing after it
+    request = gen.GenerationRequest("generate", bars=2, variations=1)
+    assert [r.stage for r in gen.run(request, model=model)] == ["draft", "refined"]
+    args = build_parser().parse_args(["generate", "--out", "x", "--no-sixteenths"])
+    assert args.sixteenths is False
+    assert build_parser().parse_args(["generate", "--out", "x"]).sixteenths is True
+
+
 def test_beat_passes_drawn_at_the_models_temperature_are_seeded(tiny):
     from studio.ml.sample import own_voicing
 

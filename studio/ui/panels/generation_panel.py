@@ -98,14 +98,26 @@ SETTING_KEYS = (
     "seed",
     "seed_locked",
     "refine",
+    "beat_rounds",
+    "sixteenths",
     "voice_rules",
     "key",
+    "cadence_every",
     "recent_models",
 )
 KEY_TIP = (
     "The key New writes in: your song's key (read from its key signature, else\n"
     "estimated from its notes), any key (one drawn from the keys of the music the\n"
     "model learnt, in the mode it writes), or a key you choose."
+)
+SIXTEENTHS_TIP = (
+    "A last pass lets each voice move between two of its eighths, where the model\n"
+    "hears a passing or neighbour note (a step away), as Bach's sixteenths do.\n"
+    "Off: voices move on the eighths only. Adds one pass per 4 bars."
+)
+NO_SIXTEENTHS_TIP = (
+    "This model has no sixteenths pass: it was not trained to hear where a voice\n"
+    "moves between its eighths (pianola train --offgrid-share)."
 )
 MORPH_TIP = (
     "Select two 'New' variations (click, then Ctrl-click) to hear the music morph\n"
@@ -320,6 +332,7 @@ class GenerationPanel(QWidget):
             "Model's: what the model's file names, as its model card measured it.\n"
             "With Refine at 0 and this at model's, the draft alone.",
         )
+        self.sixteenths = QCheckBox("Passing notes between the eighths")
         self.voice_rules = QCheckBox("No parallel fifths/octaves or crossings")
         self.voice_rules.setToolTip(
             "Single-line tracks (like the Bach voices) follow the first rules of part\n"
@@ -420,6 +433,7 @@ class GenerationPanel(QWidget):
         grid.addRow("Seed", seed_row)
         grid.addRow("Refine", self.refine)
         grid.addRow("By beats", self.beat_rounds)
+        grid.addRow("Sixteenths", self.sixteenths)
         grid.addRow("Voicing", self.voice_rules)
         grid.addRow("Tempo", self.tempo)
         grid.addRow("Tracks", self.targets)
@@ -510,7 +524,9 @@ class GenerationPanel(QWidget):
         self.refine.setValue(-1 if st.refine_rounds is None else st.refine_rounds)
         self.beat_rounds.setValue(-1 if st.beat_rounds is None else st.beat_rounds)
         self.voice_rules.setChecked(st.strict_voicing)
+        self.sixteenths.setChecked(st.sixteenths)
         self._syncing = False
+        self._show_sixteenths()
         self._show_key()
         self._show_phrases()
         self.key_combo.currentIndexChanged.connect(self._on_key_chosen)
@@ -529,11 +545,24 @@ class GenerationPanel(QWidget):
             lambda v: setattr(st, "beat_rounds", None if v < 0 else v)
         )
         self.voice_rules.toggled.connect(lambda v: setattr(st, "strict_voicing", bool(v)))
+        self.sixteenths.toggled.connect(lambda v: setattr(st, "sixteenths", bool(v)))
         self.tempo.valueChanged.connect(self._on_tempo_edited)
 
     def _on_key_chosen(self, index: int) -> None:
         if not self._key_syncing and index >= 0:
             self.session.settings.key = str(self.key_combo.itemData(index))
+
+    def _show_sixteenths(self) -> None:
+        """The Sixteenths box: usable once the loaded model is known to have a sixteenths
+        pass (its file names one)."""
+        model = self.session.model
+        voicing = getattr(model, "voicing", None)
+        has_pass = getattr(voicing, "sixteenth_temperature", None) is not None
+        self.sixteenths.setEnabled(has_pass)
+        if model is None:
+            self.sixteenths.setToolTip(SIXTEENTHS_TIP + "\n(Once the model is loaded.)")
+        else:
+            self.sixteenths.setToolTip(SIXTEENTHS_TIP if has_pass else NO_SIXTEENTHS_TIP)
 
     def _on_phrases_chosen(self, index: int) -> None:
         if index >= 0:
@@ -671,6 +700,7 @@ class GenerationPanel(QWidget):
         voicing = getattr(model, "voicing", None)
         self.refine.setSpecialValueText(own_reading_text(getattr(voicing, "refine_rounds", None)))
         self.beat_rounds.setSpecialValueText(own_beats_text(getattr(voicing, "beat_rounds", None)))
+        self._show_sixteenths()
         self.model_info.setToolTip(getattr(model, "path", ""))
         self._show_phrases()
         self.modelLoaded.emit(job.source)

@@ -122,6 +122,7 @@ class GenerationSettings:
     seed_locked: bool = False
     refine_rounds: int | None = DEFAULT_REFINE
     beat_rounds: int | None = None  # None: the model's own reading
+    sixteenths: bool = True  # the model's sixteenths pass, where it has one
     strict_voicing: bool = True
     tempo: float | None = None  # None: the open song's tempo
     key: str = SONG_KEY  # SONG_KEY, ANY_KEY or a key name ("G minor"); New only
@@ -133,6 +134,7 @@ class GenerationSettings:
             temperature=self.temperature,
             refine_rounds=self.refine_rounds,
             beat_rounds=self.beat_rounds,
+            sixteenths=self.sixteenths,
             strict_voicing=self.strict_voicing,
         )
 
@@ -147,6 +149,7 @@ class GenerationSettings:
             "refine": -1 if self.refine_rounds is None else self.refine_rounds,
             "beat_rounds": -1 if self.beat_rounds is None else self.beat_rounds,
             "voice_rules": self.strict_voicing,
+            "sixteenths": self.sixteenths,
             "key": self.key,
             "cadence_every": self.cadence_every,
             "recent_models": list(self.recent_models[:MAX_RECENT]),
@@ -171,7 +174,12 @@ class GenerationSettings:
             rounds = _clamp(values[key], -1, REFINE_RANGE[1], int) if key in values else None
             if rounds is not None:
                 setattr(out, name, rounds if rounds >= 0 else None)
-        for name, key in (("seed_locked", "seed_locked"), ("strict_voicing", "voice_rules")):
+        booleans = (
+            ("seed_locked", "seed_locked"),
+            ("strict_voicing", "voice_rules"),
+            ("sixteenths", "sixteenths"),
+        )
+        for name, key in booleans:
             if key in values:
                 setattr(out, name, _as_bool(values[key]))
         if "key" in values:
