@@ -15,9 +15,11 @@
 # Lines (the default model, models/bach-lines.pt; skipped with LINES=0): stage 1 distilled
 #          into the small preset (9,000 steps x 32, the card's "Distilled model"), then
 #          5,000 more steps with a quarter of the windows hiding every other beat of a voice
-#          (the card's "By beats"), exported with the reading the card measured. On the
-#          2-core CPU the two took 51 + 41 minutes; on one GPU ~5 minutes (projected, not
-#          yet run), so the whole command stays within ~10 minutes there.
+#          (the card's "By beats") and a fifth hiding only the steps between eighths (the
+#          card's "Sixteenths"), exported with the reading the card measured. On the 2-core
+#          CPU the two took 51 + 41 minutes (the second 34 minutes in stop 28); on one GPU
+#          ~5 minutes (projected, not yet run), so the whole command stays within ~10
+#          minutes there.
 # Stage 2 (measured, not shipped; the card's "Stage 2 experiment"): fine-tuned from stage 1
 #          with key conditioning (new key inputs start at zero) on every metre, 1,500 steps x
 #          32 (~100 min on the 2-core CPU), written to OUT_DIR/bach-default-keys.pt.
@@ -45,10 +47,11 @@ if [ "${LINES:-1}" = 1 ]; then
   "$py" -m studio train "${student[@]}" --out "$out/small" --steps 9000 --lr-g 1e-3 \
     --lr-decay-start 4500 --checkpoint-every 3000 --keep-last 1
   "$py" -m studio train "${student[@]}" --out "$out/lines" --steps 5000 --lr-g 3e-4 \
-    --lr-decay-start 2500 --interleave-share 0.25 --init-from "$out/small" \
+    --lr-decay-start 2500 --interleave-share 0.25 --offgrid-share 0.2 --init-from "$out/small" \
     --checkpoint-every 2500 --keep-last 1
   "$py" scripts/export_generator.py "$out/lines" "$out/bach-lines.pt" --refine-rounds 1 \
-    --beat-rounds 1 --beat-temperature 0.7 --drawn-beat-moves --no-offbeat-repeats
+    --beat-rounds 1 --beat-temperature 0.7 --drawn-beat-moves --no-offbeat-repeats \
+    --sixteenth-temperature 0.5
 fi
 if [ "${STAGE2:-0}" = 1 ]; then
   "$py" -m studio train "${common[@]}" --out "$out/stage2" --steps 1500 --batch-size 32 \

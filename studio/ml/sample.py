@@ -526,16 +526,22 @@ def refinement_masks(
 
 
 def sixteenth_masks(known: np.ndarray, on: bool, grid: int = 2) -> list[np.ndarray]:
-    """The given-cell mask ``[N, T, S]`` of the sixteenths pass over one window
+    """The mask ``[N, T, S]`` the network is given in the sixteenths pass over one window
     (`VoiceDecoding.sixteenth_temperature`), as a list of one (none when ``on`` is False
-    or nothing is hidden): every cell given but the steps off the ``grid`` (steps) of the
-    tracks with hidden cells. Cells in ``known`` stay given."""
+    or nothing is hidden): every cell given but the steps off the ``grid`` (steps) of each
+    track with hidden cells, across the whole window, as the network learnt such windows
+    (`TrainConfig.offgrid_share`). Where ``known`` cells lie among them (a continuation's
+    opening, the bars a window shares with the one before) the network does not see their
+    sixteenths, but they stay as given: the pass writes only where ``known`` is not set.
+    Given those steps, the network read a window half given, half hidden as a new kind
+    of question and moved a voice on a sixth of the steps (models/bach-default.md,
+    "Sixteenths")."""
     hidden = ~known.all(axis=(0, 2))
     if not on or not hidden.any():
         return []
     off = np.arange(known.shape[2]) % grid != 0
     mask = np.ones_like(known)
-    mask[:, hidden] = known[:, hidden] | ~off
+    mask[:, hidden] = ~off
     return [mask]
 
 
@@ -653,6 +659,7 @@ def run_windows(
                 voicing,
                 min_note_steps,
                 sixteenths=in_last,
+                known=window_known,
             )
         known[:, :, s0 : s0 + w] = True
     return roll[:, :, :length]
@@ -669,9 +676,14 @@ def _write_pass(
     voicing: VoiceDecoding,
     min_note_steps: int = 1,
     sixteenths: bool = False,
+    known: np.ndarray | None = None,
 ) -> None:
-    """Decode one pass's logits into the hidden cells of ``window`` (in place);
-    ``sixteenths``: the pass is the reading's sixteenths pass."""
+    """Decode one pass's logits into the cells of ``window`` (in place) that neither
+    ``given_mask`` (what the network was given) nor ``known`` (``[N, T, S]``: the request's
+    given cells, where the network was not shown them all) hold; ``sixteenths``: the pass
+    is the reading's sixteenths pass."""
+    if known is not None:
+        given_mask = given_mask | known
     out = decode(
         logits,
         model.monophonic,
@@ -735,7 +747,9 @@ def complete_windows(
         drawn = v.beat_temperature if index >= plain else None
         if in_last:
             drawn = v.sixteenth_temperature
-        _write_pass(model, logits, window, given_mask, drawn or 0.0, 0.5, noise, v, 1, in_last)
+        _write_pass(
+            model, logits, window, given_mask, drawn or 0.0, 0.5, noise, v, 1, in_last, mask
+        )
     assert beliefs is not None
     return window, beliefs
 

@@ -297,6 +297,17 @@ def test_a_sixteenths_pass_hides_only_the_steps_between_eighths_and_keeps_the_ei
     eighths = slice(0, None, 2)
     assert np.array_equal(top_pitch(plain)[..., eighths], top_pitch(with_pass)[..., eighths])
     assert not np.array_equal(plain, with_pass)  # this barely trained network moves a lot
+    # A continuation's opening: the network is not shown its sixteenth steps (a window
+    # half given, half hidden is not what it learnt), and the pass leaves it as given.
+    half = np.zeros((1, 3, 8), bool)
+    half[:, :, :4] = True
+    (mask,) = sample.sixteenth_masks(half, True)
+    assert mask[:, :, ::2].all() and not mask[:, :, 1::2].any()
+    given = with_pass[:1].copy()
+    opening = np.zeros(given.shape[:3], bool)
+    opening[:, :, : cfg.n_steps // 2] = True
+    cont = sample._variations_of(model, given[0], opening[0], [5], 0.0, 0.5, 1, drawn)
+    assert np.array_equal(cont[0, :, : cfg.n_steps // 2], given[0, :, : cfg.n_steps // 2])
 
 
 def test_a_raising_pass_callback_stops_the_work(model):
