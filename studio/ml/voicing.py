@@ -286,6 +286,14 @@ def hold_strike_or_move(
     if banned is not None:
         others[banned] = 0.0
     masses = np.stack([np.maximum(held - again, 0.0), again, others.sum(axis=1)], axis=1)
+    return _strike_or_move(masses, uniform_draws, temperature)
+
+
+def _strike_or_move(
+    masses: np.ndarray, uniform_draws: np.ndarray, temperature: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(strike, move)`` per row from one draw among ``[N, 3]`` masses (hold, strike,
+    move) sharpened by ``temperature``."""
     edges = np.cumsum(masses ** (1.0 / temperature), axis=1)
     edges /= np.maximum(edges[:, -1:], 1e-12)
     strike = (uniform_draws >= edges[:, 0]) & (uniform_draws < edges[:, 1])
@@ -320,10 +328,7 @@ def hold_or_move_between(
     allowed = np.where(total > 0, others.sum(axis=1) / np.maximum(total, 1e-12), 0.0)
     leave = np.maximum(1.0 - held, 0.0) * allowed
     masses = np.stack([np.maximum(held - again, 0.0), again, leave], axis=1)
-    edges = np.cumsum(masses ** (1.0 / temperature), axis=1)
-    edges /= np.maximum(edges[:, -1:], 1e-12)
-    strike = (uniform_draws >= edges[:, 0]) & (uniform_draws < edges[:, 1])
-    return strike, uniform_draws >= edges[:, 1]
+    return _strike_or_move(masses, uniform_draws, temperature)
 
 
 def decode_voice(
