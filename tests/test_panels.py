@@ -908,8 +908,11 @@ def test_the_sixteenths_box_follows_the_model_and_reaches_the_engine(
     settings = QSettings()
     settings.beginGroup(GROUP)
     assert settings.value("sixteenths") in (False, "false")
+    settings.setValue("beat_rounds", 2)  # stored by every version, read back since stop 28
+    settings.setValue("cadence_every", 4)
     settings.endGroup()
-    assert GenerationPanel._stored_settings().sixteenths is False  # read back next time
+    stored = GenerationPanel._stored_settings()  # what the panel starts with next time
+    assert (stored.sixteenths, stored.beat_rounds, stored.cadence_every) == (False, 2, 4)
 
 
 # -- key and metre (issue 12) -------------------------------------------------------------

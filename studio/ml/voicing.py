@@ -114,7 +114,7 @@ class VoiceDecoding:
     offbeat_repeats: bool = True
     # The temperature of a last pass over each window that hides every voice's steps off
     # the onset grid (the sixteenths), everything else given, and draws at each whether a
-    # sounding voice holds or moves on (`hold_strike_or_move`): a network trained on such
+    # sounding voice holds or moves on (`hold_or_move_between`): a network trained on such
     # windows (`TrainConfig.offgrid_share`) knows a voice's eighths on either side, which
     # is where Bach puts his sixteenth passing notes. None: no such pass; off the grid
     # only the ``offgrid_strike`` test moves a voice, which a network that must guess a
@@ -314,8 +314,8 @@ def hold_or_move_between(
     minus its onset), striking it again (its onset) and leaving it (one minus its frame),
     sharpened by ``temperature``. The held pitch's own cells carry the odds: there the
     network answers a common question (does this note go on?) where the other pitches'
-    onsets, summed over the rows, add up their small sigmoids into a move on every
-    twelfth step (models/bach-default.md, "Sixteenths"). The leaving mass shrinks by the
+    onsets, summed over the rows, add up their small sigmoids into a move on about one
+    step in sixteen (models/bach-default.md, "Sixteenths"). The leaving mass shrinks by the
     share of the other pitches' ``strike_score`` (``[N, P]``) that is ``banned``: a
     move the rules forbid becomes a hold, not a move to a pitch the network did not want."""
     rows = np.arange(len(held))
