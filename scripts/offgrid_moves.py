@@ -29,7 +29,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from studio.core.pianoroll import ONSET
-from studio.ml import engine_eval
+from studio.ml import c2st, engine_eval
 from studio.ml.metrics import top_pitch
 from studio.ml.sample import (
     _conditions,
@@ -40,15 +40,9 @@ from studio.ml.sample import (
 )
 
 
-def auc(score: np.ndarray, positive: np.ndarray) -> float:
-    """Area under the ROC curve of ``score`` for the ``positive`` flags (ties at random)."""
-    if positive.all() or not positive.any():
-        return float("nan")
-    order = np.argsort(score, kind="stable")
-    ranks = np.empty(len(score))
-    ranks[order] = np.arange(len(score))
-    pos = positive.sum()
-    return float((ranks[positive].sum() - pos * (pos - 1) / 2) / (pos * (~positive).sum()))
+def auc_of(score: np.ndarray, positive: np.ndarray) -> float:
+    """How well ``score`` ranks the ``positive`` steps above the others (`c2st.auc`)."""
+    return c2st.auc(score[positive], score[~positive])
 
 
 def drawn_share(masses: np.ndarray, temperature: float) -> np.ndarray:
@@ -108,9 +102,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{bach.mean():.4f}",
             f"{drawn_share(o, 1.0).mean():.4f}",
             f"{drawn_share(o, temperature).mean():.4f}",
-            f"{auc(drawn_share(o, 1.0), bach):.3f}",
+            f"{auc_of(drawn_share(o, 1.0), bach):.3f}",
             f"{drawn_share(m, 1.0).mean():.4f}",
-            f"{auc(drawn_share(m, 1.0), bach):.3f}",
+            f"{auc_of(drawn_share(m, 1.0), bach):.3f}",
         ]
         print(f"| {names[k]} | " + " | ".join(cells) + " |")
     return 0

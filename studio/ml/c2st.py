@@ -134,7 +134,7 @@ def feature_names(n_tracks: int) -> list[str]:
     return names + [f"gap {voices[k]}-{voices[k + 1]} (semitones)" for k in range(n_tracks - 1)]
 
 
-def _auc(a: np.ndarray, b: np.ndarray) -> float:
+def auc(a: np.ndarray, b: np.ndarray) -> float:
     """P(a row of ``a`` > a row of ``b``), ties counting half (Mann-Whitney U / n_a n_b)."""
     _values, inverse, counts = np.unique(
         np.concatenate([a, b]), return_inverse=True, return_counts=True
@@ -156,7 +156,7 @@ def feature_giveaways(
     rows = [
         {
             "feature": name,
-            "auc": _auc(fa[:, k], fb[:, k]),
+            "auc": auc(fa[:, k], fb[:, k]),
             "mean_a": float(fa[:, k].mean()),
             "mean_b": float(fb[:, k].mean()),
         }
