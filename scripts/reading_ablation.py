@@ -56,7 +56,7 @@ def reading(own: VoiceDecoding, text: str) -> VoiceDecoding:
     )
 
 
-def _field(text: str) -> tuple[str, float | bool]:
+def field_override(text: str) -> tuple[str, float | bool]:
     """``FIELD=VALUE`` of `VoiceDecoding`: a number, or true/false."""
     name, _, value = text.partition("=")
     if name not in {f.name for f in dataclasses.fields(VoiceDecoding)} or not value:
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         "--giveaways", type=int, default=0, help="also list each reading's N strongest tells"
     )
     args = parser.parse_args(argv)
-    overrides = dict(_field(text) for text in args.set)
+    overrides = dict(field_override(text) for text in args.set)
     model = load_generator(args.model)
     cfg = model.config
     n = args.samples

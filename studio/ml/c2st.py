@@ -210,7 +210,8 @@ def roll_planes(rolls: np.ndarray) -> np.ndarray:
 Trainer = Callable[[np.ndarray, np.ndarray, np.ndarray, int], np.ndarray]
 
 
-def _train_features(x_tr: np.ndarray, y_tr: np.ndarray, x_te: np.ndarray, seed: int) -> np.ndarray:
+def train_features(x_tr: np.ndarray, y_tr: np.ndarray, x_te: np.ndarray, seed: int) -> np.ndarray:
+    """The feature classifier's guesses for ``x_te`` once trained on ``x_tr``/``y_tr``."""
     mean, std = x_tr.mean(axis=0), x_tr.std(axis=0) + 1e-6
     torch.manual_seed(seed)
     net = _FeatureNet(x_tr.shape[1])
@@ -325,7 +326,7 @@ def feature_c2st(
 ) -> C2STScore:
     """C2ST of the feature classifier on two sets of rolls."""
     fa, fb = window_features(a, steps_per_beat), window_features(b, steps_per_beat)
-    return two_sample_accuracy(fa, fb, _train_features, seed, 5, *groups)
+    return two_sample_accuracy(fa, fb, train_features, seed, 5, *groups)
 
 
 def conv_c2st(

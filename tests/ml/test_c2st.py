@@ -10,7 +10,7 @@ def test_identical_distributions_score_near_chance() -> None:
     rng = np.random.default_rng(1)
     a, b = rng.normal(size=(100, 6)), rng.normal(size=(100, 6))
     score = c2st.two_sample_accuracy(
-        a.astype(np.float32), b.astype(np.float32), c2st._train_features, seed=0
+        a.astype(np.float32), b.astype(np.float32), c2st.train_features, seed=0
     )
     assert 0.35 <= score.accuracy <= 0.65
 
@@ -19,7 +19,7 @@ def test_shifted_distributions_are_told_apart() -> None:
     rng = np.random.default_rng(2)
     a, b = rng.normal(size=(100, 6)), rng.normal(size=(100, 6)) + 2.0
     score = c2st.two_sample_accuracy(
-        a.astype(np.float32), b.astype(np.float32), c2st._train_features, seed=0
+        a.astype(np.float32), b.astype(np.float32), c2st.train_features, seed=0
     )
     assert score.accuracy >= 0.9
 
@@ -60,8 +60,8 @@ def test_grouped_folds_do_not_reward_recognising_a_source() -> None:
     rows = (centres[groups] + rng.normal(scale=0.3, size=(320, 6))).astype(np.float32)
     a, b = rows[groups < 20], rows[groups >= 20]
     ga, gb = groups[groups < 20], groups[groups >= 20]
-    mixed = c2st.two_sample_accuracy(a, b, c2st._train_features, seed=0)
-    grouped = c2st.two_sample_accuracy(a, b, c2st._train_features, 0, 5, ga, gb)
+    mixed = c2st.two_sample_accuracy(a, b, c2st.train_features, seed=0)
+    grouped = c2st.two_sample_accuracy(a, b, c2st.train_features, 0, 5, ga, gb)
     assert mixed.accuracy >= 0.8
     assert grouped.accuracy <= 0.7
 

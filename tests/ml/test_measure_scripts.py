@@ -8,6 +8,7 @@ import importlib.util
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
 import pytest
 
 from studio.ml.voicing import VoiceDecoding
@@ -39,9 +40,39 @@ def test_reading_ablation_readings_keep_the_models_other_settings():
 
 def test_reading_ablation_set_takes_numbers_and_switches_of_voice_decoding():
     ablation = _script("reading_ablation")
-    assert ablation._field("repeat_penalty=0.15") == ("repeat_penalty", 0.15)
-    assert ablation._field("shortest_note=3") == ("shortest_note", 3)
-    assert ablation._field("offbeat_repeats=false") == ("offbeat_repeats", False)
+    assert ablation.field_override("repeat_penalty=0.15") == ("repeat_penalty", 0.15)
+    assert ablation.field_override("shortest_note=3") == ("shortest_note", 3)
+    assert ablation.field_override("offbeat_repeats=false") == ("offbeat_repeats", False)
     for bad in ("no_such_field=1", "repeat_penalty="):
         with pytest.raises(SystemExit, match="FIELD=VALUE"):
-            ablation._field(bad)
+            ablation.field_override(bad)
+
+
+def test_rhythm_tells_families_split_every_feature_once():
+    from studio.ml import c2st
+
+    tells = _script("rhythm_tells")
+    for name in c2st.feature_names(4):
+        families = [f for f, words in tells.FAMILIES.items() if any(w in name for w in words)]
+        assert len(families) == 1, (name, families)
+
+
+def test_rhythm_tells_count_holds_and_lengths_voice_by_voice():
+    from studio.core.pianoroll import HOLD, ONSET
+
+    tells = _script("rhythm_tells")
+    roll = np.zeros((1, 2, 16, 8), np.int8)
+    # Voice 0: a half note (8 steps) from step 4, then silence; voice 1: quarters throughout.
+    roll[0, 0, 4, 3], roll[0, 0, 5:12, 3] = ONSET, HOLD
+    for start in range(0, 16, 4):
+        roll[0, 1, start, 5], roll[0, 1, start + 1 : start + 4, 5] = ONSET, HOLD
+    holds = tells.hold_shares(roll, 4)
+    # Over the beat at step 8 the half note goes on; at step 12 it ends (silence counts
+    # as not holding).
+    assert holds[0, 0] == 0.5
+    assert holds[1, 0] == 0.0  # every quarter is struck again on the beat
+    assert np.all(holds[:, 1:] == 1.0)  # no note starts off the beat
+    lengths = tells.length_shares(roll)
+    assert lengths[0, tells.LENGTHS.index(8)] == 1.0
+    # The first and last quarters touch the window's edges and are left out.
+    assert lengths[1, tells.LENGTHS.index(4)] == 1.0
