@@ -32,23 +32,27 @@
 #          over the second half, 1,600 steps x 64 (~5 min on one H200 projected, not yet run),
 #          written to OUT_DIR/bach-phrases-scratch.pt.
 # Measure any of them with scripts/evaluate_engine_v2.py and scripts/compute_curve.py.
+#
+# Interrupted (a CPU run takes hours)? Run the same command again: every stage continues
+# from its newest checkpoint (`pianola train --resume`, which starts afresh where there is
+# none), and a finished stage ends at once.
 set -euo pipefail
 out=${1:-runs/bundled}
 device=${DEVICE:-auto}
 py=${PYTHON:-.venv/bin/python}
 common=(--data bach-chorales --preset default --device "$device" --loss wgan-gp
-  --recon-weight 3 --metrics-every 0 --log-every 50)
+  --recon-weight 3 --metrics-every 0 --log-every 50 --resume)
 "$py" -m studio train "${common[@]}" --out "$out/stage1" --steps 1600 --batch-size 64 \
-  --checkpoint-every 2000 --keep-last 1
+  --checkpoint-every 200 --keep-last 2
 cp "$out/stage1/generator.pt" "$out/bach-default.pt"
 if [ "${LINES:-1}" = 1 ]; then
   student=(--data bach-chorales --preset small --device "$device" --distill-from "$out/bach-default.pt"
-    --adv-weight 0 --fm-weight 0 --lr-decay linear --metrics-every 0 --log-every 50)
+    --adv-weight 0 --fm-weight 0 --lr-decay linear --metrics-every 0 --log-every 50 --resume)
   "$py" -m studio train "${student[@]}" --out "$out/small" --steps 9000 --lr-g 1e-3 \
-    --lr-decay-start 4500 --checkpoint-every 3000 --keep-last 1
+    --lr-decay-start 4500 --checkpoint-every 1000 --keep-last 2
   "$py" -m studio train "${student[@]}" --out "$out/lines" --steps 5000 --lr-g 3e-4 \
     --lr-decay-start 2500 --interleave-share 0.25 --offgrid-share 0.2 --init-from "$out/small" \
-    --checkpoint-every 2500 --keep-last 1
+    --checkpoint-every 500 --keep-last 2
   "$py" scripts/export_generator.py "$out/lines" "$out/bach-lines.pt" --refine-rounds 1 \
     --beat-rounds 1 --beat-temperature 0.7 --drawn-beat-moves --no-offbeat-repeats \
     --sixteenth-temperature 0.5

@@ -667,10 +667,15 @@ def _print_event(event: Any, every: int) -> None:
 
     if isinstance(event, tr.Started):
         d, m = event.dataset_summary, event.model_summary
+        steps = (
+            f"steps {event.start_step + 1}..{event.total_steps}"
+            if event.start_step < event.total_steps
+            # A resumed run that had already ended (e.g. a rerun of a multi-stage script).
+            else f"nothing left to train: the run already reached step {event.total_steps}"
+        )
         print(
             f"training {m.get('preset')} ({m.get('generator_params', 0):,} G parameters) on "
-            f"{d['source']} ({plural(d['windows'], 'window')}) with {event.device}, "
-            f"steps {event.start_step + 1}..{event.total_steps}",
+            f"{d['source']} ({plural(d['windows'], 'window')}) with {event.device}, {steps}",
             flush=True,
         )
         _print_skipped(event)

@@ -115,6 +115,19 @@ def test_train_prints_progress_and_writes_checkpoints(workspace, capsys):
 
     state, _ = ckpt.load_checkpoint(ckpt.latest_checkpoint(workspace["run"]))
     assert state["opt_g"]["param_groups"][0]["lr"] == pytest.approx(2e-4 * 0.5)
+    # The same command again (scripts/train_bundled_model.sh rerun after an interruption):
+    # the finished run says so and trains nothing.
+    again = [
+        "train",
+        *("--data", str(workspace["data"]), "--out", str(workspace["run"])),
+        *("--preset", "tiny", "--steps", "6", "--batch-size", "4", "--device", "cpu"),
+        *("--cache-dir", str(workspace["cache"]), "--resume", "--metrics-every", "0"),
+    ]
+    assert cli.main(again) == 0
+    out = capsys.readouterr().out
+    assert "nothing left to train: the run already reached step 6" in out
+    assert "step 7" not in out
+    assert ckpt.latest_checkpoint(workspace["run"]).name == "step_0000006.pt"
 
 
 def test_train_distils_a_small_model_from_a_bundled_one():
