@@ -9,8 +9,9 @@
 #   SCRATCH_PHRASES=1 bash scripts/train_bundled_model.sh [OUT_DIR]  # also phrases from scratch
 #
 # Stage 1 (the shipped models/bach-default.pt): the GAN from scratch on the bundled chorales,
-#          1,600 steps x 64 (~4 min on one H200, ~2 h projected on a 2-core CPU), written
-#          generator-only to OUT_DIR/bach-default.pt. Since engine v2 the data also holds the
+#          1,600 steps x 64 (~4 min on one H200; ~2.3 h on a 2-core CPU, at the 12.5
+#          samples/s measured there with nothing else running), written generator-only to
+#          OUT_DIR/bach-default.pt. Since engine v2 the data also holds the
 #          3/4 chorales, which the shipped run (4/4 only) did not see.
 # Lines (the default model, models/bach-lines.pt; skipped with LINES=0): stage 1 distilled
 #          into the small preset (9,000 steps x 32, the card's "Distilled model"), then
