@@ -9,7 +9,8 @@ Windows from scratch, read as the model's file names (``--set FIELD=VALUE`` chan
 
 * how often a sounding voice holds its note at each step of the beat (the beat itself,
   the eighth after it and the sixteenths between);
-* each voice's note lengths in steps (notes cut by the window's edges left out);
+* each voice's note lengths in steps (notes cut by the window's edges left out; the rare
+  lengths of 5, 7 and 9-11 steps are not shown, so a row need not sum to 1);
 * the feature C2ST on each family of `window_features` alone and without it, which says
   whether the rhythm, the register, the lines or the texture gives the windows away.
 """
