@@ -29,7 +29,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from studio.ml import c2st, engine_eval, quality
-from studio.ml.sample import _latents, load_generator, run_windows
+from studio.ml.sample import LoadedModel, _latents, load_generator, run_windows
 from studio.ml.voicing import VoiceDecoding
 
 SHOWN = (
@@ -65,6 +65,17 @@ def field_override(text: str) -> tuple[str, float | bool]:
         return name, value.lower() == "true"
     number = float(value)
     return name, int(number) if number.is_integer() and "." not in value else number
+
+
+def from_scratch(model: LoadedModel, voicing: VoiceDecoding, samples: int, seed: int) -> np.ndarray:
+    """``samples`` windows written from nothing with ``voicing``, seeded as every
+    measuring script seeds them (the same latents and draws for the same seed)."""
+    cfg = model.config
+    empty = np.zeros((samples, cfg.n_tracks, cfg.n_steps, cfg.n_pitches), np.int8)
+    blank = np.zeros(empty.shape[:3], bool)
+    z = _latents(model, samples, seed)
+    with torch.no_grad():
+        return run_windows(model, empty, blank, z, 0.0, 0.5, seed, voicing=voicing)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,14 +17,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from scripts.reading_ablation import field_override, from_scratch
 from studio.core.pianoroll import ONSET
 from studio.ml import engine_eval
-from studio.ml.sample import _latents, load_generator, run_windows
-from studio.ml.voicing import VoiceDecoding
+from studio.ml.sample import load_generator
 
 POSITIONS = ("beat", "16th", "8th", "last 16th")
 
@@ -65,24 +64,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=300, help="windows from scratch")
     parser.add_argument("--seed", type=int, default=0, help="latents and sampling seed")
     parser.add_argument(
-        "--set", nargs="*", default=[], metavar="FIELD=BOOL", help="e.g. offbeat_repeats=true"
+        "--set", nargs="*", default=[], metavar="FIELD=VALUE", help="e.g. offbeat_repeats=true"
     )
     args = parser.parse_args(argv)
     model = load_generator(args.model)
-    changes = {}
-    for text in args.set:
-        name, _, value = text.partition("=")
-        if name not in {f.name for f in dataclasses.fields(VoiceDecoding)}:
-            raise SystemExit(f"--set {text!r}: not a VoiceDecoding field")
-        changes[name] = value.lower() == "true"
-    voicing = dataclasses.replace(model.voicing, **changes)
+    voicing = dataclasses.replace(model.voicing, **dict(field_override(t) for t in args.set))
     cfg = model.config
     n = args.samples
-    empty = np.zeros((n, cfg.n_tracks, cfg.n_steps, cfg.n_pitches), np.int8)
-    blank = np.zeros(empty.shape[:3], bool)
-    z = _latents(model, n, args.seed)
-    with torch.no_grad():
-        roll = run_windows(model, empty, blank, z, 0.0, 0.5, args.seed, voicing=voicing)
+    roll = from_scratch(model, voicing, n, args.seed)
     names = [t.name or f"voice {k}" for k, t in enumerate(model.track_templates())]
     spb = cfg.steps_per_beat
     _print(f"{args.model}, {n} windows, seed {args.seed}, {voicing}", roll, spb, names)

@@ -23,15 +23,14 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts.reading_ablation import field_override
+from scripts.reading_ablation import field_override, from_scratch
 from studio.core.pianoroll import ONSET
 from studio.ml import c2st, engine_eval
 from studio.ml.metrics import note_table, top_pitch
-from studio.ml.sample import _latents, load_generator, run_windows
+from studio.ml.sample import load_generator
 
 LENGTHS = (1, 2, 3, 4, 6, 8, 12)  # steps; the last column counts 12 or more
 # `window_features` columns by what they describe (matched on the feature's name).
@@ -127,18 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = model.config
     spb = cfg.steps_per_beat
     voicing = dataclasses.replace(model.voicing, **dict(field_override(t) for t in args.set))
-    empty = np.zeros((args.samples, cfg.n_tracks, cfg.n_steps, cfg.n_pitches), np.int8)
-    with torch.no_grad():
-        generated = run_windows(
-            model,
-            empty,
-            np.zeros(empty.shape[:3], bool),
-            _latents(model, args.samples, args.seed),
-            0.0,
-            0.5,
-            args.seed,
-            voicing=voicing,
-        )
+    generated = from_scratch(model, voicing, args.samples, args.seed)
     sets = engine_eval.window_sets(model, 10, 0)
     held = sets["held"]
     names = [t["name"] for t in model.templates]
