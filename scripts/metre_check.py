@@ -7,12 +7,15 @@ Per model: the feature C2ST against the held-out windows of the metre (folds kee
 chorale whole, as in `pianola evaluate --c2st`), where notes start in the bar (on the
 downbeat, on the other beats, off the beat), notes of two beats or more, and the
 single features that tell the windows apart best. The same numbers for Bach's training
-windows of that metre stand in the first row.
+windows of that metre stand in the first row. ``--alone`` adds a row per model for its
+network alone (one pass, no rules, no refinement), to tell what the network writes in the
+metre from what the reading makes of it (model card, *Stop 30*).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -23,8 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from studio.ml import c2st, quality
 from studio.ml.data import scan_dataset
-from studio.ml.metre import bar_steps, parse_metre
-from studio.ml.sample import _latents, load_generator, run_windows
+from studio.ml.metre import Metre, bar_steps, parse_metre
+from studio.ml.sample import LoadedModel, _latents, load_generator, run_windows
+from studio.ml.voicing import VoiceDecoding
 
 
 def onset_places(rolls: np.ndarray, steps_per_bar: int, steps_per_beat: int) -> dict[str, float]:
@@ -40,12 +44,29 @@ def onset_places(rolls: np.ndarray, steps_per_bar: int, steps_per_beat: int) -> 
     }
 
 
+def _written(
+    model: LoadedModel, voicing: VoiceDecoding, samples: int, seed: int, metre: Metre
+) -> np.ndarray:
+    """``samples`` windows written from nothing in ``metre`` with ``voicing``."""
+    cfg = model.config
+    z = _latents(model, samples, seed)
+    empty = np.zeros((samples, cfg.n_tracks, cfg.n_steps, cfg.n_pitches), np.int8)
+    blank = np.zeros(empty.shape[:3], bool)
+    with torch.no_grad():
+        return run_windows(model, empty, blank, z, 0.0, 0.5, seed, metre=metre, voicing=voicing)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", nargs="+", default=["default"], help="checkpoints or names")
     parser.add_argument("--metre", default="3/4", help="the time signature, e.g. 3/4")
     parser.add_argument("--samples", type=int, default=200, help="windows per model")
     parser.add_argument("--seed", type=int, default=0, help="latents, draws and folds")
+    parser.add_argument(
+        "--alone",
+        action="store_true",
+        help="also each model's network alone: one pass, no rules, no refinement",
+    )
     parser.add_argument(
         "--giveaways", type=int, default=3, help="the strongest tells listed per model"
     )
@@ -88,29 +109,36 @@ def main(argv: list[str] | None = None) -> int:
             )
         if (model.lowest_pitch, cfg.n_pitches) != pitches:
             raise SystemExit(f"{name}: another pitch range than {args.model[0]}'s; run it alone")
-        n = args.samples
-        z = _latents(model, n, args.seed)
-        empty = np.zeros((n, cfg.n_tracks, cfg.n_steps, cfg.n_pitches), np.int8)
-        blank = np.zeros(empty.shape[:3], bool)
-        with torch.no_grad():
-            roll = run_windows(model, empty, blank, z, 0.0, 0.5, args.seed, metre=metre)
-        score = c2st.feature_c2st(roll, held, spb, args.seed, (None, files)).accuracy
-        lengths = quality.note_length_profile(roll, held, spb)["generated"]
-        tells = "; ".join(
-            f"{t['feature']} {t['mean_a']:.2f} / {t['mean_b']:.2f}"
-            for t in c2st.feature_giveaways(roll, held, spb, args.giveaways)
-        )
-        rows.append(
-            (
-                f"{name} ({', '.join(f'{a}/{b}' for a, b in model.trained_metres) or '?'})",
-                {
-                    "feature C2ST": score,
-                    **onset_places(roll, bar, spb),
-                    "notes >= 2 beats": lengths["long_note_share"],
-                },
-                tells,
+        readings = [("", model.voicing)]
+        if args.alone:
+            alone = dataclasses.replace(
+                model.voicing,
+                refine_rounds=0,
+                beat_rounds=0,
+                rules=False,
+                sixteenth_temperature=None,
             )
-        )
+            readings.append((", network alone", alone))
+        learnt = ", ".join(f"{a}/{b}" for a, b in model.trained_metres) or "?"
+        for suffix, voicing in readings:
+            roll = _written(model, voicing, args.samples, args.seed, metre)
+            score = c2st.feature_c2st(roll, held, spb, args.seed, (None, files)).accuracy
+            lengths = quality.note_length_profile(roll, held, spb)["generated"]
+            tells = "; ".join(
+                f"{t['feature']} {t['mean_a']:.2f} / {t['mean_b']:.2f}"
+                for t in c2st.feature_giveaways(roll, held, spb, args.giveaways)
+            )
+            rows.append(
+                (
+                    f"{name} ({learnt}){suffix}",
+                    {
+                        "feature C2ST": score,
+                        **onset_places(roll, bar, spb),
+                        "notes >= 2 beats": lengths["long_note_share"],
+                    },
+                    tells,
+                )
+            )
     columns = list(rows[0][1])
     print("| model (metres it learnt) | " + " | ".join(columns) + " | strongest tells |")
     print("|---" * (len(columns) + 2) + "|")
