@@ -20,15 +20,14 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from scripts.reading_ablation import from_scratch
 from studio.ml import c2st, quality
 from studio.ml.data import scan_dataset
-from studio.ml.metre import Metre, bar_steps, parse_metre
-from studio.ml.sample import LoadedModel, _latents, load_generator, run_windows
-from studio.ml.voicing import VoiceDecoding
+from studio.ml.metre import bar_steps, parse_metre
+from studio.ml.sample import load_generator
 
 
 def onset_places(rolls: np.ndarray, steps_per_bar: int, steps_per_beat: int) -> dict[str, float]:
@@ -42,18 +41,6 @@ def onset_places(rolls: np.ndarray, steps_per_bar: int, steps_per_beat: int) -> 
         "other beats": float((on_beat & (step != 0)).sum() / n),
         "off the beat": float((~on_beat).sum() / n),
     }
-
-
-def _written(
-    model: LoadedModel, voicing: VoiceDecoding, samples: int, seed: int, metre: Metre
-) -> np.ndarray:
-    """``samples`` windows written from nothing in ``metre`` with ``voicing``."""
-    cfg = model.config
-    z = _latents(model, samples, seed)
-    empty = np.zeros((samples, cfg.n_tracks, cfg.n_steps, cfg.n_pitches), np.int8)
-    blank = np.zeros(empty.shape[:3], bool)
-    with torch.no_grad():
-        return run_windows(model, empty, blank, z, 0.0, 0.5, seed, metre=metre, voicing=voicing)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -121,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
             readings.append((", network alone", alone))
         learnt = ", ".join(f"{a}/{b}" for a, b in model.trained_metres) or "?"
         for suffix, voicing in readings:
-            roll = _written(model, voicing, args.samples, args.seed, metre)
+            roll = from_scratch(model, voicing, args.samples, args.seed, metre)
             score = c2st.feature_c2st(roll, held, spb, args.seed, (None, files)).accuracy
             lengths = quality.note_length_profile(roll, held, spb)["generated"]
             tells = "; ".join(

@@ -29,6 +29,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from studio.ml import c2st, engine_eval, quality
+from studio.ml.metre import Metre
 from studio.ml.sample import LoadedModel, _latents, load_generator, run_windows
 from studio.ml.voicing import VoiceDecoding
 
@@ -67,15 +68,22 @@ def field_override(text: str) -> tuple[str, float | bool]:
     return name, int(number) if number.is_integer() and "." not in value else number
 
 
-def from_scratch(model: LoadedModel, voicing: VoiceDecoding, samples: int, seed: int) -> np.ndarray:
-    """``samples`` windows written from nothing with ``voicing``, seeded as every
-    measuring script seeds them (the same latents and draws for the same seed)."""
+def from_scratch(
+    model: LoadedModel,
+    voicing: VoiceDecoding,
+    samples: int,
+    seed: int,
+    metre: Metre | None = None,
+) -> np.ndarray:
+    """``samples`` windows written from nothing with ``voicing`` (in ``metre``; None: the
+    model's own bar), seeded as every measuring script seeds them (the same latents and
+    draws for the same seed)."""
     cfg = model.config
     empty = np.zeros((samples, cfg.n_tracks, cfg.n_steps, cfg.n_pitches), np.int8)
     blank = np.zeros(empty.shape[:3], bool)
     z = _latents(model, samples, seed)
     with torch.no_grad():
-        return run_windows(model, empty, blank, z, 0.0, 0.5, seed, voicing=voicing)
+        return run_windows(model, empty, blank, z, 0.0, 0.5, seed, voicing=voicing, metre=metre)
 
 
 def main(argv: list[str] | None = None) -> int:
