@@ -25,9 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from scripts.reading_ablation import from_scratch
 from studio.ml import c2st, quality
-from studio.ml.data import scan_dataset
-from studio.ml.metre import bar_steps, parse_metre
-from studio.ml.sample import load_generator
+from studio.ml.data import DatasetScan, scan_dataset
+from studio.ml.metre import Metre, bar_steps, parse_metre
+from studio.ml.sample import LoadedModel, load_generator
 
 
 def onset_places(rolls: np.ndarray, steps_per_bar: int, steps_per_beat: int) -> dict[str, float]:
@@ -41,6 +41,18 @@ def onset_places(rolls: np.ndarray, steps_per_bar: int, steps_per_beat: int) -> 
         "other beats": float((on_beat & (step != 0)).sum() / n),
         "off the beat": float((~on_beat).sum() / n),
     }
+
+
+def metre_scan(model: LoadedModel, metre: Metre) -> DatasetScan:
+    """The windows in ``metre`` of the data ``model`` was trained on (its own split)."""
+    meta = model.meta.get("data", {})
+    return scan_dataset(
+        meta.get("summary", {}).get("source", "bach-chorales"),
+        mapping=meta.get("mapping", "auto"),
+        bars=model.bars,
+        time_signature=metre,
+        n_steps=model.config.n_steps,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,14 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         spb = cfg.steps_per_beat
         bar = bar_steps(metre, spb)
         if held is None:
-            meta = model.meta.get("data", {})
-            scan = scan_dataset(
-                meta.get("summary", {}).get("source", "bach-chorales"),
-                mapping=meta.get("mapping", "auto"),
-                bars=model.bars,
-                time_signature=metre,
-                n_steps=cfg.n_steps,
-            )
+            scan = metre_scan(model, metre)
             pitches = (model.lowest_pitch, cfg.n_pitches)
             held, train = (
                 ws.render(np.arange(len(ws)), *pitches) for ws in (scan.heldout_set, scan.train_set)

@@ -74,16 +74,28 @@ def from_scratch(
     samples: int,
     seed: int,
     metre: Metre | None = None,
+    cadence_every: int | None = None,
 ) -> np.ndarray:
     """``samples`` windows written from nothing with ``voicing`` (in ``metre``; None: the
-    model's own bar), seeded as every measuring script seeds them (the same latents and
-    draws for the same seed)."""
+    model's own bar; ``cadence_every`` as `run_windows` takes it), seeded as every
+    measuring script seeds them (the same latents and draws for the same seed)."""
     cfg = model.config
     empty = np.zeros((samples, cfg.n_tracks, cfg.n_steps, cfg.n_pitches), np.int8)
     blank = np.zeros(empty.shape[:3], bool)
     z = _latents(model, samples, seed)
     with torch.no_grad():
-        return run_windows(model, empty, blank, z, 0.0, 0.5, seed, voicing=voicing, metre=metre)
+        return run_windows(
+            model,
+            empty,
+            blank,
+            z,
+            0.0,
+            0.5,
+            seed,
+            voicing=voicing,
+            metre=metre,
+            cadence_every=cadence_every,
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,10 +126,6 @@ def main(argv: list[str] | None = None) -> int:
     overrides = dict(field_override(text) for text in args.set)
     model = load_generator(args.model)
     cfg = model.config
-    n = args.samples
-    z = _latents(model, n, args.seed)
-    empty = np.zeros((n, cfg.n_tracks, cfg.n_steps, cfg.n_pitches), np.int8)
-    blank = np.zeros(empty.shape[:3], bool)
     sets = engine_eval.window_sets(model, 1500, 0)
     held, groups = sets["held"], (None, sets["held_files"])
     spb = cfg.steps_per_beat
@@ -130,18 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     for text in args.reading:
         voicing = dataclasses.replace(reading(model.voicing, text), **overrides)
         t0 = time.perf_counter()
-        with torch.no_grad():
-            roll = run_windows(
-                model,
-                empty,
-                blank,
-                z,
-                0.0,
-                0.5,
-                args.seed,
-                voicing=voicing,
-                cadence_every=args.cadence_every,
-            )
+        roll = from_scratch(
+            model, voicing, args.samples, args.seed, cadence_every=args.cadence_every
+        )
         seconds = time.perf_counter() - t0
         feature = c2st.feature_c2st(roll, held, spb, 0, groups).accuracy
         conv = (

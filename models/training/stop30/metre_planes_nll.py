@@ -15,22 +15,14 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
-from studio.ml.data import scan_dataset
+from scripts.metre_check import metre_scan
 from studio.ml.sample import _conditions, _latents, load_generator, planes_from_roll
 
 METRES = ((3, 4), (4, 4))
 
 
 def held_out(model, metre: tuple[int, int]) -> np.ndarray:
-    meta = model.meta.get("data", {})
-    scan = scan_dataset(
-        meta.get("summary", {}).get("source", "bach-chorales"),
-        mapping=meta.get("mapping", "auto"),
-        bars=model.bars,
-        time_signature=metre,
-        n_steps=model.config.n_steps,
-    )
-    ws = scan.heldout_set
+    ws = metre_scan(model, metre).heldout_set
     return ws.render(np.arange(len(ws)), model.lowest_pitch, model.config.n_pitches)[:200]
 
 
