@@ -221,6 +221,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="tell the network where phrases end (the folder's phrases.json, e.g. Bach's "
         "fermatas), so --cadence-every places cadences",
     )
+    t.add_argument(
+        "--metre-planes",
+        action="store_true",
+        help="tell the network each window's bar and beat length, not only where it is in "
+        "them (for folders in more than one metre)",
+    )
     for flag, net in (("--lr-g", "generator"), ("--lr-d", "critic")):
         t.add_argument(
             flag,
@@ -537,6 +543,7 @@ def _train_config(args: argparse.Namespace) -> Any:
         steps_per_beat=args.steps_per_beat,
         key_conditioning=args.key_conditioning,
         phrase_conditioning=args.phrase_conditioning,
+        metre_planes=args.metre_planes,
         loss=args.loss,
         n_critic=5 if args.loss == "wgan-gp" else 1,
         recon_weight=args.recon_weight,

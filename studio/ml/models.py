@@ -60,11 +60,16 @@ class ModelConfig:
     lowest_pitch: int = 0
     # Phrase-end conditioning adds `PHRASE_PLANES` inputs (known, cadence) after the key's.
     phrase_conditioning: bool = False
+    # Metre planes add `METRE_PLANES` inputs (the bar's and the beat's length) after all
+    # others: the phase planes alone did not teach the network the bar's length.
+    metre_planes: bool = False
 
     @property
     def extra_planes(self) -> int:
-        return (KEY_PLANES if self.key_conditioning else 0) + (
-            PHRASE_PLANES if self.phrase_conditioning else 0
+        return (
+            (KEY_PLANES if self.key_conditioning else 0)
+            + (PHRASE_PLANES if self.phrase_conditioning else 0)
+            + (METRE_PLANES if self.metre_planes else 0)
         )
 
     @property
@@ -234,6 +239,46 @@ def phrase_planes(
     return marks[:, :, :, None].expand(-1, -1, -1, cfg.n_pitches)
 
 
+METRE_PLANES = 2  # log2 of the bar's and of the counted beat's length, against 4/4's
+# Input gain of the metre planes. log2 lengths against 4/4's are small (3/4's bar: -0.42)
+# next to the other planes' ±1, and a warm start gives their weights zeros: at gain 1 Adam
+# would move them as slowly as it moved the phrase planes' at gain 1 (see `phrase_planes`).
+METRE_PLANE_GAIN = 4.0
+
+
+def metre_length_planes(
+    cfg: ModelConfig,
+    metres: torch.Tensor | None,
+    batch: int,
+    device: torch.device,
+    dtype: torch.dtype,
+) -> torch.Tensor:
+    """``[B, METRE_PLANES, S, P]``, each constant over the window: the bar's length and the
+    counted beat's (quarter in 3/4, dotted quarter in 6/8, half in 2/2) as log2 of their
+    lengths in quarters against 4/4's (4 and 1), times `METRE_PLANE_GAIN`.
+
+    The coordinate planes give the bar's *phase*; to know its length from them the network
+    has to work out how fast that phase turns, and it did not (models/bach-default.md,
+    *Stop 30*: told 4/4 or 3/4, it read Bach's 3/4 windows equally well). These planes
+    state the length outright. 4/4 gives zeros, so a model warm-started with them (zero
+    weights for new planes, `train.warm_start`) writes 4/4 exactly as its source did.
+    ``metres`` None: the config's fixed bar, read as quarters over 4.
+    """
+    if metres is None:
+        quarters = cfg.steps_per_bar / cfg.steps_per_beat
+        metres = torch.tensor([[quarters, 4.0]], device=device)
+    num = metres[:, 0].to(device=device, dtype=torch.float32)
+    den = metres[:, 1].to(device=device, dtype=torch.float32)
+    compound = (num > 3) & (torch.remainder(num, 3) == 0)
+    bar = num * 4 / den
+    beat = torch.where(compound, 12 / den, 4 / den)
+    values = torch.stack([torch.log2(bar / 4), torch.log2(beat)], dim=1) * METRE_PLANE_GAIN
+    planes = values[:, :, None, None].expand(-1, -1, cfg.n_steps, cfg.n_pitches)
+    if planes.shape[0] == 1 and batch > 1:
+        planes = planes.expand(batch, -1, -1, -1)
+    return planes.to(dtype)
+
+
 N_COORDS = 5
 
 
@@ -340,6 +385,8 @@ class Generator(nn.Module):
             inputs.append(key_planes(cfg, keys, b, context.device, context.dtype))
         if cfg.phrase_conditioning:
             inputs.append(phrase_planes(cfg, phrases, b, context.device, context.dtype))
+        if cfg.metre_planes:
+            inputs.append(metre_length_planes(cfg, metres, b, context.device, context.dtype))
         x = self.stem(torch.cat(inputs, dim=1))
         skips = [x]
         for layer in self.down:
@@ -392,6 +439,8 @@ class Discriminator(nn.Module):
             inputs.append(key_planes(cfg, keys, b, roll.device, roll.dtype))
         if cfg.phrase_conditioning:
             inputs.append(phrase_planes(cfg, phrases, b, roll.device, roll.dtype))
+        if cfg.metre_planes:
+            inputs.append(metre_length_planes(cfg, metres, b, roll.device, roll.dtype))
         x = torch.cat(inputs, dim=1)
         for conv in self.convs:
             x = F.leaky_relu(conv(x), 0.2)

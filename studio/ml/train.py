@@ -124,6 +124,8 @@ class TrainConfig:
     # relative to the other hidden cells: where the phrase planes tell the most, the
     # loss listens the most (1: no extra weight).
     cadence_weight: float = 4.0
+    # The network is told each window's bar and beat length (`models.metre_length_planes`).
+    metre_planes: bool = False
     transpose: int | None = None  # max semitones of augmentation; None: 3 (Bach) / 5
     cache_dir: str | None = None
     # Objective
@@ -648,6 +650,7 @@ class Trainer:
             steps_per_beat=self.scan.steps_per_beat,
             key_conditioning=self.config.key_conditioning,
             phrase_conditioning=self.config.phrase_conditioning,
+            metre_planes=self.config.metre_planes,
             lowest_pitch=lowest,
         )
 
@@ -715,6 +718,7 @@ class Trainer:
             # The keys of the (untransposed) training windows: "any key" draws from them.
             "key_counts": key_counts(self.windows.key),
             "phrase_conditioning": self.config.phrase_conditioning,
+            "metre_planes": self.config.metre_planes,
             # Where this music puts its phrase ends in the bar, per metre: "a cadence
             # every N bars" lands there (`studio.ml.phrases.cadence_step`).
             "cadence_positions": dict(self.scan.cadence_positions),

@@ -335,7 +335,8 @@ class TrainingPanel(QWidget):
         kept = ("preset", "batch_size", "lr_g", "lr_d", "seed", "mapping", "bars", "loss")
         # A run that was settling keeps its schedule (older runs have none saved).
         kept += ("lr_decay", "lr_decay_start", "lr_final")
-        shape = ("steps_per_beat", "key_conditioning", "phrase_conditioning")  # the networks'
+        # The network's shape: a resumed run must build the one its checkpoints hold.
+        shape = ("steps_per_beat", "key_conditioning", "phrase_conditioning", "metre_planes")
         for key in (*kept, *shape):
             if key in saved and hasattr(config, key):
                 setattr(config, key, saved[key])
