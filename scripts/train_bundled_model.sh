@@ -7,6 +7,7 @@
 #   STAGE2=1 bash scripts/train_bundled_model.sh [OUT_DIR]   # also the stage-2 experiment
 #   PHRASES=1 bash scripts/train_bundled_model.sh [OUT_DIR]  # also the phrase-end fine-tune
 #   SCRATCH_PHRASES=1 bash scripts/train_bundled_model.sh [OUT_DIR]  # also phrases from scratch
+#   METRE_PLANES=1 bash scripts/train_bundled_model.sh [OUT_DIR]  # also stage 1 told the bar length
 #
 # Stage 1 (the shipped models/bach-default.pt): the GAN from scratch on the bundled chorales,
 #          1,600 steps x 64 (~4 min on one H200; ~2.3 h on a 2-core CPU, at the 12.5
@@ -32,6 +33,11 @@
 #          conditioning from the first step, both learning rates decaying linearly to a tenth
 #          over the second half, 1,600 steps x 64 (~5 min on one H200 projected, not yet run),
 #          written to OUT_DIR/bach-phrases-scratch.pt.
+# Metre planes (the card's "Stop 31", for a GPU): stage 1's run with `--metre-planes` (the
+#          network and its critic told each window's bar and beat length) from the first
+#          step, 1,600 steps x 64 (~4 min on one H200 projected, not yet run), written to
+#          OUT_DIR/bach-metre-planes.pt. Compare it with stage 1 by
+#          scripts/metre_check.py --metre 3/4 --alone.
 # Measure any of them with scripts/evaluate_engine_v2.py and scripts/compute_curve.py.
 #
 # Interrupted (a CPU run takes hours)? Run the same command again: every stage continues
@@ -77,4 +83,9 @@ if [ "${SCRATCH_PHRASES:-0}" = 1 ]; then
     --batch-size 64 --phrase-conditioning --lr-decay linear --lr-decay-start 800 \
     --lr-final 0.1 --checkpoint-every 400 --keep-last 4
   cp "$out/phrases-scratch/generator.pt" "$out/bach-phrases-scratch.pt"
+fi
+if [ "${METRE_PLANES:-0}" = 1 ]; then
+  "$py" -m studio train "${common[@]}" --out "$out/metre-planes" --steps 1600 --batch-size 64 \
+    --metre-planes --checkpoint-every 200 --keep-last 2
+  cp "$out/metre-planes/generator.pt" "$out/bach-metre-planes.pt"
 fi
