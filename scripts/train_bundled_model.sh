@@ -36,7 +36,9 @@
 # Metre planes (the card's "Stop 31", for a GPU): stage 1's run with `--metre-planes` (the
 #          network and its critic told each window's bar and beat length) from the first
 #          step, 1,600 steps x 64 (~4 min on one H200 projected, not yet run), written to
-#          OUT_DIR/bach-metre-planes.pt. Compare it with stage 1 by
+#          OUT_DIR/bach-metre-planes.pt; then the same with the windows of every metre but
+#          4/4 drawn 3 times per epoch (3/4 becomes ~34% of the windows instead of 15%),
+#          written to OUT_DIR/bach-metre-planes-x3.pt. Compare them with stage 1 by
 #          scripts/metre_check.py --metre 3/4 --alone.
 # Measure any of them with scripts/evaluate_engine_v2.py and scripts/compute_curve.py.
 #
@@ -88,4 +90,7 @@ if [ "${METRE_PLANES:-0}" = 1 ]; then
   "$py" -m studio train "${common[@]}" --out "$out/metre-planes" --steps 1600 --batch-size 64 \
     --metre-planes --checkpoint-every 200 --keep-last 2
   cp "$out/metre-planes/generator.pt" "$out/bach-metre-planes.pt"
+  "$py" -m studio train "${common[@]}" --out "$out/metre-planes-x3" --steps 1600 \
+    --batch-size 64 --metre-planes --oversample-metres 3 --checkpoint-every 200 --keep-last 2
+  cp "$out/metre-planes-x3/generator.pt" "$out/bach-metre-planes-x3.pt"
 fi

@@ -49,6 +49,7 @@ LEARNING_RATE = (0.0, 1.0)  # exclusive below
 LR_DECAYS = ("none", "linear", "cosine")  # studio.ml.train.LR_DECAYS (no torch here)
 LOSS_WEIGHT = (0.0, 1000.0)
 SHARE = (0.0, 1.0)
+OVERSAMPLE = (1, 16)
 EVERY = (0, 10**9)
 KEEP_LAST = (1, 1000)
 MINUTES = (0.0, 525_600.0)  # a year
@@ -261,6 +262,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=ranged(float, LOSS_WEIGHT),
         default=10.0,
         help=f"weight of the reconstruction loss {rng(LOSS_WEIGHT)}",
+    )
+    t.add_argument(
+        "--oversample-metres",
+        type=ranged(int, OVERSAMPLE),
+        default=1,
+        help="draw the windows of every metre but the folder's most common one N times per "
+        f"epoch {rng(OVERSAMPLE)}, so a metre with few windows is not drowned out (1: off)",
     )
     t.add_argument(
         "--interleave-share",
@@ -544,6 +552,7 @@ def _train_config(args: argparse.Namespace) -> Any:
         key_conditioning=args.key_conditioning,
         phrase_conditioning=args.phrase_conditioning,
         metre_planes=args.metre_planes,
+        oversample_metres=args.oversample_metres,
         loss=args.loss,
         n_critic=5 if args.loss == "wgan-gp" else 1,
         recon_weight=args.recon_weight,

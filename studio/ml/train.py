@@ -126,6 +126,9 @@ class TrainConfig:
     cadence_weight: float = 4.0
     # The network is told each window's bar and beat length (`models.metre_length_planes`).
     metre_planes: bool = False
+    # Windows in any metre but the folder's most common one are drawn this many times per
+    # epoch (1: as often as the others), so a metre with few windows is not drowned out.
+    oversample_metres: int = 1
     transpose: int | None = None  # max semitones of augmentation; None: 3 (Bach) / 5
     cache_dir: str | None = None
     # Objective
@@ -483,6 +486,17 @@ def _step_generator(seed: int, rank: int, step: int) -> torch.Generator:
     return torch.Generator().manual_seed((seed * 1_000_003 + rank * 7_919 + step) % (2**63))
 
 
+def oversampled_pool(metres: np.ndarray, times: int) -> np.ndarray:
+    """The window indices of one epoch: every window once, and those in a metre other than
+    the most common one (``metres`` ``[N, 2]``) ``times`` times in all."""
+    every = np.arange(len(metres), dtype=np.int64)
+    if times <= 1 or not len(metres):
+        return every
+    _, inverse, counts = np.unique(metres, axis=0, return_inverse=True, return_counts=True)
+    minority = every[inverse.reshape(-1) != int(np.argmax(counts))]
+    return np.concatenate([every, *([minority] * (times - 1))])
+
+
 def _batch_indices(
     sampler: torch.utils.data.DistributedSampler, step: int, batch: int, cache: dict[int, list[int]]
 ) -> np.ndarray:
@@ -596,8 +610,12 @@ class Trainer:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.g_run = DDP(self.g, device_ids=ids)
             self.d_run = DDP(self.d, device_ids=ids)
+        self.pool = oversampled_pool(
+            self.windows.metres_of(np.arange(len(self.windows)), tuple(self.scan.time_signature)),
+            config.oversample_metres,
+        )
         self.sampler = torch.utils.data.DistributedSampler(
-            range(len(self.windows)),
+            range(len(self.pool)),
             num_replicas=self.world,
             rank=self.rank,
             shuffle=True,
@@ -762,7 +780,7 @@ class Trainer:
     def _batch_draw(self, step: int, batch: int) -> tuple[torch.Generator, np.ndarray, np.ndarray]:
         """The step's generator (after the transposition draw), windows and transpositions."""
         g = _step_generator(self.config.seed, self.rank, step)
-        idx = _batch_indices(self.sampler, step, batch, self._epoch_cache)
+        idx = self.pool[_batch_indices(self.sampler, step, batch, self._epoch_cache)]
         uniform = torch.rand(len(idx), generator=g).numpy()
         shifts = self.windows.random_shifts(
             idx, self.transpose, self.lowest_pitch, self.model_cfg.n_pitches, uniform

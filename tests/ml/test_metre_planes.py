@@ -1,20 +1,25 @@
-"""The metre planes: the network is told each window's bar and beat length."""
+"""Teaching the metre: the network told each window's bar and beat length (metre planes),
+and the windows of a rarer metre drawn more often (oversampling)."""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
+from studio.cli import _train_config as cli_train_config
+from studio.cli import build_parser as cli_build_parser
 from studio.cli import main as cli_main
+from studio.ml import train as tr
 from studio.ml.models import (
     METRE_PLANE_GAIN,
     Generator,
     metre_length_planes,
     preset_config,
 )
-from studio.ml.train import warm_start
+from studio.ml.train import oversampled_pool, warm_start
 
 CFG = preset_config("tiny", metre_planes=True)
 
@@ -82,3 +87,34 @@ def test_cli_trains_with_metre_planes_and_the_model_keeps_them(chorales, cache_d
     model = load_generator(out)
     assert model.config.metre_planes and (3, 4) in model.trained_metres
     assert model.meta["data"]["metre_planes"] is True
+
+
+def test_oversampling_repeats_the_windows_of_the_rarer_metres():
+    metres = np.array([[4, 4], [3, 4], [4, 4], [3, 2], [4, 4]])
+    assert oversampled_pool(metres, 1).tolist() == [0, 1, 2, 3, 4]
+    pool = oversampled_pool(metres, 3)
+    assert sorted(pool.tolist()) == [0, 1, 1, 1, 2, 3, 3, 3, 4]
+
+
+def test_a_run_draws_its_three_four_windows_more_often_when_oversampled(
+    chorales, cache_dir, tmp_path
+):
+    from ml_helpers import tiny_config
+
+    shares = []
+    for times in (1, 4):
+        config = tiny_config(chorales, tmp_path / f"x{times}", cache_dir, oversample_metres=times)
+        trainer = tr.Trainer(config)
+        drawn = np.concatenate([trainer._batch_draw(step, 8)[1] for step in range(40)])
+        metres = trainer.windows.metres_of(drawn)
+        shares.append(float((metres[:, 0] == 3).mean()))
+    # The folder holds one 3/4 chorale among six in 4/4.
+    assert 0 < shares[0] < 0.4 and shares[1] > 1.8 * shares[0]
+
+
+def test_cli_takes_the_oversampling_into_the_runs_config():
+    args = cli_build_parser().parse_args(
+        ["train", "--data", "x", "--out", "o", "--oversample-metres", "4"]
+    )
+    assert cli_train_config(args).oversample_metres == 4
+    assert cli_main(["train", "--data", "x", "--out", "o", "--oversample-metres", "0"]) == 2

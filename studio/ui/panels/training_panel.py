@@ -335,6 +335,7 @@ class TrainingPanel(QWidget):
         kept = ("preset", "batch_size", "lr_g", "lr_d", "seed", "mapping", "bars", "loss")
         # A run that was settling keeps its schedule (older runs have none saved).
         kept += ("lr_decay", "lr_decay_start", "lr_final")
+        kept += ("oversample_metres",)  # the same windows per epoch as before the pause
         # The network's shape: a resumed run must build the one its checkpoints hold.
         shape = ("steps_per_beat", "key_conditioning", "phrase_conditioning", "metre_planes")
         for key in (*kept, *shape):
