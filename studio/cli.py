@@ -689,9 +689,13 @@ def _print_event(event: Any, every: int) -> None:
             # A resumed run that had already ended (e.g. a rerun of a multi-stage script).
             else f"nothing left to train: the run already reached step {event.total_steps}"
         )
+        windows = plural(d["windows"], "window")
+        drawn = m.get("windows_per_epoch", d["windows"])
+        if drawn != d["windows"]:
+            windows += f", {drawn:,} drawn per epoch"
         print(
             f"training {m.get('preset')} ({m.get('generator_params', 0):,} G parameters) on "
-            f"{d['source']} ({plural(d['windows'], 'window')}) with {event.device}, {steps}",
+            f"{d['source']} ({windows}) with {event.device}, {steps}",
             flush=True,
         )
         _print_skipped(event)

@@ -756,6 +756,7 @@ class Trainer:
             "gflops_discriminator": flops["discriminator"] / 1e9,
             "gflops_train_step": flops["train_step"] / 1e9,
             "window": [self.model_cfg.n_steps, self.model_cfg.n_pitches],
+            "windows_per_epoch": len(self.pool),  # more than the data's when oversampled
             "lowest_pitch": self.lowest_pitch,
             # A teacher's forward pass comes on top of every distilled step.
             "gflops_teacher": (

@@ -74,16 +74,20 @@ def test_a_model_warm_started_with_the_planes_writes_four_four_as_its_source():
     assert torch.equal(before, after)
 
 
-def test_cli_trains_with_metre_planes_and_the_model_keeps_them(chorales, cache_dir, tmp_path):
+def test_cli_trains_with_metre_planes_and_the_model_keeps_them(
+    chorales, cache_dir, tmp_path, capsys
+):
     from studio.ml.sample import load_generator
 
     out = tmp_path / "run"
     code = cli_main(
         ["train", "--data", str(chorales), "--out", str(out), "--preset", "tiny", "--steps", "2",
          "--batch-size", "4", "--device", "cpu", "--metre-planes", "--metrics-every", "0",
-         "--cache-dir", str(cache_dir)]
+         "--cache-dir", str(cache_dir), "--oversample-metres", "2"]
     )  # fmt: skip
     assert code == 0
+    # 73 windows, the 3/4 chorale's drawn twice: the log says how many an epoch draws.
+    assert "(73 windows, 90 drawn per epoch)" in capsys.readouterr().out
     model = load_generator(out)
     assert model.config.metre_planes and (3, 4) in model.trained_metres
     assert model.meta["data"]["metre_planes"] is True
