@@ -55,6 +55,13 @@ def metre_scan(model: LoadedModel, metre: Metre) -> DatasetScan:
     )
 
 
+def held_out_rolls(model: LoadedModel, metre: Metre, limit: int = 200) -> np.ndarray:
+    """The first ``limit`` held-out windows in ``metre`` of ``model``'s data, as rolls in its
+    pitch range (what the teacher-forced measuring scripts read)."""
+    ws = metre_scan(model, metre).heldout_set
+    return ws.render(np.arange(len(ws)), model.lowest_pitch, model.config.n_pitches)[:limit]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", nargs="+", default=["default"], help="checkpoints or names")

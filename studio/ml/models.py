@@ -124,6 +124,22 @@ def preset_config(preset: str, **shape: Any) -> ModelConfig:
     return cfg
 
 
+def _bar_and_beat_steps(
+    cfg: ModelConfig, device: torch.device, metres: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``[B, 1]`` float32 steps in each sample's bar and counted beat (``metres`` None:
+    ``B`` = 1, the config's fixed bar and a quarter beat)."""
+    if metres is None:
+        bar_len = torch.full((1, 1), float(cfg.steps_per_bar), device=device)
+        beat_len = torch.full((1, 1), float(cfg.steps_per_beat), device=device)
+        return bar_len, beat_len
+    num = metres[:, 0].to(device=device, dtype=torch.float32)
+    den = metres[:, 1].to(device=device, dtype=torch.float32)
+    unit = cfg.steps_per_beat * 4 / den  # steps of the denominator's note
+    compound = (num > 3) & (torch.remainder(num, 3) == 0)
+    return (num * unit)[:, None], torch.where(compound, 3 * unit, unit)[:, None]
+
+
 def coordinate_planes(
     cfg: ModelConfig,
     device: torch.device,
@@ -140,16 +156,7 @@ def coordinate_planes(
     """
     s = torch.arange(cfg.n_steps, device=device, dtype=torch.float32)
     p = torch.linspace(-1.0, 1.0, cfg.n_pitches, device=device)
-    if metres is None:
-        bar_len = torch.full((1, 1), float(cfg.steps_per_bar), device=device)
-        beat_len = torch.full((1, 1), float(cfg.steps_per_beat), device=device)
-    else:
-        num = metres[:, 0].to(device=device, dtype=torch.float32)
-        den = metres[:, 1].to(device=device, dtype=torch.float32)
-        unit = cfg.steps_per_beat * 4 / den  # steps of the denominator's note
-        compound = (num > 3) & (torch.remainder(num, 3) == 0)
-        bar_len = (num * unit)[:, None]
-        beat_len = torch.where(compound, 3 * unit, unit)[:, None]
+    bar_len, beat_len = _bar_and_beat_steps(cfg, device, metres)
     # Same operations, in the same order, as the fixed-metre planes: 4/4 stays bit-identical.
     bar = 2 * math.pi * torch.remainder(s[None, :], bar_len) / bar_len
     beat = 2 * math.pi * torch.remainder(s[None, :], beat_len) / beat_len
@@ -262,17 +269,12 @@ def metre_length_planes(
     *Stop 30*: told 4/4 or 3/4, it read Bach's 3/4 windows equally well). These planes
     state the length outright. 4/4 gives zeros, so a model warm-started with them (zero
     weights for new planes, `train.warm_start`) writes 4/4 exactly as its source did.
-    ``metres`` None: the config's fixed bar, read as quarters over 4.
+    ``metres`` None: the config's fixed bar and a quarter beat, as the coordinate planes.
     """
-    if metres is None:
-        quarters = cfg.steps_per_bar / cfg.steps_per_beat
-        metres = torch.tensor([[quarters, 4.0]], device=device)
-    num = metres[:, 0].to(device=device, dtype=torch.float32)
-    den = metres[:, 1].to(device=device, dtype=torch.float32)
-    compound = (num > 3) & (torch.remainder(num, 3) == 0)
-    bar = num * 4 / den
-    beat = torch.where(compound, 12 / den, 4 / den)
-    values = torch.stack([torch.log2(bar / 4), torch.log2(beat)], dim=1) * METRE_PLANE_GAIN
+    bar, beat = _bar_and_beat_steps(cfg, device, metres)
+    quarter = float(cfg.steps_per_beat)  # lengths in quarters, against 4/4's 4 and 1
+    values = torch.cat([torch.log2(bar / (4 * quarter)), torch.log2(beat / quarter)], dim=1)
+    values = values * METRE_PLANE_GAIN
     planes = values[:, :, None, None].expand(-1, -1, cfg.n_steps, cfg.n_pitches)
     if planes.shape[0] == 1 and batch > 1:
         planes = planes.expand(batch, -1, -1, -1)

@@ -15,15 +15,10 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
-from scripts.metre_check import metre_scan
+from scripts.metre_check import held_out_rolls
 from studio.ml.sample import _conditions, _latents, load_generator, planes_from_roll
 
 METRES = ((3, 4), (4, 4))
-
-
-def held_out(model, metre: tuple[int, int]) -> np.ndarray:
-    ws = metre_scan(model, metre).heldout_set
-    return ws.render(np.arange(len(ws)), model.lowest_pitch, model.config.n_pitches)[:200]
 
 
 def voice_loss(model, roll: np.ndarray, metre: tuple[int, int]) -> float:
@@ -51,7 +46,7 @@ for name in sys.argv[1:]:
     model = load_generator(name)
     print(f"{name} (learnt {model.trained_metres})")
     for true in METRES:
-        roll = held_out(model, true)
+        roll = held_out_rolls(model, true)
         losses = ", ".join(
             f"told {a}/{b}: {voice_loss(model, roll, (a, b)):.1f}" for a, b in METRES
         )

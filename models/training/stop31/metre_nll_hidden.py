@@ -15,16 +15,11 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
-from scripts.metre_check import metre_scan
+from scripts.metre_check import held_out_rolls
 from studio.ml.sample import _conditions, _latents, load_generator, planes_from_roll
 
 METRES = ((3, 4), (4, 4))
 bce = torch.nn.functional.binary_cross_entropy_with_logits
-
-
-def held_out(model, metre: tuple[int, int]) -> np.ndarray:
-    ws = metre_scan(model, metre).heldout_set
-    return ws.render(np.arange(len(ws)), model.lowest_pitch, model.config.n_pitches)[:200]
 
 
 def losses(model, roll: np.ndarray, metre: tuple[int, int], hide_all: bool) -> np.ndarray:
@@ -54,7 +49,7 @@ for name in sys.argv[1:]:
     model = load_generator(name)
     print(name)
     for true in METRES:
-        roll = held_out(model, true)
+        roll = held_out_rolls(model, true)
         for hide_all in (True, False):
             r = {m: losses(model, roll, m, hide_all) for m in METRES}
             label = "all hidden" if hide_all else "one voice hidden"
