@@ -293,6 +293,14 @@ def build_parser() -> argparse.ArgumentParser:
         f"probabilities imply, between adjacent voices {rng(LOSS_WEIGHT)} (default: 0, off)",
     )
     t.add_argument(
+        "--length-weight",
+        type=ranged(float, LOSS_WEIGHT),
+        default=0.0,
+        help="weight of a loss on how far each voice's note lengths, as the generator's "
+        "probabilities imply them, are from the music's in the same windows (Jensen-Shannon, "
+        f"1 step to 2 beats or more) {rng(LOSS_WEIGHT)} (default: 0, off)",
+    )
+    t.add_argument(
         "--cadence-weight",
         type=ranged(float, LOSS_WEIGHT),
         default=4.0,
@@ -558,6 +566,7 @@ def _train_config(args: argparse.Namespace) -> Any:
         recon_weight=args.recon_weight,
         cadence_weight=args.cadence_weight,
         voice_leading_weight=args.voice_leading_weight,
+        length_weight=args.length_weight,
         interleave_share=args.interleave_share,
         offgrid_share=args.offgrid_share,
         adv_weight=args.adv_weight,
@@ -707,6 +716,7 @@ def _print_event(event: Any, every: int) -> None:
                 f"step {event.step}/{event.total}  g {event.g_loss:.4f}  d {event.d_loss:.4f}  "
                 f"gp {event.gp:.4f}  recon {event.recon:.4f}  "
                 + (f"par {event.parallels:.5f}  " if event.parallels else "")
+                + (f"len {event.lengths:.5f}  " if event.lengths else "")
                 + f"{event.samples_per_s:.1f} samples/s  {event.elapsed:.0f}s",
                 flush=True,
             )

@@ -144,6 +144,15 @@ def test_train_distils_a_small_model_from_a_bundled_one():
     assert cli._train_config(plain).distill_from is None
 
 
+def test_train_takes_the_length_weight_into_its_config():
+    args = cli.build_parser().parse_args(
+        ["train", "--data", "x", "--out", "o", "--length-weight", "10"]
+    )
+    assert cli._train_config(args).length_weight == 10.0
+    default = cli.build_parser().parse_args(["train", "--data", "x", "--out", "o"])
+    assert cli._train_config(default).length_weight == 0.0
+
+
 def test_train_takes_the_voice_leading_weight_into_its_config():
     args = cli.build_parser().parse_args(
         ["train", "--data", "x", "--out", "o", "--voice-leading-weight", "100"]
@@ -410,6 +419,7 @@ def test_python_dash_m_studio_help():
         ["train", "--data", "x", "--lr-g", "0"],
         ["train", "--data", "x", "--recon-weight", "inf"],
         ["train", "--data", "x", "--voice-leading-weight", "-1"],
+        ["train", "--data", "x", "--length-weight", "nan"],
         ["evaluate", "--samples", "0"],
     ],
 )

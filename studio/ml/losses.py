@@ -5,6 +5,12 @@ probabilities imply, as a differentiable number. The voicing rules forbid consec
 perfects at decoding time; read alone, the network wrote them at 12-17× Bach's rate
 (models/bach-default.md). This term teaches the network what the rules enforce, so the
 music holds without them (`pianola train --voice-leading-weight`).
+
+`note_length_histogram` / `length_divergence`: how far each voice's note lengths, as the
+generator's probabilities imply them, are from the music's in the same windows
+(`pianola train --length-weight`). Fine-tunes that lengthened the notes lengthened them
+all, where Bach has more of both the shortest and the longest (models/bach-default.md,
+*What next*): this term asks for the whole distribution, not its mean.
 """
 
 from __future__ import annotations
@@ -61,3 +67,56 @@ def expected_parallels(
             # upper at row a, lower at row a - k
             total = total + (hi[..., k:] * lo[..., : width - k]).sum(dim=-1)
     return total.mean(dim=(1, 2))
+
+
+def note_length_histogram(
+    frames: torch.Tensor, onsets: torch.Tensor, starts: torch.Tensor, longest: int
+) -> torch.Tensor:
+    """Expected notes per voice by length in steps, ``[V, longest]``, summed over the batch.
+
+    ``frames``/``onsets`` ``[B, V, S, P]``: per voice, step and pitch row the probability
+    that it sounds there and that a note starts there (one-hot for given music; an onset
+    row is never above its frame row). ``starts`` ``[B, V, S]`` weighs the notes by the
+    step they start on (1 where the generator wrote them, 0 where the music was given).
+    Bin ``k`` counts notes of ``k + 1`` steps; the last bin every note of ``longest`` steps
+    or more. A note starts where the voice has an onset; it goes on into the next step
+    when the voice sounds there without an onset (its frame mass minus its onset mass:
+    the network's own belief of where its notes end, not whether its pitch rows agree from
+    step to step, which a hedging pitch would make look short). Steps are taken as
+    independent (mean field). Only notes starting on steps 1 … S - ``longest`` are
+    counted, so that every bin of each of them lies inside the window (a note still held
+    at the window's end would otherwise count as short).
+    """
+    _, v, s, _ = frames.shape
+    if s <= longest + 1:
+        return frames.new_zeros(v, longest)
+    # A voice sings one pitch: scale each step's rows to sum to at most 1.
+    scale = frames.sum(dim=-1, keepdim=True).clamp_min(1.0)
+    begins = (onsets / scale).sum(dim=-1)  # [B, V, S]
+    goes_on = ((frames - onsets) / scale).sum(dim=-1).clamp(0.0, 1.0)
+    first, last = 1, s - longest  # start steps counted, inclusive
+    alive = begins[:, :, first : last + 1] * starts[:, :, first : last + 1]
+    bins = []
+    for length in range(1, longest):
+        after = goes_on[:, :, first + length : last + 1 + length]
+        bins.append((alive * (1 - after)).sum(dim=(0, 2)))
+        alive = alive * after
+    bins.append(alive.sum(dim=(0, 2)))
+    return torch.stack(bins, dim=1)
+
+
+def length_divergence(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """Jensen-Shannon divergence (nats) between two ``[V, bins]`` note-length histograms,
+    each voice's normalised to a distribution, averaged over the voices with notes in both."""
+    eps = 1e-8
+    has = (fake.sum(dim=1) > eps) & (real.sum(dim=1) > eps)
+    if not bool(has.any()):
+        return fake.new_zeros(())
+    f = fake[has] / fake[has].sum(dim=1, keepdim=True)
+    r = real[has] / real[has].sum(dim=1, keepdim=True)
+    mid = 0.5 * (f + r)
+
+    def kl(a: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        return (a * (torch.log(a + eps) - torch.log(c + eps))).sum(dim=1)
+
+    return (0.5 * kl(f, mid) + 0.5 * kl(r, mid)).mean()

@@ -69,7 +69,12 @@ from studio.ml.errors import (
 )
 from studio.ml.generation import STUDENT_REFINE_ROUNDS
 from studio.ml.keying import key_counts
-from studio.ml.losses import expected_parallels, voice_pitch_probs
+from studio.ml.losses import (
+    expected_parallels,
+    length_divergence,
+    note_length_histogram,
+    voice_pitch_probs,
+)
 from studio.ml.models import (
     ARCH_VERSION,
     Discriminator,
@@ -143,6 +148,9 @@ class TrainConfig:
     # Expected parallel fifths/octaves between adjacent monophonic voices
     # (`studio.ml.losses.expected_parallels`); 0: off, as every model before it.
     voice_leading_weight: float = 0.0
+    # Jensen-Shannon distance of each voice's note lengths (1 step ... 2 beats or more)
+    # from the music's in the same windows (`studio.ml.losses.length_divergence`); 0: off.
+    length_weight: float = 0.0
     adv_warmup: int = 500  # steps over which the adversarial weight ramps up (<= 20% of steps)
     betas: tuple[float, float] = (0.5, 0.9)
     # Runtime
@@ -250,6 +258,7 @@ class StepMetrics:
     adv: float = 0.0
     batch_size: int = 0
     parallels: float = 0.0  # expected parallels per voice pair and step (when trained on)
+    lengths: float = 0.0  # note-length divergence from the music, nats (when trained on)
 
 
 @dataclass
@@ -916,12 +925,14 @@ class Trainer:
                 taught[:, :t] if soft else None,
             )
             parallels = self._parallels(logits[:, :t], real[:, :t], mask)
+            lengths = self._lengths(fake, real, mask)
             ramp = min(1.0, (step + 1) / max(1.0, min(c.adv_warmup, 0.2 * c.steps)))
             g_loss = (
                 ramp * (c.adv_weight * adv + c.fm_weight * fm)
                 + c.recon_weight * recon
                 + c.mono_ce_weight * mono_ce
                 + c.voice_leading_weight * parallels
+                + c.length_weight * lengths
             )
             if not torch.isfinite(g_loss):
                 raise NonFiniteLossError(f"generator loss is {float(g_loss.detach())}")
@@ -938,6 +949,7 @@ class Trainer:
             "mono_ce": float(mono_ce.detach()),
             "adv": float(adv.detach()),
             "parallels": float(parallels.detach()),
+            "lengths": float(lengths.detach()),
         }
 
     def _refined_targets(
@@ -971,6 +983,20 @@ class Trainer:
         given = mask[:, mono, :, None].to(frame_logits.dtype)
         probs = voice_pitch_probs(frame_logits[:, mono])
         return expected_parallels(given * frames[:, mono] + (1 - given) * probs).mean()
+
+    def _lengths(self, fake: torch.Tensor, real: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Divergence of the monophonic voices' note lengths in the hidden cells (the given
+        music around them, the generator's probabilities there) from the music's."""
+        mono = self.mono_tracks
+        if not mono or self.config.length_weight == 0:
+            return torch.zeros((), device=fake.device)
+        t, longest = self.model_cfg.n_tracks, 2 * self.model_cfg.steps_per_beat
+        onset_rows = [t + k for k in mono]
+        starts = 1 - mask[:, mono].to(fake.dtype)
+        ours = note_length_histogram(fake[:, mono], fake[:, onset_rows], starts, longest)
+        with torch.no_grad():
+            theirs = note_length_histogram(real[:, mono], real[:, onset_rows], starts, longest)
+        return length_divergence(ours, theirs)
 
     def _mono_ce(
         self,
@@ -1287,6 +1313,7 @@ def _train(
                 metrics["adv"],
                 state.batch_size,
                 metrics.get("parallels", 0.0),
+                metrics.get("lengths", 0.0),
             )
             if metrics_log is not None and state.step % max(1, config.log_every) == 0:
                 line = json.dumps({"type": "step", **dataclasses.asdict(event)})

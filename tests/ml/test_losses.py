@@ -1,4 +1,4 @@
-"""The voice-leading loss: counts what a teacher counts, and training can lower it."""
+"""The losses on the music: they count what a teacher counts, and training can lower them."""
 
 from __future__ import annotations
 
@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from studio.ml.losses import expected_parallels, voice_pitch_probs
+from studio.ml.losses import (
+    expected_parallels,
+    length_divergence,
+    note_length_histogram,
+    voice_pitch_probs,
+)
 
 
 def _voices(lines: list[list[int]], p: int = 48) -> torch.Tensor:
@@ -81,3 +86,91 @@ def test_gradient_steps_lower_the_parallels_the_logits_imply():
         opt.step()
     assert first > 0.0 and float(loss().detach()) < 0.5 * first
     assert np.isfinite(logits.detach().numpy()).all()
+
+
+def _notes(lengths: list[int], row: int = 10, p: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
+    """One voice's one-hot frame and onset planes ``[1, 1, S, P]`` for notes of these
+    lengths in steps, one after another, alternating between two pitch rows (0: a rest
+    of one step)."""
+    frames, onsets = [], []
+    for k, length in enumerate(lengths):
+        for s in range(max(length, 1)):
+            f, o = torch.zeros(p), torch.zeros(p)
+            if length:
+                f[row + k % 2] = 1.0
+                o[row + k % 2] = float(s == 0)
+            frames.append(f)
+            onsets.append(o)
+    return torch.stack(frames)[None, None], torch.stack(onsets)[None, None]
+
+
+def test_one_hot_notes_are_counted_by_their_length():
+    # Starts counted: steps 1 .. S - 4 (= 20 - 4 = 16). The first note starts on step 0.
+    frames, onsets = _notes([1, 2, 1, 3, 4, 6, 2, 1])  # 20 steps
+    starts = torch.ones(frames.shape[:3])
+    hist = note_length_histogram(frames, onsets, starts, longest=4)
+    # starting on steps 1 (2), 3 (1), 4 (3), 7 (4), 11 (6 -> "4 or more"); 17 and 19 too late
+    assert hist.tolist() == [[1.0, 1.0, 1.0, 2.0]]
+    # A repeated pitch is a new note: its onset ends the one before.
+    frames = torch.zeros(1, 1, 20, 16)
+    frames[..., 10] = 1.0
+    onsets = torch.zeros_like(frames)
+    onsets[0, 0, ::4, 10] = 1.0
+    hist = note_length_histogram(frames, onsets, torch.ones(1, 1, 20), longest=8)
+    assert hist.tolist() == [[0, 0, 0, 3.0, 0, 0, 0, 0]]  # starts 4, 8 and 12; 16 too late
+    # A rest ends a note.
+    frames, onsets = _notes([3, 0, 5, 0, 3, 0, 5])  # 19 steps
+    hist = note_length_histogram(frames, onsets, torch.ones(frames.shape[:3]), longest=8)
+    assert hist.tolist() == [[0, 0, 1.0, 0, 1.0, 0, 0, 0]]  # steps 4 (5) and 10 (3)
+
+
+def test_only_notes_starting_where_the_generator_wrote_are_counted():
+    frames, onsets = _notes([2, 2, 2, 4, 4, 2, 2, 2])
+    starts = torch.zeros(1, 1, 20)
+    assert float(note_length_histogram(frames, onsets, starts, 4).sum()) == 0.0
+    starts[0, 0, 6] = 1.0  # the quarter starting on step 6
+    assert note_length_histogram(frames, onsets, starts, 4).tolist() == [[0, 0, 0, 1.0]]
+
+
+def test_uncertain_onsets_spread_the_expected_lengths():
+    """An onset believed at one half on every step: lengths 1, 2, 3 … at 1/2, 1/4, 1/8 …"""
+    frames = torch.zeros(1, 1, 40, 4)
+    frames[..., 1] = 1.0
+    onsets = frames * 0.5
+    hist = note_length_histogram(frames, onsets, torch.ones(1, 1, 40), longest=4)[0]
+    share = hist / hist.sum()
+    assert share.tolist() == pytest.approx([0.5, 0.25, 0.125, 0.125])
+
+
+def test_the_divergence_is_zero_only_for_the_same_shares():
+    a = torch.tensor([[1.0, 2.0, 1.0], [0.0, 4.0, 4.0]])
+    assert float(length_divergence(a, 3 * a)) == pytest.approx(0.0, abs=1e-6)
+    b = torch.tensor([[2.0, 1.0, 1.0], [0.0, 4.0, 4.0]])
+    d = float(length_divergence(a, b))
+    assert 0.0 < d < np.log(2) and d == pytest.approx(float(length_divergence(b, a)))
+    # A voice with no notes on one side is left out rather than counted as far.
+    c = torch.tensor([[1.0, 2.0, 1.0], [0.0, 0.0, 0.0]])
+    assert float(length_divergence(c, b)) == pytest.approx(2 * d, rel=1e-5)
+    assert float(length_divergence(torch.zeros(2, 3), b)) == 0.0
+
+
+def test_gradient_steps_bring_hedged_onsets_to_the_music_s_lengths():
+    """A voice unsure on every step (onset 0.5) against music in half notes: the loss moves
+    the onset logits until most of the mass is in half notes."""
+    frames_real, onsets_real = _notes([8] * 8, p=4, row=1)  # 64 steps of half notes
+    starts = torch.ones(1, 1, 64)
+    target = note_length_histogram(frames_real, onsets_real, starts, longest=8)
+    logits = torch.zeros(1, 1, 64, 1, requires_grad=True)
+    opt = torch.optim.Adam([logits], lr=0.1)
+
+    def loss() -> torch.Tensor:
+        onsets = frames_real * torch.sigmoid(logits)
+        return length_divergence(note_length_histogram(frames_real, onsets, starts, 8), target)
+
+    first = float(loss().detach())
+    for _ in range(100):
+        opt.zero_grad()
+        value = loss()
+        value.backward()
+        opt.step()
+    assert first > 0.2 and float(loss().detach()) < 0.2 * first

@@ -423,6 +423,19 @@ def test_the_voice_leading_loss_trains_and_is_logged_only_when_asked(chorales, c
     assert all(e.parallels == 0 for e in off if isinstance(e, tr.StepMetrics))
 
 
+def test_the_length_loss_trains_and_is_logged_only_when_asked(chorales, cache_dir, tmp_path):
+    """With --length-weight the step reports the note-length divergence (finite, in
+    [0, ln 2], logged); without it, nothing is computed or reported."""
+    on = _run(tiny_config(chorales, tmp_path / "on", cache_dir, steps=4, length_weight=10))
+    steps = [e for e in on if isinstance(e, tr.StepMetrics)]
+    assert all(np.isfinite(e.lengths) and 0 <= e.lengths <= np.log(2) for e in steps)
+    assert any(e.lengths > 0 for e in steps)
+    logged = [json.loads(line) for line in (tmp_path / "on" / "metrics.jsonl").open()]
+    assert any(row.get("lengths", 0) > 0 for row in logged if row["type"] == "step")
+    off = _run(tiny_config(chorales, tmp_path / "off", cache_dir, steps=2))
+    assert all(e.lengths == 0 for e in off if isinstance(e, tr.StepMetrics))
+
+
 def _gap_to(teacher, student, batch) -> float:
     """Mean BCE of the student's probabilities against the teacher's, on one batch."""
     z, real, mask, cond = batch
