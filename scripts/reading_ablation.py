@@ -57,13 +57,16 @@ def reading(own: VoiceDecoding, text: str) -> VoiceDecoding:
     )
 
 
-def field_override(text: str) -> tuple[str, float | bool]:
-    """``FIELD=VALUE`` of `VoiceDecoding`: a number, or true/false."""
+def field_override(text: str) -> tuple[str, float | bool | None]:
+    """``FIELD=VALUE`` of `VoiceDecoding`: a number, true/false, or none (e.g.
+    ``sixteenth_temperature=none``: no sixteenths pass)."""
     name, _, value = text.partition("=")
     if name not in {f.name for f in dataclasses.fields(VoiceDecoding)} or not value:
         raise SystemExit(f"--set {text!r}: use FIELD=VALUE with a VoiceDecoding field")
     if value.lower() in ("true", "false"):
         return name, value.lower() == "true"
+    if value.lower() == "none":
+        return name, None
     number = float(value)
     return name, int(number) if number.is_integer() and "." not in value else number
 

@@ -43,6 +43,7 @@ def test_reading_ablation_set_takes_numbers_and_switches_of_voice_decoding():
     assert ablation.field_override("repeat_penalty=0.15") == ("repeat_penalty", 0.15)
     assert ablation.field_override("shortest_note=3") == ("shortest_note", 3)
     assert ablation.field_override("offbeat_repeats=false") == ("offbeat_repeats", False)
+    assert ablation.field_override("sixteenth_temperature=none") == ("sixteenth_temperature", None)
     for bad in ("no_such_field=1", "repeat_penalty="):
         with pytest.raises(SystemExit, match="FIELD=VALUE"):
             ablation.field_override(bad)
