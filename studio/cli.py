@@ -301,6 +301,14 @@ def build_parser() -> argparse.ArgumentParser:
         f"1 step to 2 beats or more) {rng(LOSS_WEIGHT)} (default: 0, off)",
     )
     t.add_argument(
+        "--length-threshold",
+        type=ranged(float, SHARE),
+        default=0.0,
+        help="with --length-weight: read a step's onset as the voice reading does, a strike "
+        "where it passes this share of the voice's sounding mass (0.5 is the reading's), "
+        f"softened to keep a gradient {rng(SHARE)} (default: 0, each onset a probability)",
+    )
+    t.add_argument(
         "--cadence-weight",
         type=ranged(float, LOSS_WEIGHT),
         default=4.0,
@@ -567,6 +575,7 @@ def _train_config(args: argparse.Namespace) -> Any:
         cadence_weight=args.cadence_weight,
         voice_leading_weight=args.voice_leading_weight,
         length_weight=args.length_weight,
+        length_threshold=args.length_threshold,
         interleave_share=args.interleave_share,
         offgrid_share=args.offgrid_share,
         adv_weight=args.adv_weight,

@@ -146,11 +146,13 @@ def test_train_distils_a_small_model_from_a_bundled_one():
 
 def test_train_takes_the_length_weight_into_its_config():
     args = cli.build_parser().parse_args(
-        ["train", "--data", "x", "--out", "o", "--length-weight", "10"]
+        ["train", "--data", "x", "--out", "o", "--length-weight", "10", "--length-threshold", "0.5"]
     )
     assert cli._train_config(args).length_weight == 10.0
+    assert cli._train_config(args).length_threshold == 0.5
     default = cli.build_parser().parse_args(["train", "--data", "x", "--out", "o"])
     assert cli._train_config(default).length_weight == 0.0
+    assert cli._train_config(default).length_threshold == 0.0
 
 
 def test_train_takes_the_voice_leading_weight_into_its_config():
@@ -420,6 +422,7 @@ def test_python_dash_m_studio_help():
         ["train", "--data", "x", "--recon-weight", "inf"],
         ["train", "--data", "x", "--voice-leading-weight", "-1"],
         ["train", "--data", "x", "--length-weight", "nan"],
+        ["train", "--data", "x", "--length-threshold", "2"],
         ["evaluate", "--samples", "0"],
     ],
 )

@@ -70,7 +70,12 @@ def expected_parallels(
 
 
 def note_length_histogram(
-    frames: torch.Tensor, onsets: torch.Tensor, starts: torch.Tensor, longest: int
+    frames: torch.Tensor,
+    onsets: torch.Tensor,
+    starts: torch.Tensor,
+    longest: int,
+    threshold: float = 0.0,
+    softness: float = 0.05,
 ) -> torch.Tensor:
     """Expected notes per voice by length in steps, ``[V, longest]``, summed over the batch.
 
@@ -86,6 +91,12 @@ def note_length_histogram(
     independent (mean field). Only notes starting on steps 1 … S - ``longest`` are
     counted, so that every bin of each of them lies inside the window (a note still held
     at the window's end would otherwise count as short).
+
+    ``threshold`` > 0 reads a step's onset as the voice reading does (a strike where the
+    onset mass passes that share of the sounding mass), softened by a logistic of width
+    ``softness`` so that it keeps a gradient: onsets at 0.3 on every step then count as
+    holds, as the reading holds them, where the mean field (``threshold`` 0) counts them
+    as notes ending a third of the time. Music's 0/1 onsets read the same either way.
     """
     _, v, s, _ = frames.shape
     if s <= longest + 1:
@@ -93,7 +104,11 @@ def note_length_histogram(
     # A voice sings one pitch: scale each step's rows to sum to at most 1.
     scale = frames.sum(dim=-1, keepdim=True).clamp_min(1.0)
     begins = (onsets / scale).sum(dim=-1)  # [B, V, S]
-    goes_on = ((frames - onsets) / scale).sum(dim=-1).clamp(0.0, 1.0)
+    sounding = (frames / scale).sum(dim=-1)
+    if threshold > 0:
+        share = begins / sounding.clamp_min(1e-6)
+        begins = sounding * torch.sigmoid((share - threshold) / softness)
+    goes_on = (sounding - begins).clamp(0.0, 1.0)
     first, last = 1, s - longest  # start steps counted, inclusive
     alive = begins[:, :, first : last + 1] * starts[:, :, first : last + 1]
     bins = []

@@ -151,6 +151,9 @@ class TrainConfig:
     # Jensen-Shannon distance of each voice's note lengths (1 step ... 2 beats or more)
     # from the music's in the same windows (`studio.ml.losses.length_divergence`); 0: off.
     length_weight: float = 0.0
+    # With it: 0 reads each step's onset as a probability (mean field); above 0 as the
+    # voice reading does, a strike where the onset passes this share of the sounding mass.
+    length_threshold: float = 0.0
     adv_warmup: int = 500  # steps over which the adversarial weight ramps up (<= 20% of steps)
     betas: tuple[float, float] = (0.5, 0.9)
     # Runtime
@@ -993,9 +996,12 @@ class Trainer:
         t, longest = self.model_cfg.n_tracks, 2 * self.model_cfg.steps_per_beat
         onset_rows = [t + k for k in mono]
         starts = 1 - mask[:, mono].to(fake.dtype)
-        ours = note_length_histogram(fake[:, mono], fake[:, onset_rows], starts, longest)
+        read = {"threshold": self.config.length_threshold}
+        ours = note_length_histogram(fake[:, mono], fake[:, onset_rows], starts, longest, **read)
         with torch.no_grad():
-            theirs = note_length_histogram(real[:, mono], real[:, onset_rows], starts, longest)
+            theirs = note_length_histogram(
+                real[:, mono], real[:, onset_rows], starts, longest, **read
+            )
         return length_divergence(ours, theirs)
 
     def _mono_ce(

@@ -174,3 +174,20 @@ def test_gradient_steps_bring_hedged_onsets_to_the_music_s_lengths():
         value.backward()
         opt.step()
     assert first > 0.2 and float(loss().detach()) < 0.2 * first
+
+
+def test_read_as_the_voice_reading_does_unsure_onsets_are_holds():
+    """With a threshold, onsets at 0.3 on every step are read as holds (one long note per
+    start), and at 0.7 as a strike on every step; music's 0/1 onsets read the same."""
+    frames = torch.zeros(1, 1, 40, 4)
+    frames[..., 1] = 1.0
+    starts = torch.ones(1, 1, 40)
+    unsure = note_length_histogram(frames, frames * 0.3, starts, longest=4, threshold=0.5)[0]
+    assert float(unsure[-1] / unsure.sum()) > 0.9
+    sure = note_length_histogram(frames, frames * 0.7, starts, longest=4, threshold=0.5)[0]
+    assert float(sure[0] / sure.sum()) > 0.9
+    frames, onsets = _notes([1, 2, 1, 3, 4, 6, 2, 1])
+    starts = torch.ones(frames.shape[:3])
+    plain = note_length_histogram(frames, onsets, starts, 4)
+    read = note_length_histogram(frames, onsets, starts, 4, threshold=0.5)
+    assert read[0].tolist() == pytest.approx(plain[0].tolist(), abs=1e-3)
