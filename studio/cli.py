@@ -296,9 +296,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--length-weight",
         type=ranged(float, LOSS_WEIGHT),
         default=0.0,
-        help="weight of a loss on how far each voice's note lengths, as the generator's "
-        "probabilities imply them, are from the music's in the same windows (Jensen-Shannon, "
-        f"1 step to 2 beats or more) {rng(LOSS_WEIGHT)} (default: 0, off)",
+        help="experimental: weight of a loss on how far each voice's note lengths, as the "
+        "generator's probabilities imply them, are from the music's in the same windows "
+        f"(Jensen-Shannon, 1 step to 2 beats or more) {rng(LOSS_WEIGHT)} (default: 0, off)",
     )
     t.add_argument(
         "--length-threshold",

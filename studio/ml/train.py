@@ -148,8 +148,9 @@ class TrainConfig:
     # Expected parallel fifths/octaves between adjacent monophonic voices
     # (`studio.ml.losses.expected_parallels`); 0: off, as every model before it.
     voice_leading_weight: float = 0.0
-    # Jensen-Shannon distance of each voice's note lengths (1 step ... 2 beats or more)
+    # Jensen-Shannon divergence of each voice's note lengths (1 step ... 2 beats or more)
     # from the music's in the same windows (`studio.ml.losses.length_divergence`); 0: off.
+    # Experimental: it hurt the read music in stop 33 (models/bach-default.md).
     length_weight: float = 0.0
     # With it: 0 reads each step's onset as a probability (mean field); above 0 as the
     # voice reading does, a strike where the onset passes this share of the sounding mass.
