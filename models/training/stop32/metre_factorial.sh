@@ -7,6 +7,7 @@
 #
 #   bash models/training/stop32/metre_factorial.sh [OUT_DIR] [STEPS]   # ~38 min for 250 steps
 #   bash models/training/stop32/metre_factorial.sh [OUT_DIR] 500       # continues to 500
+#   ARMS="control both" bash models/training/stop32/metre_factorial.sh OUT_DIR 500   # some arms
 #
 # then, per checkpoint step S (250, 500):
 #   .venv/bin/python scripts/metre_check.py --alone --metre 3/4 --model models/bach-default.pt \
@@ -27,8 +28,15 @@ arm() {
   nice -n 19 "$py" -m studio train "${common[@]}" --steps "$steps" --out "$out/$name" "$@" \
     >>"$out/$name.log" 2>&1 &
 }
-arm control
-arm planes --metre-planes
-arm x3 --oversample-metres 3
-arm both --metre-planes --oversample-metres 3
+declare -A flags=(
+  [control]=""
+  [planes]="--metre-planes"
+  [x3]="--oversample-metres 3"
+  [both]="--metre-planes --oversample-metres 3"
+)
+for name in ${ARMS:-control planes x3 both}; do
+  [ -n "${flags[$name]+set}" ] || { echo "unknown arm: $name" >&2; exit 2; }
+  # shellcheck disable=SC2086  # the flags are words
+  arm "$name" ${flags[$name]}
+done
 wait
