@@ -2,9 +2,10 @@
 shares as the network's one-pass onset probabilities imply them (mean field,
 `studio.ml.losses.note_length_histogram`) against the music's, on the first 8 training
 batches of 32 a run draws (seed 0), with their task masks (no interleaved or off-grid
-windows).
+windows). For `small`-preset generators (the default model's recipe).
 
-    .venv/bin/python models/training/stop33/length_probe.py bach-lines runs/stop33/lines-len10.pt
+    .venv/bin/python models/training/stop33/length_probe.py bach-lines \
+        runs/stop33/len10/checkpoints/step_0002000.pt
 """
 
 from __future__ import annotations
