@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 import torch
@@ -67,24 +69,31 @@ def test_pitch_probabilities_of_a_voice_sum_to_at_most_one():
     assert float(quiet.sum()) < 1e-3  # a silent voice stays silent
 
 
+def _descend(
+    loss: Callable[[], torch.Tensor], param: torch.Tensor, steps: int
+) -> tuple[float, float]:
+    """The loss before and after ``steps`` Adam steps (lr 0.1) on ``param``."""
+    opt = torch.optim.Adam([param], lr=0.1)
+    first = float(loss().detach())
+    for _ in range(steps):
+        opt.zero_grad()
+        loss().backward()
+        opt.step()
+    return first, float(loss().detach())
+
+
 def test_gradient_steps_lower_the_parallels_the_logits_imply():
     torch.manual_seed(0)
     given = _voices([[31, 33, 35, 36]], p=48)  # the upper voice, given
     logits = torch.full((1, 1, 4, 48), -6.0)
     logits[0, 0, :, 24:28] = 0.0  # the lower voice: unsure between a few rows
     logits.requires_grad_(True)
-    opt = torch.optim.Adam([logits], lr=0.1)
 
     def loss() -> torch.Tensor:
         return expected_parallels(torch.cat([given, voice_pitch_probs(logits)], dim=1)).mean()
 
-    first = float(loss().detach())
-    for _ in range(30):
-        opt.zero_grad()
-        value = loss()
-        value.backward()
-        opt.step()
-    assert first > 0.0 and float(loss().detach()) < 0.5 * first
+    first, last = _descend(loss, logits, 30)
+    assert first > 0.0 and last < 0.5 * first
     assert np.isfinite(logits.detach().numpy()).all()
 
 
@@ -161,19 +170,13 @@ def test_gradient_steps_bring_hedged_onsets_to_the_music_s_lengths():
     starts = torch.ones(1, 1, 64)
     target = note_length_histogram(frames_real, onsets_real, starts, longest=8)
     logits = torch.zeros(1, 1, 64, 1, requires_grad=True)
-    opt = torch.optim.Adam([logits], lr=0.1)
 
     def loss() -> torch.Tensor:
         onsets = frames_real * torch.sigmoid(logits)
         return length_divergence(note_length_histogram(frames_real, onsets, starts, 8), target)
 
-    first = float(loss().detach())
-    for _ in range(100):
-        opt.zero_grad()
-        value = loss()
-        value.backward()
-        opt.step()
-    assert first > 0.2 and float(loss().detach()) < 0.2 * first
+    first, last = _descend(loss, logits, 100)
+    assert first > 0.2 and last < 0.2 * first
 
 
 def test_read_as_the_voice_reading_does_unsure_onsets_are_holds():
