@@ -426,6 +426,15 @@ def offgrid_masks(
 NEW_MODULE_PREFIXES = ("phrase_bias.",)
 
 
+def answer_with_given(probs: torch.Tensor, real: torch.Tensor, given: torch.Tensor) -> torch.Tensor:
+    """The generator's answer as frame and onset planes ``[B, 2T, S, P]``: its probabilities
+    ``probs`` (frames, then onsets given a frame) where ``given`` (the mask over both plane
+    groups) is 0, the music ``real`` where it is 1."""
+    t = probs.shape[1] // 2
+    planes = torch.cat([probs[:, :t], probs[:, t:] * probs[:, :t]], dim=1)
+    return given * real + (1 - given) * planes
+
+
 def warm_start(module: nn.Module, source: dict[str, torch.Tensor]) -> None:
     """Copy ``source`` weights into ``module``, which may take more input planes.
 
@@ -867,9 +876,7 @@ class Trainer:
             # The teacher never saw interleaved masks: the music itself is the target there.
             taught = torch.where(interleaved[:, None, None, None], real, taught)
         logits = logits.float()
-        probs = torch.sigmoid(logits)
-        fake_planes = torch.cat([probs[:, :t], probs[:, t:] * probs[:, :t]], dim=1)
-        fake = m2 * real + (1 - m2) * fake_planes
+        fake = answer_with_given(torch.sigmoid(logits), real, m2)
 
         # D step(s): none when no generator term listens to the discriminator.
         d_module = _unwrap(self.d_run)
@@ -991,19 +998,27 @@ class Trainer:
     def _lengths(self, fake: torch.Tensor, real: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Divergence of the monophonic voices' note lengths in the hidden cells (the given
         music around them, the generator's probabilities there) from the music's."""
-        mono = self.mono_tracks
-        if not mono or self.config.length_weight == 0:
+        if not self.mono_tracks or self.config.length_weight == 0:
             return torch.zeros((), device=fake.device)
+        return length_divergence(*self.note_lengths(fake, real, mask, self.config.length_threshold))
+
+    def note_lengths(
+        self, fake: torch.Tensor, real: torch.Tensor, mask: torch.Tensor, threshold: float
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``[V, 2 beats]`` note-length histograms of the monophonic voices' notes starting
+        in the hidden cells of ``mask``: the answer ``fake`` (`answer_with_given`)'s and
+        the music ``real``'s (`studio.ml.losses.note_length_histogram`)."""
+        mono = self.mono_tracks
         t, longest = self.model_cfg.n_tracks, 2 * self.model_cfg.steps_per_beat
         onset_rows = [t + k for k in mono]
         starts = 1 - mask[:, mono].to(fake.dtype)
-        read = {"threshold": self.config.length_threshold}
+        read = {"threshold": threshold}
         ours = note_length_histogram(fake[:, mono], fake[:, onset_rows], starts, longest, **read)
         with torch.no_grad():
             theirs = note_length_histogram(
                 real[:, mono], real[:, onset_rows], starts, longest, **read
             )
-        return length_divergence(ours, theirs)
+        return ours, theirs
 
     def _mono_ce(
         self,

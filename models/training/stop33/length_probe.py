@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from studio.ml import train as tr
-from studio.ml.losses import length_divergence, note_length_histogram
+from studio.ml.losses import length_divergence
 
 BATCHES = 8
 
@@ -29,22 +29,18 @@ def implied_and_real(model: str) -> tuple[torch.Tensor, torch.Tensor]:
         init_from=model,
     )
     trainer = tr.Trainer(config)
-    cfg, mono, t = trainer.model_cfg, trainer.mono_tracks, trainer.model_cfg.n_tracks
-    onset_rows = [t + k for k in mono]
-    ours = theirs = torch.zeros(len(mono), 2 * cfg.steps_per_beat)
+    cfg = trainer.model_cfg
+    ours = theirs = torch.zeros(len(trainer.mono_tracks), 2 * cfg.steps_per_beat)
     trainer.g.eval()
     for step in range(BATCHES):
         real, mask, z, _roll = trainer.make_batch(step, 32)
         cond = trainer.batch_conditions(step, len(real))
         with torch.no_grad():
             probs = torch.sigmoid(trainer.g_run(z, real, mask, **cond).float())
-        planes = torch.cat([probs[:, :t], probs[:, t:] * probs[:, :t]], dim=1)
-        m2 = mask[:, :, :, None].expand(-1, -1, -1, cfg.n_pitches).repeat(1, 2, 1, 1)
-        fake = m2 * real + (1 - m2) * planes
-        starts = 1 - mask[:, mono].float()
-        longest = 2 * cfg.steps_per_beat
-        ours = ours + note_length_histogram(fake[:, mono], fake[:, onset_rows], starts, longest)
-        theirs = theirs + note_length_histogram(real[:, mono], real[:, onset_rows], starts, longest)
+        given = mask[:, :, :, None].expand(-1, -1, -1, cfg.n_pitches).repeat(1, 2, 1, 1)
+        fake = tr.answer_with_given(probs, real, given)
+        network, music = trainer.note_lengths(fake, real, mask, threshold=0.0)
+        ours, theirs = ours + network, theirs + music
     return ours, theirs
 
 
