@@ -309,6 +309,15 @@ def build_parser() -> argparse.ArgumentParser:
         f"softened to keep a gradient {rng(SHARE)} (default: 0, each onset a probability)",
     )
     t.add_argument(
+        "--read-critic-weight",
+        type=ranged(float, LOSS_WEIGHT),
+        default=0.0,
+        help="experimental: each step, read the batch as generation does and train the critic "
+        "on that music; the generator learns from the critic's scores of it through a "
+        f"REINFORCE-style term of this weight {rng(LOSS_WEIGHT)}; needs --adv-weight 0 "
+        "--fm-weight 0 (default: 0, off)",
+    )
+    t.add_argument(
         "--cadence-weight",
         type=ranged(float, LOSS_WEIGHT),
         default=4.0,
@@ -576,6 +585,7 @@ def _train_config(args: argparse.Namespace) -> Any:
         voice_leading_weight=args.voice_leading_weight,
         length_weight=args.length_weight,
         length_threshold=args.length_threshold,
+        read_critic_weight=args.read_critic_weight,
         interleave_share=args.interleave_share,
         offgrid_share=args.offgrid_share,
         adv_weight=args.adv_weight,
@@ -726,6 +736,7 @@ def _print_event(event: Any, every: int) -> None:
                 f"gp {event.gp:.4f}  recon {event.recon:.4f}  "
                 + (f"par {event.parallels:.5f}  " if event.parallels else "")
                 + (f"len {event.lengths:.5f}  " if event.lengths else "")
+                + (f"gap {event.read_gap:.3f}  " if event.read_gap else "")
                 + f"{event.samples_per_s:.1f} samples/s  {event.elapsed:.0f}s",
                 flush=True,
             )

@@ -155,6 +155,15 @@ def test_train_takes_the_length_weight_into_its_config():
     assert cli._train_config(default).length_threshold == 0.0
 
 
+def test_train_takes_the_read_critic_weight_into_its_config():
+    args = cli.build_parser().parse_args(
+        ["train", "--data", "x", "--out", "o", "--read-critic-weight", "0.5"]
+    )
+    assert cli._train_config(args).read_critic_weight == 0.5
+    default = cli.build_parser().parse_args(["train", "--data", "x", "--out", "o"])
+    assert cli._train_config(default).read_critic_weight == 0.0
+
+
 def test_train_takes_the_voice_leading_weight_into_its_config():
     args = cli.build_parser().parse_args(
         ["train", "--data", "x", "--out", "o", "--voice-leading-weight", "100"]
@@ -423,6 +432,7 @@ def test_python_dash_m_studio_help():
         ["train", "--data", "x", "--voice-leading-weight", "-1"],
         ["train", "--data", "x", "--length-weight", "nan"],
         ["train", "--data", "x", "--length-threshold", "2"],
+        ["train", "--data", "x", "--read-critic-weight", "-1"],
         ["evaluate", "--samples", "0"],
     ],
 )

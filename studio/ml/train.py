@@ -155,6 +155,15 @@ class TrainConfig:
     # With it: 0 reads each step's onset as a probability (mean field); above 0 as the
     # voice reading does, a strike where the onset passes this share of the sounding mass.
     length_threshold: float = 0.0
+    # A critic of the *read* music (experimental): each step the generator reads the
+    # batch's hidden cells as generation does (`sample.complete_windows`, with the reading
+    # its --init-from file names), the critic (the run's discriminator) learns to tell those
+    # windows from the music, and the generator gets a REINFORCE-style signal: its one-pass
+    # loss on each read window, weighted by how much more real the critic finds that window
+    # than the batch's average (`reinforce_weights`). The reading is not differentiable,
+    # so this is the only way its result reaches the weights. 0: off. Needs
+    # adv_weight = fm_weight = 0 (the critic has this one job).
+    read_critic_weight: float = 0.0
     adv_warmup: int = 500  # steps over which the adversarial weight ramps up (<= 20% of steps)
     betas: tuple[float, float] = (0.5, 0.9)
     # Runtime
@@ -263,6 +272,9 @@ class StepMetrics:
     batch_size: int = 0
     parallels: float = 0.0  # expected parallels per voice pair and step (when trained on)
     lengths: float = 0.0  # note-length divergence from the music, nats (when trained on)
+    # With a read critic: its mean score on the music minus on the read windows (its own
+    # measure of how far apart it finds them; 0 when it cannot tell).
+    read_gap: float = 0.0
 
 
 @dataclass
@@ -435,6 +447,16 @@ def answer_with_given(probs: torch.Tensor, real: torch.Tensor, given: torch.Tens
     return given * real + (1 - given) * planes
 
 
+def reinforce_weights(scores: torch.Tensor, clip: float = 2.0) -> torch.Tensor:
+    """Per-window weights of a REINFORCE step from the critic's ``scores`` of the windows:
+    the score less the batch's mean (the baseline), over the batch's spread, clipped to
+    ``±clip`` so that one odd window cannot dominate. They sum to about zero: the
+    generator is pushed towards the windows the critic finds most real and away from
+    the rest by as much."""
+    centred = scores - scores.mean()
+    return (centred / scores.std(unbiased=False).clamp_min(1e-6)).clamp(-clip, clip)
+
+
 def warm_start(module: nn.Module, source: dict[str, torch.Tensor]) -> None:
     """Copy ``source`` weights into ``module``, which may take more input planes.
 
@@ -569,6 +591,11 @@ class Trainer:
             )
         if config.distill_refined and not config.distill_from:
             raise TrainingError("--distill-refined needs --distill-from (the model to learn from)")
+        if config.read_critic_weight > 0 and (config.adv_weight > 0 or config.fm_weight > 0):
+            raise TrainingError(
+                "--read-critic-weight uses the critic for the read music alone: "
+                "add --adv-weight 0 --fm-weight 0"
+            )
         self.config = config
         self.world, self.rank, self.local_rank = _dist_info()
         self.device = resolve_device(config.device, self.local_rank)
@@ -617,6 +644,11 @@ class Trainer:
         torch.manual_seed(config.seed)
         self.g = Generator(self.model_cfg).to(self.device)
         self.d = Discriminator(self.model_cfg).to(self.device)
+        # The reading a read critic judges: the one the warm start's file names (what its
+        # model card measured), else the engine's.
+        self.reading = (
+            dict(self.init_source[1].get("reading") or {}) if self.init_source is not None else {}
+        )
         if self.init_source is not None:
             self._warm_start(*self.init_source)
             self.init_source = None  # the weights are copied; do not hold a second set
@@ -877,16 +909,19 @@ class Trainer:
             taught = torch.where(interleaved[:, None, None, None], real, taught)
         logits = logits.float()
         fake = answer_with_given(torch.sigmoid(logits), real, m2)
+        read = self._read_windows(step, roll, mask, z, cond) if c.read_critic_weight > 0 else None
 
         # D step(s): none when no generator term listens to the discriminator.
         d_module = _unwrap(self.d_run)
         gp_value = torch.zeros((), device=self.device)
         adversarial = c.adv_weight > 0 or c.fm_weight > 0
         d_loss = torch.zeros((), device=self.device)
-        for _ in range(max(1, c.n_critic) if adversarial else 0):
+        # What the critic learns to tell from the music: the one-pass answer, or the read one.
+        negatives = fake.detach() if read is None else read
+        for _ in range(max(1, c.n_critic) if adversarial or read is not None else 0):
             self.opt_d.zero_grad(set_to_none=True)
             with amp:
-                both = torch.cat([real, fake.detach()])
+                both = torch.cat([real, negatives])
                 scores = self.d_run(both, torch.cat([mask, mask]), **cond2).float()
             d_real, d_fake = scores[: len(real)], scores[len(real) :]
             if c.loss == "hinge":
@@ -894,7 +929,7 @@ class Trainer:
             else:
                 d_loss = d_fake.mean() - d_real.mean()
                 alpha = torch.rand(len(real), 1, 1, 1, device=self.device)
-                mixed = (alpha * real + (1 - alpha) * fake.detach()).requires_grad_(True)
+                mixed = (alpha * real + (1 - alpha) * negatives).requires_grad_(True)
                 out = d_module(mixed, mask, **cond)
                 (grad,) = torch.autograd.grad(out.sum(), mixed, create_graph=True)
                 gp_value = ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
@@ -909,7 +944,14 @@ class Trainer:
             p.requires_grad_(False)
         try:
             self.opt_g.zero_grad(set_to_none=True)
-            adv = fm = torch.zeros((), device=self.device)
+            adv = fm = reinforce = read_gap = torch.zeros((), device=self.device)
+            if read is not None:
+                with torch.no_grad(), amp:
+                    read_scores = d_module(read, mask, **cond).float().flatten()
+                    real_scores = d_module(real, mask, **cond).float().flatten()
+                read_gap = real_scores.mean() - read_scores.mean()
+                nll = self._window_nll(logits, read, mask)
+                reinforce = (reinforce_weights(read_scores) * nll).mean()
             if adversarial:
                 with amp:
                     g_scores, feat_fake = d_module(fake, mask, return_features=True, **cond)
@@ -944,6 +986,7 @@ class Trainer:
                 + c.mono_ce_weight * mono_ce
                 + c.voice_leading_weight * parallels
                 + c.length_weight * lengths
+                + ramp * c.read_critic_weight * reinforce
             )
             if not torch.isfinite(g_loss):
                 raise NonFiniteLossError(f"generator loss is {float(g_loss.detach())}")
@@ -961,7 +1004,57 @@ class Trainer:
             "adv": float(adv.detach()),
             "parallels": float(parallels.detach()),
             "lengths": float(lengths.detach()),
+            "reinforce": float(reinforce.detach()),
+            "read_gap": float(read_gap.detach()),
         }
+
+    def _read_windows(
+        self,
+        step: int,
+        roll: torch.Tensor,
+        mask: torch.Tensor,
+        z: torch.Tensor,
+        cond: dict[str, torch.Tensor],
+    ) -> torch.Tensor:
+        """Frame and onset planes of the batch's hidden cells as the generator, as it is
+        now, writes them with its reading (the given cells are the music's)."""
+        from studio.ml.sample import complete_windows, planes_from_roll
+
+        noise = _step_generator(self.config.seed + 5, self.rank, step)
+        with torch.no_grad():
+            done, _ = complete_windows(
+                self.loaded_model(self.reading),
+                roll.numpy(),
+                mask.bool().cpu().numpy(),
+                z,
+                cond,
+                noise,
+            )
+        return planes_from_roll(done).to(self.device)
+
+    def _window_nll(
+        self, logits: torch.Tensor, planes: torch.Tensor, mask: torch.Tensor
+    ) -> torch.Tensor:
+        """``[B]``: the one-pass loss of each window against ``planes`` in its hidden cells,
+        as the training loss scores the music (cell-wise BCE, and each monophonic voice's
+        pitch cross-entropy where it sounds): the window's negative log-likelihood, up to
+        constants, under the pass that reading starts from."""
+        p = self.model_cfg.n_pitches
+        hidden = (1 - mask.float())[:, :, :, None].expand(-1, -1, -1, p).repeat(1, 2, 1, 1)
+        bce = F.binary_cross_entropy_with_logits(logits, planes, reduction="none")
+        nll = (bce * hidden).flatten(1).sum(1) / hidden.flatten(1).sum(1).clamp_min(1.0)
+        mono = self.mono_tracks
+        if mono and self.config.mono_ce_weight > 0:
+            frames = planes[:, mono]
+            sounding = (frames.sum(dim=-1) > 0).float() * (1 - mask[:, mono].float())
+            ce = F.cross_entropy(
+                logits[:, mono].flatten(0, 2), frames.argmax(dim=-1).flatten(), reduction="none"
+            ).view_as(sounding)
+            w = self.config.mono_ce_weight
+            nll = nll + w * (ce * sounding).flatten(1).sum(1) / sounding.flatten(1).sum(
+                1
+            ).clamp_min(1.0)
+        return nll
 
     def _refined_targets(
         self,
@@ -1119,10 +1212,14 @@ class Trainer:
         self.state.last_metrics = dict(meta.get("metrics", {}))
 
     # -- previews and metrics --------------------------------------------------------
-    def loaded_model(self) -> Any:
+    def loaded_model(self, reading: dict[str, Any] | None = None) -> Any:
+        """This run's generator as generation reads it: with ``reading`` (as a file's
+        ``meta["reading"]`` names one) where given, else as its checkpoint would be read."""
         from studio.ml.sample import LoadedModel, own_voicing
 
         meta = self.checkpoint_meta()
+        if reading is not None:
+            meta = {**meta, "reading": reading}
         return LoadedModel(
             self.g,
             self.model_cfg,
@@ -1336,6 +1433,7 @@ def _train(
                 state.batch_size,
                 metrics.get("parallels", 0.0),
                 metrics.get("lengths", 0.0),
+                metrics.get("read_gap", 0.0),
             )
             if metrics_log is not None and state.step % max(1, config.log_every) == 0:
                 line = json.dumps({"type": "step", **dataclasses.asdict(event)})
