@@ -1018,19 +1018,8 @@ class Trainer:
     ) -> torch.Tensor:
         """Frame and onset planes of the batch's hidden cells as the generator, as it is
         now, writes them with its reading (the given cells are the music's)."""
-        from studio.ml.sample import complete_windows, planes_from_roll
-
-        noise = _step_generator(self.config.seed + 5, self.rank, step)
-        with torch.no_grad():
-            done, _ = complete_windows(
-                self.loaded_model(self.reading),
-                roll.numpy(),
-                mask.bool().cpu().numpy(),
-                z,
-                cond,
-                noise,
-            )
-        return planes_from_roll(done).to(self.device)
+        model = self.loaded_model(self.reading)
+        return self._completed(model, self.config.seed + 5, step, roll, mask, z, cond)[0]
 
     def _window_nll(
         self, logits: torch.Tensor, planes: torch.Tensor, mask: torch.Tensor
@@ -1067,13 +1056,29 @@ class Trainer:
         """Frame and onset planes of the teacher's refined completion of the batch (its
         given cells are the real music's) and the probabilities each track was last read
         from."""
+        assert self.teacher_model is not None
+        seed = self.config.seed + 2
+        return self._completed(self.teacher_model, seed, step, roll, mask, z, cond)
+
+    def _completed(
+        self,
+        model: Any,
+        seed: int,
+        step: int,
+        roll: torch.Tensor,
+        mask: torch.Tensor,
+        z: torch.Tensor,
+        cond: dict[str, torch.Tensor],
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``model``'s default reading of the batch's hidden cells (`complete_windows`,
+        its draws from ``seed`` and the step): the planes it writes and its beliefs."""
         from studio.ml.sample import complete_windows, planes_from_roll
 
-        assert self.teacher_model is not None
-        noise = _step_generator(self.config.seed + 2, self.rank, step)
-        done, beliefs = complete_windows(
-            self.teacher_model, roll.numpy(), mask.bool().cpu().numpy(), z, cond, noise
-        )
+        noise = _step_generator(seed, self.rank, step)
+        with torch.no_grad():
+            done, beliefs = complete_windows(
+                model, roll.numpy(), mask.bool().cpu().numpy(), z, cond, noise
+            )
         return planes_from_roll(done).to(self.device), beliefs.to(self.device)
 
     def _parallels(
