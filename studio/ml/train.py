@@ -159,10 +159,10 @@ class TrainConfig:
     # batch's hidden cells as generation does (`sample.complete_windows`, with the reading
     # its --init-from file names), the critic (the run's discriminator) learns to tell those
     # windows from the music, and the generator gets a REINFORCE-style signal: its one-pass
-    # loss on each read window, weighted by how much more real the critic finds that window
-    # than the batch's average (`reinforce_weights`). The reading is not differentiable,
-    # so this is the only way its result reaches the weights. 0: off. Needs
-    # adv_weight = fm_weight = 0 (the critic has this one job).
+    # loss on each read window, weighted by how much more real than the batch's average the
+    # critic finds that window (`reinforce_weights`; none for the rest). The reading is not
+    # differentiable, so this is the only way its result reaches the weights. 0: off.
+    # Needs adv_weight = fm_weight = 0 (the critic has this one job).
     read_critic_weight: float = 0.0
     adv_warmup: int = 500  # steps over which the adversarial weight ramps up (<= 20% of steps)
     betas: tuple[float, float] = (0.5, 0.9)
@@ -448,13 +448,17 @@ def answer_with_given(probs: torch.Tensor, real: torch.Tensor, given: torch.Tens
 
 
 def reinforce_weights(scores: torch.Tensor, clip: float = 2.0) -> torch.Tensor:
-    """Per-window weights of a REINFORCE step from the critic's ``scores`` of the windows:
-    the score less the batch's mean (the baseline), over the batch's spread, clipped to
-    ``±clip`` so that one odd window cannot dominate. They sum to about zero: the
-    generator is pushed towards the windows the critic finds most real and away from
-    the rest by as much."""
-    centred = scores - scores.mean()
-    return (centred / scores.std(unbiased=False).clamp_min(1e-6)).clamp(-clip, clip)
+    """Per-window weights of a REINFORCE step from the critic's ``scores`` of the read
+    windows: how far each window's score is above the batch's mean (the baseline), none
+    for the windows below it, at most ``clip``.
+
+    Only the windows the critic finds more real than average are pushed up (made likelier);
+    the others are left to the distillation. A signed weight would also push the rest
+    down, and a window's loss has no ceiling: in stop 34 that drove the generator's loss
+    down by making its own disfavoured music ever less likely, with a critic that could
+    barely tell the read music from Bach. The scores are not rescaled either, so a critic
+    that cannot tell gives a weak signal, not a strong random one."""
+    return (scores - scores.mean()).clamp(0.0, clip)
 
 
 def warm_start(module: nn.Module, source: dict[str, torch.Tensor]) -> None:
