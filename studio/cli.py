@@ -318,6 +318,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--fm-weight 0 (default: 0, off)",
     )
     t.add_argument(
+        "--read-critic-signal",
+        choices=("above", "signed", "even"),
+        default="above",
+        help="with --read-critic-weight: which read windows the generator learns from: "
+        "those the critic scores above the batch's mean (above), all of them, the ones below "
+        "pushed away (signed), or all evenly, the critic choosing nothing (even: the control) "
+        "(default: above)",
+    )
+    t.add_argument(
         "--cadence-weight",
         type=ranged(float, LOSS_WEIGHT),
         default=4.0,
@@ -586,6 +595,7 @@ def _train_config(args: argparse.Namespace) -> Any:
         length_weight=args.length_weight,
         length_threshold=args.length_threshold,
         read_critic_weight=args.read_critic_weight,
+        read_critic_signal=args.read_critic_signal,
         interleave_share=args.interleave_share,
         offgrid_share=args.offgrid_share,
         adv_weight=args.adv_weight,

@@ -157,9 +157,20 @@ def test_train_takes_the_length_weight_into_its_config():
 
 def test_train_takes_the_read_critic_weight_into_its_config():
     args = cli.build_parser().parse_args(
-        ["train", "--data", "x", "--out", "o", "--read-critic-weight", "0.5"]
+        [
+            "train",
+            "--data",
+            "x",
+            "--out",
+            "o",
+            "--read-critic-weight",
+            "0.5",
+            "--read-critic-signal",
+            "even",
+        ]
     )
     assert cli._train_config(args).read_critic_weight == 0.5
+    assert cli._train_config(args).read_critic_signal == "even"
     default = cli.build_parser().parse_args(["train", "--data", "x", "--out", "o"])
     assert cli._train_config(default).read_critic_weight == 0.0
 

@@ -91,6 +91,7 @@ if TYPE_CHECKING:
     from studio.ml.sample import LoadedModel
 
 REFINED_TARGETS = ("", "notes", "beliefs")  # TrainConfig.distill_refined
+READ_SIGNALS = ("above", "signed", "even")  # TrainConfig.read_critic_signal
 
 
 @dataclass
@@ -164,6 +165,8 @@ class TrainConfig:
     # differentiable, so this is the only way its result reaches the weights. 0: off.
     # Needs adv_weight = fm_weight = 0 (the critic has this one job).
     read_critic_weight: float = 0.0
+    # How the critic's scores weight the read windows (`reinforce_weights`).
+    read_critic_signal: str = "above"
     adv_warmup: int = 500  # steps over which the adversarial weight ramps up (<= 20% of steps)
     betas: tuple[float, float] = (0.5, 0.9)
     # Runtime
@@ -447,18 +450,30 @@ def answer_with_given(probs: torch.Tensor, real: torch.Tensor, given: torch.Tens
     return given * real + (1 - given) * planes
 
 
-def reinforce_weights(scores: torch.Tensor, clip: float = 2.0) -> torch.Tensor:
+def reinforce_weights(
+    scores: torch.Tensor, signal: str = "above", clip: float = 2.0
+) -> torch.Tensor:
     """Per-window weights of a REINFORCE step from the critic's ``scores`` of the read
-    windows: how far each window's score is above the batch's mean (the baseline), none
-    for the windows below it, at most ``clip``.
+    windows, at most ``clip`` either way. ``signal``:
 
-    Only the windows the critic finds more real than average are pushed up (made likelier);
-    the others are left to the distillation. A signed weight would also push the rest
-    down, and a window's loss has no ceiling: in stop 34 that drove the generator's loss
-    down by making its own disfavoured music ever less likely, with a critic that could
-    barely tell the read music from Bach. The scores are not rescaled either, so a critic
-    that cannot tell gives a weak signal, not a strong random one."""
-    return (scores - scores.mean()).clamp(0.0, clip)
+    - ``"above"``: how far each window's score is above the batch's mean (the baseline),
+      none for the windows below it. Only the windows the critic finds more real than
+      average are pushed up (made likelier). The scores are not rescaled, so a critic that
+      cannot tell gives a weak signal, not a strong random one.
+    - ``"signed"``: the score less the mean, either way (textbook REINFORCE with a
+      baseline): the windows below it are pushed down. A window's loss has no ceiling, so
+      this can be gamed by making disfavoured music ever less likely (stop 34).
+    - ``"even"``: every window the mean of the ``"above"`` weights. The critic chooses
+      nothing: the control for what imitating one's own read music does by itself.
+    """
+    above = (scores - scores.mean()).clamp(0.0, clip)
+    if signal == "above":
+        return above
+    if signal == "signed":
+        return (scores - scores.mean()).clamp(-clip, clip)
+    if signal == "even":
+        return above.mean().expand_as(scores)
+    raise ValueError(f"unknown signal {signal!r}; use one of {', '.join(READ_SIGNALS)}")
 
 
 def warm_start(module: nn.Module, source: dict[str, torch.Tensor]) -> None:
@@ -595,6 +610,11 @@ class Trainer:
             )
         if config.distill_refined and not config.distill_from:
             raise TrainingError("--distill-refined needs --distill-from (the model to learn from)")
+        if config.read_critic_signal not in READ_SIGNALS:
+            raise TrainingError(
+                f"--read-critic-signal {config.read_critic_signal!r}: use "
+                + ", ".join(READ_SIGNALS)
+            )
         if config.read_critic_weight > 0 and (config.adv_weight > 0 or config.fm_weight > 0):
             raise TrainingError(
                 "--read-critic-weight uses the critic for the read music alone: "
@@ -955,7 +975,8 @@ class Trainer:
                     real_scores = d_module(real, mask, **cond).float().flatten()
                 read_gap = real_scores.mean() - read_scores.mean()
                 nll = self._window_nll(logits, read, mask)
-                reinforce = (reinforce_weights(read_scores) * nll).mean()
+                weights = reinforce_weights(read_scores, c.read_critic_signal)
+                reinforce = (weights * nll).mean()
             if adversarial:
                 with amp:
                     g_scores, feat_fake = d_module(fake, mask, return_features=True, **cond)

@@ -492,6 +492,9 @@ def test_the_read_critic_refuses_a_critic_with_another_job(chorales, cache_dir, 
     config = tiny_config(chorales, tmp_path / "run", cache_dir, read_critic_weight=1)
     with pytest.raises(TrainingError, match="--adv-weight 0 --fm-weight 0"):
         tr.Trainer(config)
+    config = tiny_config(chorales, tmp_path / "run", cache_dir, read_critic_signal="best")
+    with pytest.raises(TrainingError, match="above, signed, even"):
+        tr.Trainer(config)
     assert not (tmp_path / "run").exists()
 
 
@@ -502,6 +505,14 @@ def test_reinforce_weights_favour_the_windows_above_the_mean_and_are_bounded():
     small = tr.reinforce_weights(torch.tensor([0.1, 0.2, 0.3]))
     assert small.tolist() == pytest.approx([0.0, 0.0, 0.1])  # not rescaled: a weak critic
     assert torch.equal(tr.reinforce_weights(torch.ones(4)), torch.zeros(4))
+
+
+def test_reinforce_weights_signed_and_even():
+    scores = torch.tensor([1.0, 0.0, -1.0, 4.0])  # the mean is 1
+    assert tr.reinforce_weights(scores, "signed").tolist() == [0.0, -1.0, -2.0, 2.0]
+    assert tr.reinforce_weights(scores, "even").tolist() == [0.5, 0.5, 0.5, 0.5]
+    with pytest.raises(ValueError, match="above, signed, even"):
+        tr.reinforce_weights(scores, "best")
 
 
 def test_the_reinforce_step_makes_the_favoured_read_window_likelier(chorales, cache_dir, tmp_path):
