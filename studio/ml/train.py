@@ -1053,10 +1053,15 @@ class Trainer:
         as the training loss scores the music (cell-wise BCE, and each monophonic voice's
         pitch cross-entropy where it sounds): the window's negative log-likelihood, up to
         constants, under the pass that reading starts from."""
+
+        def per_window(loss: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+            return (loss * weight).flatten(1).sum(1) / weight.flatten(1).sum(1).clamp_min(1.0)
+
         p = self.model_cfg.n_pitches
         hidden = (1 - mask.float())[:, :, :, None].expand(-1, -1, -1, p).repeat(1, 2, 1, 1)
-        bce = F.binary_cross_entropy_with_logits(logits, planes, reduction="none")
-        nll = (bce * hidden).flatten(1).sum(1) / hidden.flatten(1).sum(1).clamp_min(1.0)
+        nll = per_window(
+            F.binary_cross_entropy_with_logits(logits, planes, reduction="none"), hidden
+        )
         mono = self.mono_tracks
         if mono and self.config.mono_ce_weight > 0:
             frames = planes[:, mono]
@@ -1064,10 +1069,7 @@ class Trainer:
             ce = F.cross_entropy(
                 logits[:, mono].flatten(0, 2), frames.argmax(dim=-1).flatten(), reduction="none"
             ).view_as(sounding)
-            w = self.config.mono_ce_weight
-            nll = nll + w * (ce * sounding).flatten(1).sum(1) / sounding.flatten(1).sum(
-                1
-            ).clamp_min(1.0)
+            nll = nll + self.config.mono_ce_weight * per_window(ce, sounding)
         return nll
 
     def _refined_targets(
